@@ -1,0 +1,45 @@
+"""Mean polyphony (notes sounding per non-silent frame) of MIDI files, beside the Bach default's.
+
+    python benchmarks/polyphony.py results/*.mid [--steps_per_quarter 2]
+
+Prints one line per file, then one JSON line {"generated": .., "bach": .., "files": ..}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rnn_rbm.config import DataConfig  # noqa: E402
+from rnn_rbm.data import load_dataset  # noqa: E402
+from rnn_rbm.errors import UserError  # noqa: E402
+from rnn_rbm.pianoroll import mean_polyphony, midi_to_roll  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument("--steps_per_quarter", type=int, default=DataConfig().steps_per_quarter)
+    args = parser.parse_args()
+    rolls = []
+    for path in args.files:
+        try:
+            roll, _ = midi_to_roll(path, args.steps_per_quarter)
+        except UserError as exc:
+            print(f"{path}: skipped ({exc})")
+            continue
+        rolls.append(roll)
+        print(f"{path}: {mean_polyphony([roll]):.2f} notes per sounding frame, {len(roll)} frames")
+    bach = load_dataset("bach", DataConfig(steps_per_quarter=args.steps_per_quarter), progress=False)
+    result = {"generated": mean_polyphony(rolls), "bach": mean_polyphony(bach.train + bach.valid),
+              "files": len(rolls), "steps_per_quarter": args.steps_per_quarter}
+    print(f"mean polyphony: generated {result['generated']:.2f}, Bach chorales {result['bach']:.2f}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

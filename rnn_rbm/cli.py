@@ -1,0 +1,301 @@
+"""Command lines of the three entry points: the only place that reads argv.
+
+Flags are parsed before TensorFlow is imported, so `--help` and a bad flag
+answer at once. A UserError (bad file, flag or checkpoint) ends in one line
+on stderr and exit code 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import secrets
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable, Sequence
+
+from rnn_rbm.config import GenerateConfig, RunConfig, replace_section
+from rnn_rbm.errors import UserError
+
+log = logging.getLogger("rnn_rbm")
+
+DEFAULT_CHECKPOINT_DIR = Path("parameter_checkpoints")
+INITIAL_CHECKPOINT = "initial.ckpt"
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is less than {minimum}")
+        return value
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{value} is not positive")
+    return value
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=_count(0), help="random seed (default: the config's, 0)")
+    parser.add_argument("--quiet", action="store_true", help="only warnings and errors, no progress bars")
+
+
+def _data_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", help="'bach' (music21's chorales, the default), a folder of MIDI "
+                        "files, or a benchmark .json such as ../shared/data/jsb_chorales.json")
+    parser.add_argument("--steps_per_quarter", type=_count(1), help="frames per quarter note "
+                        "(default 2, eighth notes; 4 = sixteenths). For benchmark JSON: the length of its "
+                        "frames, used when writing MIDI (JSB 1, Nottingham 2)")
+    parser.add_argument("--cache_dir", type=Path, help="where converted rolls are cached "
+                        "(default $RNN_RBM_CACHE or ~/.cache/rnn_rbm)")
+    parser.add_argument("--workers", type=_count(1), help="processes converting MIDI (default: all cores)")
+    parser.add_argument("--checkpoint_dir", type=Path, default=DEFAULT_CHECKPOINT_DIR,
+                        help=f"where checkpoints go (default {DEFAULT_CHECKPOINT_DIR})")
+
+
+def _model_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--n_hidden", type=_count(1), help="RBM hidden units (default 150)")
+    parser.add_argument("--n_recurrent", type=_count(1), help="RNN units (default 100)")
+
+
+def _run(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentParser,
+         argv: Sequence[str] | None) -> None:
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr, force=True)
+    log.setLevel(logging.WARNING if args.quiet else logging.INFO)
+    _import_tensorflow_quietly()
+    try:
+        main(args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+# Lines TensorFlow's C++ side prints at start-up on every CPU-only machine; its
+# TF_CPP_MIN_LOG_LEVEL no longer reaches them (tensorflow/tensorflow#100442).
+_STARTUP_NOISE = ("absl::InitializeLog", "oneDNN custom operations", "Could not find cuda drivers",
+                  "failed call to cuInit")
+
+
+def _import_tensorflow_quietly() -> None:
+    """Imports TensorFlow and starts its devices with stderr captured, then passes on
+    every captured line except the known start-up notices above."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_logical_devices()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        captured.seek(0)
+        for line in captured.read().decode(errors="replace").splitlines():
+            if not any(noise in line for noise in _STARTUP_NOISE):
+                print(line, file=sys.stderr)
+
+
+def _writable_dir(path: Path, flag: str) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{flag} {path}: cannot create it ({exc.strerror})") from None
+    if not os.access(path, os.W_OK):
+        raise UserError(f"{flag} {path}: not writable; choose another folder")
+    return path
+
+
+def _load_data(args: argparse.Namespace, config: RunConfig):
+    from rnn_rbm.data import load_dataset
+
+    dataset = load_dataset(config.data_source, config.data, args.cache_dir, args.workers,
+                           progress=not args.quiet)
+    log.info("data %s", dataset.summary())
+    return dataset
+
+
+def _base_config(args: argparse.Namespace, base: RunConfig | None = None) -> RunConfig:
+    config = base or RunConfig()
+    config = replace_section(config, "data", steps_per_quarter=args.steps_per_quarter)
+    if args.data is not None:
+        config = dataclasses.replace(config, data_source=args.data)
+    if args.seed is not None:
+        config = dataclasses.replace(config, seed=args.seed)
+    return config
+
+
+def pretrain_main(argv: Sequence[str] | None = None) -> None:
+    """weight_initializations.py: CD-k pretraining of the RBM, writes initial.ckpt."""
+    parser = argparse.ArgumentParser(prog="weight_initializations.py", description=
+                                     "Pretrain the RBM (W, bv, bh) by CD-k on all training frames; "
+                                     "writes CHECKPOINT_DIR/initial.ckpt for rnn_rbm_train.py.")
+    _data_flags(parser)
+    _model_flags(parser)
+    parser.add_argument("--epochs", type=_count(1), help="passes over the frames (default 10)")
+    parser.add_argument("--cd_k", type=_count(1), help="Gibbs steps of CD-k (default 15)")
+    parser.add_argument("--learning_rate", type=_positive_float, help="Adam step size (default 0.005)")
+    parser.add_argument("--batch_size", type=_count(1), help="frames per update (default 128)")
+    _common(parser)
+
+    def main(args: argparse.Namespace) -> None:
+        config = _base_config(args)
+        config = replace_section(config, "model", n_hidden=args.n_hidden, n_recurrent=args.n_recurrent)
+        config = replace_section(config, "pretrain", epochs=args.epochs, cd_k=args.cd_k,
+                                 learning_rate=args.learning_rate, batch_size=args.batch_size)
+        out_dir = _writable_dir(args.checkpoint_dir, "--checkpoint_dir")
+        dataset = _load_data(args, config)
+
+        import numpy as np
+        import tensorflow as tf
+        from rnn_rbm import checkpoint
+        from rnn_rbm.data import all_frames
+        from rnn_rbm.model import RnnRbm
+        from rnn_rbm.pretrain import pretrain
+
+        tf_rng = tf.random.Generator.from_seed(config.seed)
+        model = RnnRbm.from_config(config, tf_rng)
+        frames = all_frames(dataset.train)
+        log.info("pretraining the RBM on %d frames: CD-%d, %d epochs", len(frames), config.pretrain.cd_k,
+                 config.pretrain.epochs)
+        pretrain(model, frames, config.pretrain, np.random.default_rng(config.seed), tf_rng,
+                 progress=not args.quiet)
+        prefix = checkpoint.save(out_dir / INITIAL_CHECKPOINT, config, model=model)
+        print(prefix)
+
+    _run(main, parser, argv)
+
+
+def train_main(argv: Sequence[str] | None = None) -> None:
+    """rnn_rbm_train.py: trains the RNN-RBM, writes epoch_<N>.ckpt."""
+    parser = argparse.ArgumentParser(prog="rnn_rbm_train.py", description=
+                                     "Train the RNN-RBM by CD-k with back-propagation through time. "
+                                     "Starts from CHECKPOINT_DIR/initial.ckpt when it is there.")
+    parser.add_argument("num_epochs", type=_count(1), metavar="NUM_EPOCHS", help="epochs to train")
+    _data_flags(parser)
+    _model_flags(parser)
+    parser.add_argument("--init", type=Path, help="checkpoint to start from "
+                        "(default CHECKPOINT_DIR/initial.ckpt when present)")
+    parser.add_argument("--checkpoint_every", type=_count(1), help="write a checkpoint every N epochs "
+                        "(default 10; always at the end)")
+    parser.add_argument("--cd_k", type=_count(1), help="Gibbs steps of CD-k (default 15)")
+    parser.add_argument("--learning_rate", type=_positive_float, help="Adam step size (default 0.001)")
+    parser.add_argument("--batch_size", type=_count(1), help="pieces per update (default 8)")
+    _common(parser)
+
+    def main(args: argparse.Namespace) -> None:
+        out_dir = _writable_dir(args.checkpoint_dir, "--checkpoint_dir")
+        init = args.init or out_dir / INITIAL_CHECKPOINT
+
+        import numpy as np
+        import tensorflow as tf
+        from rnn_rbm import checkpoint
+        from rnn_rbm.model import RnnRbm
+        from rnn_rbm.train import TrainState, train
+
+        base = None
+        if checkpoint.exists(init):
+            base = checkpoint.load_config(init)
+            _check_model_flags(args, base, init)
+            log.info("starting from %s (pretrained on %s)", init, base.data_source)
+        elif args.init is not None:
+            checkpoint.load_config(init)  # raises the clear "no checkpoint" error
+        else:
+            log.info("no %s: starting from random weights (run weight_initializations.py to pretrain)", init)
+        config = _base_config(args, base)
+        config = replace_section(config, "model", n_hidden=args.n_hidden, n_recurrent=args.n_recurrent)
+        config = replace_section(config, "train", cd_k=args.cd_k, learning_rate=args.learning_rate,
+                                 batch_size=args.batch_size, checkpoint_every=args.checkpoint_every)
+        dataset = _load_data(args, config)
+
+        tf_rng = tf.random.Generator.from_seed(config.seed)
+        model = RnnRbm.from_config(config, tf_rng)
+        if base is not None:
+            checkpoint.restore(init, model=model)
+        state = TrainState(model, tf.keras.optimizers.Adam(config.train.learning_rate), tf_rng,
+                           tf.Variable(0, dtype=tf.int64))
+        log.info("training %d epochs: CD-%d, %d pieces per batch", args.num_epochs, config.train.cd_k,
+                 config.train.batch_size)
+        train(state, dataset, config, args.num_epochs, out_dir, np.random.default_rng(config.seed),
+              progress=not args.quiet)
+        print(out_dir / f"epoch_{args.num_epochs}.ckpt")
+
+    _run(main, parser, argv)
+
+
+def _check_model_flags(args: argparse.Namespace, base: RunConfig, init: Path) -> None:
+    for flag in ("n_hidden", "n_recurrent"):
+        wanted, held = getattr(args, flag), getattr(base.model, flag)
+        if wanted is not None and wanted != held:
+            raise UserError(f"--{flag} {wanted}, but {init} has {held}; drop the flag, "
+                            "or pretrain again with it")
+
+
+def generate_main(argv: Sequence[str] | None = None) -> None:
+    """rnn_rbm_generate.py: draws new MIDI from a checkpoint."""
+    defaults = GenerateConfig()
+    parser = argparse.ArgumentParser(prog="rnn_rbm_generate.py", description=
+                                     "Write new MIDI files drawn from a trained RNN-RBM.")
+    parser.add_argument("checkpoint", type=Path, metavar="CKPT",
+                        help="checkpoint prefix, e.g. parameter_checkpoints/epoch_200.ckpt")
+    parser.add_argument("--num_samples", type=_count(1), default=defaults.num_samples,
+                        help=f"pieces to write (default {defaults.num_samples})")
+    parser.add_argument("--num_steps", type=_count(1), default=defaults.num_steps,
+                        help=f"new frames per piece (default {defaults.num_steps})")
+    parser.add_argument("--gibbs_steps", type=_count(1), default=defaults.gibbs_steps,
+                        help=f"Gibbs steps per frame (default {defaults.gibbs_steps})")
+    parser.add_argument("--primer", type=Path, help="MIDI file to continue")
+    parser.add_argument("--tempo", type=_positive_float, default=defaults.tempo_bpm,
+                        help=f"quarter notes per minute in the MIDI (default {defaults.tempo_bpm:g})")
+    parser.add_argument("--out_dir", type=Path, default=Path("results"), help="default results/")
+    _common(parser)
+
+    def main(args: argparse.Namespace) -> None:
+        out_dir = _writable_dir(args.out_dir, "--out_dir")
+
+        import tensorflow as tf
+        from rnn_rbm import checkpoint
+        from rnn_rbm.generate import generate, write_samples
+        from rnn_rbm.model import RnnRbm
+        from rnn_rbm.pianoroll import mean_polyphony, midi_to_roll
+
+        config = checkpoint.load_config(args.checkpoint)
+        seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+        rng = tf.random.Generator.from_seed(seed)
+        model = RnnRbm.from_config(config, rng)
+        checkpoint.restore(args.checkpoint, model=model)
+        primer = None
+        if args.primer is not None:
+            try:
+                primer, _ = midi_to_roll(args.primer, config.data.steps_per_quarter, config.data.lowest_pitch,
+                                         config.data.num_pitches, config.data.out_of_range)
+            except UserError as exc:
+                raise UserError(f"--primer {args.primer}: {exc}") from None
+        settings = GenerateConfig(gibbs_steps=args.gibbs_steps, num_steps=args.num_steps,
+                                  num_samples=args.num_samples, tempo_bpm=args.tempo)
+        log.info("drawing %d x %d frames, %d Gibbs steps each, seed %d (--seed %d repeats it)",
+                 settings.num_samples, settings.num_steps, settings.gibbs_steps, seed, seed)
+        rolls = generate(model, settings, rng, primer)
+        for path in write_samples(rolls, out_dir, config.data, settings):
+            print(path)
+        log.info("mean polyphony %.2f notes per sounding frame", mean_polyphony(rolls))
+
+    _run(main, parser, argv)

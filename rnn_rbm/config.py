@@ -1,0 +1,133 @@
+"""Every hyperparameter of the project, as frozen dataclasses saved as JSON.
+
+A run's `RunConfig` is written as `config.json` beside its checkpoints and is
+also stored inside each checkpoint, so that generation and evaluation rebuild
+the model without repeating flags. Defaults follow Boulanger-Lewandowski et al.
+(ICML 2012): 88 visible units, 150 hidden, 100 recurrent, CD-15 for training,
+25 Gibbs steps per generated frame.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from rnn_rbm.errors import UserError
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """How music becomes binary frames."""
+
+    # A frame is a quarter note divided by this (1: quarter, 2: eighth, 4: sixteenth).
+    # Eighths hold the chorales' passing notes (quarters would merge them into the
+    # beat's chord). Benchmark JSON frames come as given: there it only sets the
+    # length of a frame in the MIDI written.
+    steps_per_quarter: int = 2
+    lowest_pitch: int = 21  # MIDI pitch of column 0 (A0, the lowest piano key)
+    num_pitches: int = 88
+    # Notes outside the range: "octave" moves them by octaves into it, "drop" discards them.
+    out_of_range: str = "octave"
+    # Share of the pieces of a MIDI folder (or of the Bach corpus) held out for validation.
+    valid_fraction: float = 0.1
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Sizes of the RNN-RBM; the visible layer is `DataConfig.num_pitches` wide."""
+
+    n_hidden: int = 150
+    n_recurrent: int = 100
+    init_std: float = 0.01  # std of the normal draw for every weight matrix; biases start at 0
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """CD-k training of the RBM alone on all training frames (weight_initializations.py)."""
+
+    epochs: int = 10
+    cd_k: int = 15
+    learning_rate: float = 0.005
+    batch_size: int = 128  # frames per update
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """CD-k training of the whole RNN-RBM with back-propagation through time."""
+
+    cd_k: int = 15
+    learning_rate: float = 0.001  # Adam
+    batch_size: int = 8  # sequences per update, padded to the longest and masked
+    clip_norm: float = 10.0  # global gradient-norm clipping; 0 turns it off
+    # Gibbs steps of the validation monitor's predicted frames (as in generation).
+    monitor_gibbs_steps: int = 25
+    checkpoint_every: int = 10
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    """Sampling new music, frame after frame."""
+
+    gibbs_steps: int = 25
+    num_steps: int = 128
+    num_samples: int = 1
+    tempo_bpm: float = 100.0  # quarter notes per minute in the written MIDI
+    velocity: int = 80
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that shapes a trained model: saved with every checkpoint."""
+
+    data_source: str = "bach"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    seed: int = 0
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        """Returns: the config as indented JSON text."""
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunConfig:
+        """Parses `to_json` output; raises UserError on unknown or missing structure."""
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"config is not valid JSON ({exc})") from None
+        return _build(cls, raw, "config")
+
+
+def _build(cls: type, raw: Any, where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise UserError(f"{where} should be a JSON object")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(raw) - set(fields)
+    if unknown:
+        raise UserError(f"{where} has unknown keys {sorted(unknown)}")
+    kwargs = {}
+    for name, value in raw.items():
+        sub = fields[name].type
+        sub_cls = globals().get(sub) if isinstance(sub, str) else sub
+        if dataclasses.is_dataclass(sub_cls):
+            value = _build(sub_cls, value, f"{where}.{name}")
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+def replace_section(config: RunConfig, section: str, **changes: Any) -> RunConfig:
+    """Returns: `config` with the given fields of one section (e.g. "train") changed;
+    fields given as None are left as they are, so unset CLI flags keep the config's value."""
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+        return config
+    return dataclasses.replace(
+        config, **{section: dataclasses.replace(getattr(config, section), **changes)}
+    )

@@ -1,0 +1,150 @@
+"""Data sets: find and convert (sources.py), cache (rollcache.py), split, batch.
+
+Every roll here is time-major: shape (num_steps, num_pitches), float32 of 0/1,
+column i = MIDI pitch lowest_pitch + i.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from rnn_rbm import rollcache
+from rnn_rbm.config import DataConfig
+from rnn_rbm.errors import UserError
+from rnn_rbm.sources import Converted, convert, resolve_source, source_identity
+
+log = logging.getLogger(__name__)
+
+# Batches are formed among this many batches' worth of shuffled pieces sorted by
+# length: little padding, yet a different grouping every epoch.
+BUCKET_BATCHES = 8
+
+
+@dataclass
+class Dataset:
+    """Pieces by split; each roll float32 of 0/1, (num_steps, num_pitches), time-major."""
+
+    label: str
+    train: list[np.ndarray]
+    valid: list[np.ndarray]
+    test: list[np.ndarray] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """Returns: one line with piece and frame counts per split."""
+        parts = [f"{name} {len(rolls)} pieces / {sum(map(len, rolls))} frames"
+                 for name, rolls in (("train", self.train), ("valid", self.valid), ("test", self.test))
+                 if rolls]
+        return f"{self.label}: " + ", ".join(parts)
+
+
+def load_dataset(
+    spec: str,
+    config: DataConfig,
+    cache_dir: Path | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> Dataset:
+    """Loads --data `spec` ("bach", a MIDI folder or a benchmark .json), from the HDF5
+    cache when its content and `config` are unchanged, else converting and caching it.
+
+    Returns: the Dataset. Raises UserError when the source is unknown or holds no usable piece.
+    """
+    source = resolve_source(spec)
+    path = rollcache.cache_path(cache_dir or rollcache.default_cache_dir(), source,
+                                source_identity(source), config)
+    converted = rollcache.read(path)
+    if converted is None:
+        log.info("converting %s (cached afterwards in %s)", spec, path)
+        converted = convert(source, config, workers, progress)
+        if converted.rolls:
+            rollcache.write(path, converted)
+    else:
+        log.info("loaded %d pieces of %s from the cache %s", len(converted.rolls), spec, path)
+        for name, reason in converted.skipped:
+            log.warning("skipped %s: %s", name, reason)
+    _report(converted, spec)
+    dataset = _split(converted, config.valid_fraction, source.label)
+    if not dataset.train:
+        raise UserError(f"--data {spec}: no usable piece to train on; see the messages above")
+    return dataset
+
+
+def _report(converted: Converted, spec: str) -> None:
+    total = len(converted.rolls) + len(converted.skipped)
+    if converted.skipped:
+        log.warning("%d of %d files of %s skipped, %d used", len(converted.skipped), total, spec,
+                    len(converted.rolls))
+    if converted.notes_moved or converted.notes_dropped:
+        log.info("notes outside the pitch range: %d moved by octaves, %d dropped",
+                 converted.notes_moved, converted.notes_dropped)
+
+
+def _split(converted: Converted, valid_fraction: float, label: str) -> Dataset:
+    by_split: dict[str, list[np.ndarray]] = {"train": [], "valid": [], "test": []}
+    unsplit = [i for i, s in enumerate(converted.splits) if s == "all"]
+    held_out = set(validation_names([converted.names[i] for i in unsplit], valid_fraction))
+    for name, roll, split in zip(converted.names, converted.rolls, converted.splits):
+        if split == "all":
+            split = "valid" if name in held_out else "train"
+        by_split[split].append(roll.astype(np.float32))
+    return Dataset(label, by_split["train"], by_split["valid"], by_split["test"], converted.skipped)
+
+
+def validation_names(names: list[str], valid_fraction: float) -> list[str]:
+    """Chooses the validation pieces by a hash of their names: the same files always
+    give the same split, and adding a file moves few others.
+
+    Returns: round(valid_fraction * len(names)) names (at least 1 when there are 2 or more).
+    """
+    if len(names) < 2 or valid_fraction <= 0:
+        return []
+    count = min(len(names) - 1, max(1, round(valid_fraction * len(names))))
+    ranked = sorted(names, key=lambda n: hashlib.sha1(n.encode()).hexdigest())
+    return ranked[:count]
+
+
+def all_frames(rolls: list[np.ndarray]) -> np.ndarray:
+    """Returns: every frame of `rolls` stacked, float32 (total_steps, num_pitches)."""
+    return np.concatenate(rolls).astype(np.float32)
+
+
+def pad_batch(rolls: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Pads rolls to the longest.
+
+    Returns: (v, float32 (batch, max_steps, num_pitches), zeros after each piece's end;
+    mask, float32 (batch, max_steps), 1 on real frames).
+    """
+    steps = max(len(r) for r in rolls)
+    v = np.zeros((len(rolls), steps, rolls[0].shape[1]), dtype=np.float32)
+    mask = np.zeros((len(rolls), steps), dtype=np.float32)
+    for i, roll in enumerate(rolls):
+        v[i, : len(roll)] = roll
+        mask[i, : len(roll)] = 1.0
+    return v, mask
+
+
+def batches(
+    rolls: list[np.ndarray], batch_size: int, rng: np.random.Generator | None = None
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Groups pieces of similar length into padded batches; shuffled when `rng` is given,
+    in length order otherwise.
+
+    Yields: (v, float32 (batch, max_steps, num_pitches); mask, float32 (batch, max_steps)).
+    """
+    order = np.arange(len(rolls)) if rng is None else rng.permutation(len(rolls))
+    window = batch_size * BUCKET_BATCHES if rng is not None else max(len(rolls), 1)
+    groups = []
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start : start + window], key=lambda i: len(rolls[i]))
+        groups += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    if rng is not None:
+        groups = [groups[i] for i in rng.permutation(len(groups))]
+    for group in groups:
+        yield pad_batch([rolls[i] for i in group])

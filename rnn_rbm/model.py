@@ -1,0 +1,153 @@
+"""The RNN-RBM of Boulanger-Lewandowski, Bengio & Vincent, "Modeling Temporal
+Dependencies in High-Dimensional Sequences: Application to Polyphonic Music
+Generation and Transcription", ICML 2012.
+
+A recurrent network reads the music frame by frame; its state after frame t-1
+sets the biases of the RBM that models frame t.
+
+Glossary (paper's symbols; V visible = pitches, H hidden, R recurrent units):
+    W    (V, H)  RBM weights, shared by every time step
+    bv   (V,)    visible bias, bv(t) = bv + u(t-1) Wuv        (paper eq. 9)
+    bh   (H,)    hidden bias,  bh(t) = bh + u(t-1) Wuh        (paper eq. 10)
+    Wuv  (R, V)  RNN state -> visible bias
+    Wuh  (R, H)  RNN state -> hidden bias
+    Wvu  (V, R)  frame -> RNN state
+    Wuu  (R, R)  RNN state -> RNN state
+    bu   (R,)    RNN bias,     u(t) = tanh(bu + v(t) Wvu + u(t-1) Wuu)   (eq. 11)
+    u(0) = 0: the first frame's RBM has biases bv, bh.
+
+Rolls and batches are time-major: v is (batch, num_steps, V), float32 0/1.
+The methods here are plain TensorFlow code; callers wrap them in tf.function.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from rnn_rbm import rbm
+from rnn_rbm.config import RunConfig
+
+
+class RnnRbm(tf.Module):
+    """The RNN-RBM's parameters and the recurrence that sets each step's RBM biases."""
+
+    def __init__(self, n_visible: int, n_hidden: int, n_recurrent: int, init_std: float,
+                 rng: tf.random.Generator):
+        super().__init__(name="rnn_rbm")
+
+        def weight(shape: tuple[int, int], name: str) -> tf.Variable:
+            return tf.Variable(rng.normal(shape, stddev=init_std), name=name)
+
+        def bias(size: int, name: str) -> tf.Variable:
+            return tf.Variable(tf.zeros([size]), name=name)
+
+        self.W = weight((n_visible, n_hidden), "W")
+        self.bv = bias(n_visible, "bv")
+        self.bh = bias(n_hidden, "bh")
+        self.Wuv = weight((n_recurrent, n_visible), "Wuv")
+        self.Wuh = weight((n_recurrent, n_hidden), "Wuh")
+        self.Wvu = weight((n_visible, n_recurrent), "Wvu")
+        self.Wuu = weight((n_recurrent, n_recurrent), "Wuu")
+        self.bu = bias(n_recurrent, "bu")
+
+    @classmethod
+    def from_config(cls, config: RunConfig, rng: tf.random.Generator) -> RnnRbm:
+        """Returns: a freshly initialised model of the config's sizes."""
+        return cls(config.data.num_pitches, config.model.n_hidden, config.model.n_recurrent,
+                   config.model.init_std, rng)
+
+    @property
+    def n_recurrent(self) -> int:
+        return int(self.bu.shape[0])
+
+    def rbm_parameters(self) -> list[tf.Variable]:
+        """Returns: [W, bv, bh], the variables of the RBM alone (what pretraining trains)."""
+        return [self.W, self.bv, self.bh]
+
+    def initial_state(self, batch: int | tf.Tensor) -> tf.Tensor:
+        """Returns: u(0) = 0, float32 (batch, R)."""
+        return tf.zeros([batch, self.n_recurrent])
+
+    def rnn_step(self, u_prev: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
+        """u(t) = tanh(bu + v(t) Wvu + u(t-1) Wuu).
+
+        Returns: float32 (batch, R).
+        """
+        return tf.tanh(self.bu + tf.matmul(v, self.Wvu) + tf.matmul(u_prev, self.Wuu))
+
+    def rbm_biases(self, u_prev: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """The biases of frame t's RBM from the RNN state u(t-1), shape (..., R).
+
+        Returns: (bv(t), float32 (..., V); bh(t), float32 (..., H)).
+        """
+        return (self.bv + tf.tensordot(u_prev, self.Wuv, axes=1),
+                self.bh + tf.tensordot(u_prev, self.Wuh, axes=1))
+
+    def previous_states(self, v: tf.Tensor, u0: tf.Tensor | None = None) -> tf.Tensor:
+        """Runs the RNN over the true frames (teacher forcing).
+
+        v: (batch, T, V). u0: (batch, R) state before the first frame (zeros if None).
+        Returns: u(t-1) for t = 1..T, float32 (batch, T, R): entry t has seen frames < t only.
+        """
+        batch = tf.shape(v)[0]
+        u0 = self.initial_state(batch) if u0 is None else u0
+        # The input term of every step at once; the scan only does the recurrent product.
+        drive = self.bu + tf.tensordot(v, self.Wvu, axes=1)
+        states = tf.scan(lambda u, x: tf.tanh(x + tf.matmul(u, self.Wuu)),
+                         tf.transpose(drive, [1, 0, 2]), initializer=u0)  # (T, batch, R)
+        previous = tf.concat([u0[tf.newaxis], states[:-1]], axis=0)
+        return tf.transpose(previous, [1, 0, 2])
+
+    def final_state(self, v: tf.Tensor, u0: tf.Tensor | None = None) -> tf.Tensor:
+        """Returns: u(T) after reading all frames of v (batch, T, V), float32 (batch, R)."""
+        return self.rnn_step(self.previous_states(v, u0)[:, -1], v[:, -1])
+
+    def step_biases(self, v: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """The RBM biases of every step of v (batch, T, V), each set from the true past.
+
+        Returns: (bv(t), float32 (batch, T, V); bh(t), float32 (batch, T, H)).
+        """
+        return self.rbm_biases(self.previous_states(v))
+
+    def cost(self, v: tf.Tensor, mask: tf.Tensor, k: int, rng: tf.random.Generator) -> tf.Tensor:
+        """CD-k cost of all steps of a batch at once, padding masked out.
+
+        v: (batch, T, V); mask: (batch, T), 1 on real frames.
+        Returns: float32 scalar, nats per frame (a surrogate whose gradient is CD-k's).
+        """
+        bv_t, bh_t = self.step_biases(v)
+        return rbm.cd_cost(_frames(v), self.W, _frames(bv_t), _frames(bh_t), k, rng,
+                           weights=tf.reshape(mask, [-1]))
+
+    def predict(self, v: tf.Tensor, gibbs_steps: int, rng: tf.random.Generator) -> tf.Tensor:
+        """Draws each frame from the model given the true past: a Gibbs chain of
+        `gibbs_steps` steps from the all-zero frame (as in generation).
+
+        Returns: float32 0/1 (batch, T, V).
+        """
+        bv_t, bh_t = self.step_biases(v)
+        flat_bv = _frames(bv_t)
+        drawn = rbm.gibbs_chain(tf.zeros_like(flat_bv), self.W, flat_bv, _frames(bh_t), gibbs_steps, rng)
+        return tf.reshape(drawn, tf.shape(v))
+
+    def sample(self, u0: tf.Tensor, num_steps: tf.Tensor, gibbs_steps: int,
+               rng: tf.random.Generator) -> tf.Tensor:
+        """Generates frame after frame: frame t by `gibbs_steps` Gibbs steps from the
+        all-zero frame in the RBM that u(t-1) sets, then u(t) from the drawn frame.
+
+        u0: (batch, R) state to start from (zeros, or after a primer).
+        Returns: float32 0/1 (batch, num_steps, V).
+        """
+        frames = tf.TensorArray(tf.float32, size=num_steps)
+        u = u0
+        for t in tf.range(num_steps):
+            bv_t, bh_t = self.rbm_biases(u)
+            v = rbm.gibbs_chain(tf.zeros_like(bv_t), self.W, bv_t, bh_t, gibbs_steps, rng)
+            frames = frames.write(t, v)
+            u = self.rnn_step(u, v)
+        return tf.transpose(frames.stack(), [1, 0, 2])
+
+
+def _frames(x: tf.Tensor) -> tf.Tensor:
+    """(batch, T, D) -> (batch * T, D): every step becomes one row of the RBM maths."""
+    return tf.reshape(x, [-1, tf.shape(x)[-1]])

@@ -1,0 +1,79 @@
+"""Pretraining: the RBM alone (W, bv, bh) by CD-k on every training frame.
+
+This is the initialisation the paper recommends before training the RNN-RBM;
+the recurrent weights keep their random start. With u(0) = 0 the RBM trained
+here is exactly the RNN-RBM's RBM for a piece's first frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from rnn_rbm import rbm
+from rnn_rbm.config import PretrainConfig
+from rnn_rbm.model import RnnRbm
+
+log = logging.getLogger(__name__)
+
+# Keeps log(p / (1 - p)) finite for pitches that never or always sound.
+BIAS_INIT_CLIP = 1e-3
+
+
+def set_visible_bias_from_data(model: RnnRbm, frames: np.ndarray) -> None:
+    """bv_i = log(p_i / (1 - p_i)) with p_i how often pitch i sounds (Hinton's
+    "practical guide" to RBMs): the RBM starts from the right note frequencies.
+
+    frames: float32 (N, V) of 0/1.
+    """
+    p = np.clip(frames.mean(axis=0), BIAS_INIT_CLIP, 1.0 - BIAS_INIT_CLIP)
+    model.bv.assign(np.log(p / (1.0 - p)).astype(np.float32))
+
+
+def pretrain(
+    model: RnnRbm,
+    frames: np.ndarray,
+    config: PretrainConfig,
+    np_rng: np.random.Generator,
+    tf_rng: tf.random.Generator,
+    progress: bool = True,
+) -> list[dict]:
+    """Trains W, bv, bh with CD-k on shuffled minibatches of frames.
+
+    frames: float32 (N, V) of 0/1, every training frame.
+    Returns: one dict per epoch: epoch, cost (CD surrogate, nats per frame),
+    recon (mean squared error of a one-step mean-field reconstruction), seconds.
+    """
+    set_visible_bias_from_data(model, frames)
+    optimizer = tf.keras.optimizers.Adam(config.learning_rate)
+    params = model.rbm_parameters()
+    spec = tf.TensorSpec([None, model.W.shape[0]], tf.float32)
+
+    @tf.function(input_signature=[spec])
+    def step(v: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        with tf.GradientTape() as tape:
+            cost = rbm.cd_cost(v, model.W, model.bv, model.bh, config.cd_k, tf_rng)
+        optimizer.apply_gradients(zip(tape.gradient(cost, params), params))
+        reconstruction = rbm.propdown(rbm.propup(v, model.W, model.bh), model.W, model.bv)
+        return cost, tf.reduce_mean(tf.square(v - reconstruction))
+
+    history = []
+    for epoch in range(1, config.epochs + 1):
+        started = time.perf_counter()
+        order = np_rng.permutation(len(frames))
+        starts = range(0, len(order), config.batch_size)
+        totals = np.zeros(2)
+        for start in tqdm(starts, desc=f"pretrain epoch {epoch}", unit="batch", leave=False,
+                          disable=None if progress else True):
+            batch = frames[order[start : start + config.batch_size]]
+            totals += np.array([float(x) for x in step(batch)]) * len(batch)
+        cost, recon = totals / len(frames)
+        record = {"epoch": epoch, "cost": cost, "recon": recon, "seconds": time.perf_counter() - started}
+        log.info("pretrain epoch %d/%d  cost %.4f  recon_mse %.4f  %.1f s", epoch, config.epochs,
+                 cost, recon, record["seconds"])
+        history.append(record)
+    return history

@@ -1,0 +1,108 @@
+"""Stateless maths of a binary RBM whose biases are arguments.
+
+Energy E(v, h) = -v.bv - h.bh - v.W.h, with v in {0,1}^V and h in {0,1}^H.
+Because the biases are passed in, and may carry a leading batch dimension
+(one bias vector per frame), the same functions serve pretraining (one RBM)
+and the RNN-RBM, where every time step has its own biases.
+
+Shapes: v (N, V), h (N, H), W (V, H); bv is (V,) or (N, V), bh is (H,) or (N, H).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import tensorflow as tf
+
+
+def free_energy(v: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor) -> tf.Tensor:
+    """F(v) = -log sum_h exp(-E(v, h)).
+
+    Returns: float32 (N,), nats.
+    """
+    return -tf.reduce_sum(v * bv, axis=-1) - tf.reduce_sum(tf.nn.softplus(tf.matmul(v, W) + bh), axis=-1)
+
+
+def propup(v: tf.Tensor, W: tf.Tensor, bh: tf.Tensor) -> tf.Tensor:
+    """Returns: p(h = 1 | v), float32 (N, H)."""
+    return tf.sigmoid(tf.matmul(v, W) + bh)
+
+
+def propdown(h: tf.Tensor, W: tf.Tensor, bv: tf.Tensor) -> tf.Tensor:
+    """Returns: p(v = 1 | h), float32 (N, V)."""
+    return tf.sigmoid(tf.matmul(h, W, transpose_b=True) + bv)
+
+
+def sample_bernoulli(p: tf.Tensor, rng: tf.random.Generator) -> tf.Tensor:
+    """Returns: a 0/1 float32 sample of independent Bernoulli(p), the shape of p."""
+    return tf.cast(rng.uniform(tf.shape(p)) < p, p.dtype)
+
+
+def sample_h_given_v(v: tf.Tensor, W: tf.Tensor, bh: tf.Tensor, rng: tf.random.Generator) -> tf.Tensor:
+    """Returns: h ~ p(h | v), float32 0/1 (N, H)."""
+    return sample_bernoulli(propup(v, W, bh), rng)
+
+
+def sample_v_given_h(h: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, rng: tf.random.Generator) -> tf.Tensor:
+    """Returns: v ~ p(v | h), float32 0/1 (N, V)."""
+    return sample_bernoulli(propdown(h, W, bv), rng)
+
+
+def gibbs_vhv(v: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, rng: tf.random.Generator) -> tf.Tensor:
+    """One step of block Gibbs sampling, v -> h -> v.
+
+    Returns: the new v, float32 0/1 (N, V).
+    """
+    return sample_v_given_h(sample_h_given_v(v, W, bh, rng), W, bv, rng)
+
+
+def gibbs_chain(
+    v0: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, k: int, rng: tf.random.Generator
+) -> tf.Tensor:
+    """k steps of block Gibbs sampling from v0 (k is a Python int: the loop is unrolled
+    into the graph, which is faster than a loop op for the small k used here).
+
+    Returns: v after k steps, float32 0/1 (N, V).
+    """
+    v = v0
+    for _ in range(k):
+        v = gibbs_vhv(v, W, bv, bh, rng)
+    return v
+
+
+def cd_cost(
+    v: tf.Tensor,
+    W: tf.Tensor,
+    bv: tf.Tensor,
+    bh: tf.Tensor,
+    k: int,
+    rng: tf.random.Generator,
+    weights: tf.Tensor | None = None,
+) -> tf.Tensor:
+    """CD-k surrogate cost: mean over frames of F(v) - F(v~), v~ from k Gibbs steps from v.
+
+    Its gradient is the CD-k estimate of the negative log-likelihood gradient.
+    weights: optional (N,) per-frame weights (0 for padding).
+    Returns: float32 scalar, nats per frame (not a log-likelihood).
+    """
+    # The chain's end is a sample, not a function of the parameters: CD-k does not
+    # differentiate through the sampler.
+    v_negative = tf.stop_gradient(gibbs_chain(v, W, bv, bh, k, rng))
+    gap = free_energy(v, W, bv, bh) - free_energy(v_negative, W, bv, bh)
+    if weights is None:
+        return tf.reduce_mean(gap)
+    return tf.reduce_sum(gap * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
+
+
+def log_partition_exact(W: np.ndarray, bv: np.ndarray, bh: np.ndarray) -> float:
+    """log Z by enumerating the hidden states (2^H of them; for H up to about 20):
+    log Z = logsumexp_h [ h.bh + sum_i softplus(bv_i + W_i.h) ].
+
+    Returns: float, nats.
+    """
+    W, bv, bh = (np.asarray(a, dtype=np.float64) for a in (W, bv, bh))
+    hidden = np.array(list(itertools.product((0.0, 1.0), repeat=W.shape[1])))
+    terms = hidden @ bh + np.logaddexp(0.0, hidden @ W.T + bv).sum(axis=1)
+    top = terms.max()
+    return float(top + np.log(np.exp(terms - top).sum()))

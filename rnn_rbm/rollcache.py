@@ -1,0 +1,80 @@
+"""HDF5 cache of converted rolls, keyed by the source's content and the data settings.
+
+One file per (source, settings): all rolls stacked into one (total_steps,
+num_pitches) uint8 array, with each piece's length, name and split. The file is
+written under a temporary name and renamed, so an interrupted conversion never
+leaves a half cache behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from rnn_rbm.config import DataConfig
+from rnn_rbm.sources import Converted, Source
+
+# Bump when conversion changes in a way the key cannot see.
+CACHE_VERSION = 1
+
+
+def default_cache_dir() -> Path:
+    """Returns: $RNN_RBM_CACHE, else $XDG_CACHE_HOME/rnn_rbm, else ~/.cache/rnn_rbm."""
+    if os.environ.get("RNN_RBM_CACHE"):
+        return Path(os.environ["RNN_RBM_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "rnn_rbm"
+
+
+def cache_path(cache_dir: Path, source: Source, identity: dict, config: DataConfig) -> Path:
+    """Returns: the cache file for this source content and these settings."""
+    settings = dataclasses.asdict(config)
+    settings.pop("valid_fraction")  # the split is made after loading, not cached
+    if source.kind == "json":
+        settings.pop("steps_per_quarter")  # benchmark frames come as given
+    key = json.dumps({"v": CACHE_VERSION, "kind": source.kind, "id": identity, "settings": settings},
+                     sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return Path(cache_dir) / f"{source.label}-{digest}.h5"
+
+
+def write(path: Path, converted: Converted) -> None:
+    """Stores `converted` at `path` atomically (temporary file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    num_pitches = converted.rolls[0].shape[1] if converted.rolls else 0
+    frames = np.concatenate(converted.rolls) if converted.rolls else np.zeros((0, num_pitches))
+    with h5py.File(tmp, "w") as f:
+        f.create_dataset("frames", data=frames.astype(np.uint8), compression="lzf")
+        f.create_dataset("lengths", data=np.array([len(r) for r in converted.rolls], dtype=np.int64))
+        f.create_dataset("names", data=np.array(converted.names, dtype=object), dtype=h5py.string_dtype())
+        f.create_dataset("splits", data=np.array(converted.splits, dtype=object), dtype=h5py.string_dtype())
+        f.attrs["skipped"] = json.dumps(converted.skipped)
+        f.attrs["notes_moved"] = converted.notes_moved
+        f.attrs["notes_dropped"] = converted.notes_dropped
+    os.replace(tmp, path)
+
+
+def read(path: Path) -> Converted | None:
+    """Returns: the cached pieces (rolls uint8, (num_steps, num_pitches), time-major),
+    or None when the file is missing or unreadable (it is then rebuilt)."""
+    if not path.exists():
+        return None
+    try:
+        with h5py.File(path, "r") as f:
+            frames = f["frames"][()]
+            lengths = f["lengths"][()]
+            names = [n.decode() if isinstance(n, bytes) else n for n in f["names"][()]]
+            splits = [s.decode() if isinstance(s, bytes) else s for s in f["splits"][()]]
+            skipped = [tuple(item) for item in json.loads(f.attrs["skipped"])]
+            moved, dropped = int(f.attrs["notes_moved"]), int(f.attrs["notes_dropped"])
+    except (OSError, KeyError, ValueError):
+        return None
+    rolls = np.split(frames, np.cumsum(lengths)[:-1]) if len(lengths) else []
+    return Converted(names, list(rolls), splits, skipped, moved, dropped)

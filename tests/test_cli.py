@@ -1,0 +1,80 @@
+"""The three commands end to end, as a user runs them, on a tiny model and data set."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pretty_midi
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--n_hidden", "16", "--n_recurrent", "8"]
+
+
+def run(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, RNN_RBM_CACHE=str(cwd / "cache"), PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, str(ROOT / script), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_pretrain_train_generate(midi_folder, tmp_path):
+    pre = run("weight_initializations.py", "--data", str(midi_folder), "--epochs", "2", "--cd_k", "2",
+              *TINY, cwd=tmp_path)
+    assert pre.returncode == 0, pre.stderr
+    assert "skipped not_midi.mid" in pre.stderr
+    assert (tmp_path / "parameter_checkpoints" / "initial.ckpt.index").exists()
+
+    train = run("rnn_rbm_train.py", "2", "--cd_k", "2", "--checkpoint_every", "1", cwd=tmp_path)
+    assert train.returncode == 0, train.stderr
+    assert "starting from parameter_checkpoints/initial.ckpt" in train.stderr
+    assert str(midi_folder) in train.stderr  # the data of initial.ckpt, without --data
+    for epoch in (1, 2):
+        assert f"epoch {epoch}/2" in train.stderr
+        assert (tmp_path / "parameter_checkpoints" / f"epoch_{epoch}.ckpt.index").exists()
+    metrics = [json.loads(line) for line in (tmp_path / "parameter_checkpoints" / "metrics.jsonl").open()]
+    assert [m["epoch"] for m in metrics] == [1, 2]
+    assert list((tmp_path / "parameter_checkpoints" / "logs").iterdir())  # TensorBoard events
+    config = json.loads((tmp_path / "parameter_checkpoints" / "config.json").read_text())
+    assert config["model"]["n_hidden"] == 16 and config["train"]["cd_k"] == 2
+
+    outputs = []
+    for _ in range(2):
+        gen = run("rnn_rbm_generate.py", "parameter_checkpoints/epoch_2.ckpt", "--seed", "5", "--num_samples",
+                  "2", "--num_steps", "24", "--gibbs_steps", "3", cwd=tmp_path)
+        assert gen.returncode == 0, gen.stderr
+        paths = [tmp_path / line for line in gen.stdout.split()]
+        assert len(paths) == 2 and all(p.suffix == ".mid" and p.parent.name == "results" for p in paths)
+        outputs.append([p.read_bytes() for p in paths])
+    assert outputs[0] == outputs[1]  # same seed, same music
+    midi = pretty_midi.PrettyMIDI(str(paths[0]))
+    assert midi.instruments and midi.get_end_time() <= 24 * 60 / 100 / 2 + 1e-6
+
+    primed = run("rnn_rbm_generate.py", "parameter_checkpoints/epoch_2.ckpt", "--primer",
+                 str(midi_folder / "piece_0.mid"), "--num_steps", "8", "--gibbs_steps", "2", cwd=tmp_path)
+    assert primed.returncode == 0, primed.stderr
+
+
+@pytest.mark.parametrize("script, args, message", [
+    ("rnn_rbm_train.py", ["-3"], "less than 1"),
+    ("rnn_rbm_train.py", ["2", "--data", "no_such_folder"], "no such folder"),
+    ("rnn_rbm_train.py", ["2", "--init", "missing.ckpt"], "no checkpoint at missing.ckpt"),
+    ("rnn_rbm_generate.py", ["parameter_checkpoints/epoch_7.ckpt"], "no checkpoint at"),
+    ("weight_initializations.py", ["--epochs", "zero"], "not a whole number"),
+])
+def test_user_mistakes_end_in_one_clear_message(script, args, message, tmp_path):
+    result = run(script, *args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_folder_of_only_bad_files(tmp_path):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "broken.mid").write_bytes(b"MThd broken")
+    result = run("weight_initializations.py", "--data", str(folder), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "skipped broken.mid" in result.stderr and "no usable piece" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,101 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rnn_rbm.config import GenerateConfig
+from rnn_rbm.generate import generate
+from rnn_rbm.model import RnnRbm
+
+V, H, R = 12, 7, 5
+
+
+def tiny_model(seed: int = 0) -> RnnRbm:
+    # A large init scale so that every path of the recurrence visibly matters.
+    return RnnRbm(V, H, R, init_std=0.5, rng=tf.random.Generator.from_seed(seed))
+
+
+def random_rolls(batch: int, steps: int, seed: int = 0) -> np.ndarray:
+    return (np.random.default_rng(seed).random((batch, steps, V)) < 0.3).astype(np.float32)
+
+
+def test_step_t_biases_see_only_frames_before_t():
+    model = tiny_model()
+    v = random_rolls(2, 9)
+    bv, bh = (x.numpy() for x in model.step_biases(v))
+    for t in (0, 4, 8):
+        changed = v.copy()
+        changed[:, t] = 1.0 - changed[:, t]
+        bv2, bh2 = (x.numpy() for x in model.step_biases(changed))
+        np.testing.assert_array_equal(bv2[:, : t + 1], bv[:, : t + 1])  # steps <= t unchanged
+        np.testing.assert_array_equal(bh2[:, : t + 1], bh[:, : t + 1])
+        if t + 1 < v.shape[1]:
+            assert not np.allclose(bv2[:, t + 1], bv[:, t + 1])  # step t+1 reads frame t
+            assert not np.allclose(bh2[:, t + 1], bh[:, t + 1])
+
+
+def test_first_step_uses_the_plain_rbm_biases():
+    model = tiny_model()
+    bv, bh = model.step_biases(random_rolls(3, 4))
+    np.testing.assert_allclose(bv[:, 0], np.broadcast_to(model.bv.numpy(), (3, V)))
+    np.testing.assert_allclose(bh[:, 0], np.broadcast_to(model.bh.numpy(), (3, H)))
+
+
+def test_recurrence_matches_step_by_step_loop():
+    model = tiny_model()
+    v = random_rolls(2, 6)
+    u = model.initial_state(2)
+    expected = []
+    for t in range(6):
+        expected.append(u.numpy())
+        u = model.rnn_step(u, v[:, t])
+    np.testing.assert_allclose(model.previous_states(v).numpy(), np.stack(expected, 1), atol=1e-6)
+    np.testing.assert_allclose(model.final_state(v).numpy(), u.numpy(), atol=1e-6)
+
+
+def test_every_parameter_receives_a_gradient():
+    model = tiny_model()
+    v = random_rolls(3, 8)
+    mask = np.ones((3, 8), np.float32)
+    with tf.GradientTape() as tape:
+        cost = model.cost(v, mask, k=2, rng=tf.random.Generator.from_seed(1))
+    gradients = tape.gradient(cost, model.trainable_variables)
+    names = [var.name for var in model.trainable_variables]
+    assert sorted(n.split(":")[0] for n in names) == sorted(["W", "bv", "bh", "Wuv", "Wuh", "Wvu", "Wuu", "bu"])
+    for name, gradient in zip(names, gradients):
+        assert gradient is not None, name
+        assert np.abs(gradient.numpy()).max() > 0, name
+
+
+def test_padding_does_not_change_the_cost():
+    model = tiny_model()
+    v = random_rolls(2, 10)
+    mask = np.ones((2, 10), np.float32)
+    mask[1, 6:] = 0
+    junk = v.copy()
+    junk[1, 6:] = 1.0 - junk[1, 6:]  # only padded frames differ
+    clean = model.cost(v, mask, 3, tf.random.Generator.from_seed(4))
+    dirty = model.cost(junk, mask, 3, tf.random.Generator.from_seed(4))
+    assert clean.numpy() == pytest.approx(dirty.numpy(), rel=1e-6)
+
+
+def test_same_seed_same_sample_and_shapes():
+    model = tiny_model()
+    settings = GenerateConfig(num_samples=3, num_steps=7, gibbs_steps=4)
+    first = generate(model, settings, tf.random.Generator.from_seed(11))
+    again = generate(model, settings, tf.random.Generator.from_seed(11))
+    other = generate(model, settings, tf.random.Generator.from_seed(12))
+    assert first.shape == (3, 7, V) and first.dtype == np.float32
+    assert set(np.unique(first)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+
+
+def test_primer_is_kept_and_conditions_the_continuation():
+    model = tiny_model()
+    primer = random_rolls(1, 5)[0]
+    settings = GenerateConfig(num_samples=2, num_steps=4, gibbs_steps=3)
+    drawn = generate(model, settings, tf.random.Generator.from_seed(2), primer=primer)
+    assert drawn.shape == (2, 9, V)
+    np.testing.assert_array_equal(drawn[:, :5], np.stack([primer, primer]))
+    plain = generate(model, settings, tf.random.Generator.from_seed(2))
+    assert not np.array_equal(drawn[:, 5:], plain)
