@@ -59,6 +59,8 @@ def _data_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps_per_quarter", type=_count(1), help="frames per quarter note "
                         "(default 2, eighth notes; 4 = sixteenths). For benchmark JSON: the length of its "
                         "frames, used when writing MIDI (JSB 1, Nottingham 2)")
+    parser.add_argument("--out_of_range", choices=["octave", "drop"], help="notes outside the 88 keys: "
+                        "move them by octaves into range (default) or drop them")
     parser.add_argument("--cache_dir", type=Path, help="where converted rolls are cached "
                         "(default $RNN_RBM_CACHE or ~/.cache/rnn_rbm)")
     parser.add_argument("--workers", type=_count(1), help="processes converting MIDI (default: all cores)")
@@ -135,7 +137,8 @@ def _load_data(args: argparse.Namespace, config: RunConfig):
 
 def _base_config(args: argparse.Namespace, base: RunConfig | None = None) -> RunConfig:
     config = base or RunConfig()
-    config = replace_section(config, "data", steps_per_quarter=args.steps_per_quarter)
+    config = replace_section(config, "data", steps_per_quarter=args.steps_per_quarter,
+                             out_of_range=args.out_of_range)
     if args.data is not None:
         config = dataclasses.replace(config, data_source=args.data)
     if args.seed is not None:
@@ -197,8 +200,11 @@ def train_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--checkpoint_every", type=_count(1), help="write a checkpoint every N epochs "
                         "(default 10; always at the end)")
     parser.add_argument("--cd_k", type=_count(1), help="Gibbs steps of CD-k (default 15)")
-    parser.add_argument("--learning_rate", type=_positive_float, help="Adam step size (default 0.001)")
-    parser.add_argument("--batch_size", type=_count(1), help="pieces per update (default 8)")
+    parser.add_argument("--negative_start", choices=["data", "zeros"], help="where CD-k's negative "
+                        "chains start: the all-zero frame, where generation starts (default), or the true "
+                        "frame, as in the paper")
+    parser.add_argument("--learning_rate", type=_positive_float, help="Adam step size (default 0.003)")
+    parser.add_argument("--batch_size", type=_count(1), help="pieces per update (default 16)")
     _common(parser)
 
     def main(args: argparse.Namespace) -> None:
@@ -222,7 +228,8 @@ def train_main(argv: Sequence[str] | None = None) -> None:
             log.info("no %s: starting from random weights (run weight_initializations.py to pretrain)", init)
         config = _base_config(args, base)
         config = replace_section(config, "model", n_hidden=args.n_hidden, n_recurrent=args.n_recurrent)
-        config = replace_section(config, "train", cd_k=args.cd_k, learning_rate=args.learning_rate,
+        config = replace_section(config, "train", cd_k=args.cd_k, negative_start=args.negative_start,
+                                 learning_rate=args.learning_rate,
                                  batch_size=args.batch_size, checkpoint_every=args.checkpoint_every)
         dataset = _load_data(args, config)
 

@@ -60,8 +60,15 @@ class TrainConfig:
     """CD-k training of the whole RNN-RBM with back-propagation through time."""
 
     cd_k: int = 15
-    learning_rate: float = 0.001  # Adam
-    batch_size: int = 8  # sequences per update, padded to the longest and masked
+    # Where CD-k's negative chains start: "data" (the true frame, as in the paper) or
+    # "zeros" (the all-zero frame, where generation starts its chains). From zeros, the
+    # chains visit what generation would draw given the true past, and training pushes
+    # down exactly those wrong frames: on the Bach default this raised valid_acc from
+    # 0.26-0.28 to 0.39 in 80 epochs and stopped the drift of generated pieces towards
+    # dense clusters (README, "Measured").
+    negative_start: str = "zeros"
+    learning_rate: float = 0.003  # Adam
+    batch_size: int = 16  # pieces per update, padded to the longest and masked
     clip_norm: float = 10.0  # global gradient-norm clipping; 0 turns it off
     # Gibbs steps of the validation monitor's predicted frames (as in generation).
     monitor_gibbs_steps: int = 25

@@ -109,15 +109,20 @@ class RnnRbm(tf.Module):
         """
         return self.rbm_biases(self.previous_states(v))
 
-    def cost(self, v: tf.Tensor, mask: tf.Tensor, k: int, rng: tf.random.Generator) -> tf.Tensor:
+    def cost(self, v: tf.Tensor, mask: tf.Tensor, k: int, rng: tf.random.Generator,
+             negative_start: str = "data") -> tf.Tensor:
         """CD-k cost of all steps of a batch at once, padding masked out.
 
         v: (batch, T, V); mask: (batch, T), 1 on real frames.
+        negative_start: "data" starts each negative chain at the true frame (CD-k as in
+        the paper); "zeros" at the all-zero frame, where generation starts its chains.
         Returns: float32 scalar, nats per frame (a surrogate whose gradient is CD-k's).
         """
         bv_t, bh_t = self.step_biases(v)
-        return rbm.cd_cost(_frames(v), self.W, _frames(bv_t), _frames(bh_t), k, rng,
-                           weights=tf.reshape(mask, [-1]))
+        frames = _frames(v)
+        start = tf.zeros_like(frames) if negative_start == "zeros" else None
+        return rbm.cd_cost(frames, self.W, _frames(bv_t), _frames(bh_t), k, rng,
+                           weights=tf.reshape(mask, [-1]), v_start=start)
 
     def predict(self, v: tf.Tensor, gibbs_steps: int, rng: tf.random.Generator) -> tf.Tensor:
         """Draws each frame from the model given the true past: a Gibbs chain of

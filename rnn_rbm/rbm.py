@@ -79,8 +79,10 @@ def cd_cost(
     k: int,
     rng: tf.random.Generator,
     weights: tf.Tensor | None = None,
+    v_start: tf.Tensor | None = None,
 ) -> tf.Tensor:
-    """CD-k surrogate cost: mean over frames of F(v) - F(v~), v~ from k Gibbs steps from v.
+    """CD-k surrogate cost: mean over frames of F(v) - F(v~), v~ from k Gibbs steps from v
+    (or from `v_start` when given).
 
     Its gradient is the CD-k estimate of the negative log-likelihood gradient.
     weights: optional (N,) per-frame weights (0 for padding).
@@ -88,7 +90,7 @@ def cd_cost(
     """
     # The chain's end is a sample, not a function of the parameters: CD-k does not
     # differentiate through the sampler.
-    v_negative = tf.stop_gradient(gibbs_chain(v, W, bv, bh, k, rng))
+    v_negative = tf.stop_gradient(gibbs_chain(v if v_start is None else v_start, W, bv, bh, k, rng))
     gap = free_energy(v, W, bv, bh) - free_energy(v_negative, W, bv, bh)
     if weights is None:
         return tf.reduce_mean(gap)

@@ -51,7 +51,7 @@ def make_train_step(state: TrainState, config: RunConfig) -> Callable:
     @tf.function(input_signature=batch_spec)
     def step(v: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         with tf.GradientTape() as tape:
-            cost = model.cost(v, mask, train.cd_k, state.tf_rng)
+            cost = model.cost(v, mask, train.cd_k, state.tf_rng, train.negative_start)
         gradients = tape.gradient(cost, variables)
         norm = tf.linalg.global_norm(gradients)
         if train.clip_norm > 0:

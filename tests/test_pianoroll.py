@@ -7,7 +7,7 @@ import pytest
 
 from conftest import make_midi, midi_bytes
 from rnn_rbm.errors import BadMidiError
-from rnn_rbm.pianoroll import NoteList, midi_to_roll, notes_to_roll, roll_to_midi
+from rnn_rbm.pianoroll import NoteList, mean_polyphony, midi_to_roll, notes_to_roll, roll_to_midi
 
 
 def expected_roll(steps: int, cells: list[tuple[int, int, int]], lowest: int = 21) -> np.ndarray:
@@ -102,3 +102,10 @@ def test_bad_bytes_raise_bad_midi_error(data, reason):
 def test_drums_only_is_reported():
     with pytest.raises(BadMidiError, match="no pitched notes"):
         midi_to_roll(midi_bytes(make_midi([], drums=[(36, 0, 1)])), 1)
+
+
+def test_mean_polyphony_counts_sounding_frames_only():
+    roll = expected_roll(5, [(60, 0, 2), (64, 0, 1), (67, 0, 1)])  # 3, 1, then three silent frames
+    assert mean_polyphony([roll]) == pytest.approx(2.0)
+    assert mean_polyphony(np.stack([roll, roll])) == pytest.approx(2.0)
+    assert np.isnan(mean_polyphony([np.zeros((3, 88))]))

@@ -103,3 +103,13 @@ def test_masked_frames_do_not_count(tiny_rbm):
     v_negative = rbm.gibbs_chain(v, W, bv, bh, 2, tf.random.Generator.from_seed(3))
     gap = rbm.free_energy(v, W, bv, bh) - rbm.free_energy(v_negative, W, bv, bh)
     assert masked.numpy() == pytest.approx(gap.numpy()[:2].mean(), rel=1e-6)
+
+
+def test_negative_chain_can_start_elsewhere(tiny_rbm):
+    W, bv, bh = tiny_rbm
+    v = tf.constant(all_states(V)[[7, 21, 30]], tf.float32)
+    zeros = tf.zeros_like(v)
+    cost = rbm.cd_cost(v, W, bv, bh, 2, tf.random.Generator.from_seed(8), v_start=zeros)
+    v_negative = rbm.gibbs_chain(zeros, W, bv, bh, 2, tf.random.Generator.from_seed(8))
+    expected = rbm.free_energy(v, W, bv, bh) - rbm.free_energy(v_negative, W, bv, bh)
+    assert cost.numpy() == pytest.approx(expected.numpy().mean(), rel=1e-6)
