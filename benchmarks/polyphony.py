@@ -1,8 +1,10 @@
-"""Mean polyphony (notes sounding per non-silent frame) of MIDI files, beside the Bach default's.
+"""Mean polyphony (notes sounding per non-silent frame) and held fraction (how often a
+sounding note still sounds one frame later) of MIDI files, beside the Bach default's.
 
     python benchmarks/polyphony.py results/*.mid [--steps_per_quarter 2]
 
-Prints one line per file, then one JSON line {"generated": .., "bach": .., "files": ..}.
+Prints one line per file, then one JSON line {"generated": .., "bach": .., "held": ..,
+"bach_held": .., "files": ..}.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rnn_rbm.config import DataConfig  # noqa: E402
 from rnn_rbm.data import load_dataset  # noqa: E402
 from rnn_rbm.errors import UserError  # noqa: E402
-from rnn_rbm.pianoroll import mean_polyphony, midi_to_roll  # noqa: E402
+from rnn_rbm.pianoroll import held_fraction, mean_polyphony, midi_to_roll  # noqa: E402
 
 
 def main() -> None:
@@ -35,9 +37,12 @@ def main() -> None:
         rolls.append(roll)
         print(f"{path}: {mean_polyphony([roll]):.2f} notes per sounding frame, {len(roll)} frames")
     bach = load_dataset("bach", DataConfig(steps_per_quarter=args.steps_per_quarter), progress=False)
-    result = {"generated": mean_polyphony(rolls), "bach": mean_polyphony(bach.train + bach.valid),
+    pieces = bach.train + bach.valid
+    result = {"generated": mean_polyphony(rolls), "bach": mean_polyphony(pieces),
+              "held": held_fraction(rolls), "bach_held": held_fraction(pieces),
               "files": len(rolls), "steps_per_quarter": args.steps_per_quarter}
     print(f"mean polyphony: generated {result['generated']:.2f}, Bach chorales {result['bach']:.2f}")
+    print(f"held into the next frame: generated {result['held']:.3f}, Bach chorales {result['bach_held']:.3f}")
     print(json.dumps(result))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -62,9 +63,11 @@ def load_dataset(
     converted = rollcache.read(path)
     if converted is None:
         log.info("converting %s (cached afterwards in %s)", spec, path)
+        started = time.perf_counter()
         converted = convert(source, config, workers, progress)
         if converted.rolls:
             rollcache.write(path, converted)
+        log.info("converted %d pieces in %.1f s", len(converted.rolls), time.perf_counter() - started)
     else:
         log.info("loaded %d pieces of %s from the cache %s", len(converted.rolls), spec, path)
         for name, reason in converted.skipped:

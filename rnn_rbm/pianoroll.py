@@ -217,3 +217,17 @@ def mean_polyphony(rolls: list[np.ndarray] | np.ndarray) -> float:
     counts = np.concatenate([np.asarray(r).reshape(-1, np.shape(r)[-1]).sum(axis=1) for r in rolls])
     sounding = counts[counts > 0]
     return float(sounding.mean()) if sounding.size else float("nan")
+
+
+def held_fraction(rolls: list[np.ndarray] | np.ndarray) -> float:
+    """How often a sounding note still sounds in the next frame, over all `rolls` (each
+    (steps, V), time-major): P(on at t+1 | on at t).
+
+    Returns: float in [0, 1] (nan when no note sounds before a piece's last frame).
+    """
+    held = sounding = 0
+    for roll in rolls:
+        now, after = np.asarray(roll)[:-1] > 0, np.asarray(roll)[1:] > 0
+        held += int((now & after).sum())
+        sounding += int(now.sum())
+    return held / sounding if sounding else float("nan")

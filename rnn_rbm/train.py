@@ -103,14 +103,16 @@ def train(
 ) -> list[dict]:
     """Trains from epoch state.epoch + 1 to `num_epochs`, writing epoch_<N>.ckpt every
     config.train.checkpoint_every epochs and at the end, and one line per epoch to the
-    log, to checkpoint_dir/metrics.jsonl and to TensorBoard (checkpoint_dir/logs).
+    log, to checkpoint_dir/metrics.jsonl and to TensorBoard (checkpoint_dir/logs/<run>), where
+    <run> is the run's start time, also stored in each metrics line to tell runs apart.
 
-    Returns: one dict per epoch: epoch, cost (CD surrogate, nats per frame), valid_acc,
+    Returns: one dict per epoch: run, epoch, cost (CD surrogate, nats per frame), valid_acc,
     grad_norm, seconds, frames_per_s.
     """
     step = make_train_step(state, config)
     monitor = make_monitor(state, config)
-    writer = tf.summary.create_file_writer(str(checkpoint_dir / "logs"))
+    run = time.strftime("%Y-%m-%d_%H%M%S")
+    writer = tf.summary.create_file_writer(str(checkpoint_dir / "logs" / run))
     train_frames = sum(map(len, dataset.train))
     history = []
     for epoch in range(int(state.epoch.numpy()) + 1, num_epochs + 1):
@@ -123,6 +125,7 @@ def train(
             totals += (float(cost) * mask.sum(), float(norm), 1)
         seconds = time.perf_counter() - started
         record = {
+            "run": run,
             "epoch": epoch,
             "cost": totals[0] / train_frames,
             "valid_acc": frame_accuracy(monitor, dataset.valid),

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import make_midi, midi_bytes
 from rnn_rbm.errors import BadMidiError
-from rnn_rbm.pianoroll import NoteList, mean_polyphony, midi_to_roll, notes_to_roll, roll_to_midi
+from rnn_rbm.pianoroll import NoteList, held_fraction, mean_polyphony, midi_to_roll, notes_to_roll, roll_to_midi
 
 
 def expected_roll(steps: int, cells: list[tuple[int, int, int]], lowest: int = 21) -> np.ndarray:
@@ -109,3 +109,9 @@ def test_mean_polyphony_counts_sounding_frames_only():
     assert mean_polyphony([roll]) == pytest.approx(2.0)
     assert mean_polyphony(np.stack([roll, roll])) == pytest.approx(2.0)
     assert np.isnan(mean_polyphony([np.zeros((3, 88))]))
+
+
+def test_held_fraction():
+    roll = expected_roll(4, [(60, 0, 3), (64, 1, 2)])  # 60 held twice, released at 3; 64 released
+    assert held_fraction([roll]) == pytest.approx(2 / 4)
+    assert np.isnan(held_fraction([np.zeros((2, 88))]))
