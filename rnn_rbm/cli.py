@@ -48,8 +48,8 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=_count(0), help="random seed (default: the config's, 0)")
+def _common(parser: argparse.ArgumentParser, seed_default: str = "0, or the --init checkpoint's") -> None:
+    parser.add_argument("--seed", type=_count(0), help=f"random seed (default {seed_default})")
     parser.add_argument("--quiet", action="store_true", help="only warnings and errors, no progress bars")
 
 
@@ -157,7 +157,7 @@ def pretrain_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--cd_k", type=_count(1), help="Gibbs steps of CD-k (default 15)")
     parser.add_argument("--learning_rate", type=_positive_float, help="Adam step size (default 0.005)")
     parser.add_argument("--batch_size", type=_count(1), help="frames per update (default 128)")
-    _common(parser)
+    _common(parser, seed_default="0")
 
     def main(args: argparse.Namespace) -> None:
         config = _base_config(args)
@@ -273,7 +273,7 @@ def generate_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--tempo", type=_positive_float, default=defaults.tempo_bpm,
                         help=f"quarter notes per minute in the MIDI (default {defaults.tempo_bpm:g})")
     parser.add_argument("--out_dir", type=Path, default=Path("results"), help="default results/")
-    _common(parser)
+    _common(parser, seed_default="a fresh one, printed so that it can be repeated")
 
     def main(args: argparse.Namespace) -> None:
         out_dir = _writable_dir(args.out_dir, "--out_dir")

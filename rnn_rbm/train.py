@@ -144,13 +144,16 @@ def train(
 
 
 def _record(record: dict, num_epochs: int, checkpoint_dir: Path, writer) -> None:
-    log.info("epoch %d/%d  cost %.4f  valid_acc %.2f%%  %.1f s (%.0f frames/s)", record["epoch"],
-             num_epochs, record["cost"], 100 * record["valid_acc"], record["seconds"],
-             record["frames_per_s"])
+    accuracy = record["valid_acc"]
+    monitor = f"valid_acc {100 * accuracy:.2f}%" if np.isfinite(accuracy) else "no validation pieces"
+    log.info("epoch %d/%d  cost %.4f  %s  %.1f s (%.0f frames/s)", record["epoch"], num_epochs,
+             record["cost"], monitor, record["seconds"], record["frames_per_s"])
+    # JSON has no NaN: a missing monitor is written as null.
+    finite = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in record.items()}
     with open(checkpoint_dir / "metrics.jsonl", "a") as f:
-        f.write(json.dumps(record) + "\n")
+        f.write(json.dumps(finite) + "\n")
     with writer.as_default(step=record["epoch"]):
         for key in ("cost", "valid_acc", "grad_norm", "frames_per_s"):
-            if np.isfinite(record[key]):
+            if finite[key] is not None:
                 tf.summary.scalar(key, record[key])
     writer.flush()
