@@ -219,8 +219,11 @@ def train_main(argv: Sequence[str] | None = None) -> None:
 
         base = None
         if checkpoint.exists(init):
-            base = checkpoint.load_config(init)
-            _check_model_flags(args, base, init)
+            held = checkpoint.load_config(init)
+            _check_model_flags(args, held, init)
+            # The weights fix the data and model settings; training settings are this run's own.
+            base = RunConfig(data_source=held.data_source, data=held.data, model=held.model,
+                             pretrain=held.pretrain, seed=held.seed)
             log.info("starting from %s (pretrained on %s)", init, base.data_source)
         elif args.init is not None:
             checkpoint.load_config(init)  # raises the clear "no checkpoint" error

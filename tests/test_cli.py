@@ -38,6 +38,7 @@ def test_pretrain_train_generate(midi_folder, tmp_path):
     assert list((tmp_path / "parameter_checkpoints" / "logs").iterdir())  # TensorBoard events
     config = json.loads((tmp_path / "parameter_checkpoints" / "config.json").read_text())
     assert config["model"]["n_hidden"] == 16 and config["train"]["cd_k"] == 2
+    assert config["pretrain"]["cd_k"] == 2 and config["pretrain"]["epochs"] == 2
 
     outputs = []
     for _ in range(2):
@@ -78,3 +79,22 @@ def test_folder_of_only_bad_files(tmp_path):
     assert result.returncode == 2
     assert "skipped broken.mid" in result.stderr and "no usable piece" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_training_settings_are_not_inherited_from_the_initial_checkpoint(midi_folder, tmp_path):
+    import tensorflow as tf
+
+    from rnn_rbm import checkpoint
+    from rnn_rbm.config import ModelConfig, RunConfig, TrainConfig
+    from rnn_rbm.model import RnnRbm
+
+    held = RunConfig(data_source=str(midi_folder), model=ModelConfig(n_hidden=5, n_recurrent=3),
+                     train=TrainConfig(batch_size=3, learning_rate=0.5))
+    checkpoint.save(tmp_path / "parameter_checkpoints" / "initial.ckpt", held,
+                    model=RnnRbm.from_config(held, tf.random.Generator.from_seed(0)))
+    result = run("rnn_rbm_train.py", "1", "--cd_k", "1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    config = json.loads((tmp_path / "parameter_checkpoints" / "config.json").read_text())
+    assert config["model"]["n_hidden"] == 5 and config["data_source"] == str(midi_folder)
+    assert config["train"]["batch_size"] == TrainConfig().batch_size
+    assert config["train"]["learning_rate"] == TrainConfig().learning_rate
