@@ -24,7 +24,7 @@ from tqdm import tqdm
 from rnn_rbm import bach
 from rnn_rbm.config import DataConfig
 from rnn_rbm.errors import BadMidiError, UserError
-from rnn_rbm.pianoroll import fit_pitches, midi_to_roll, notes_to_roll
+from rnn_rbm.pianoroll import fit_pitches, midi_notes, read_midi, usable_roll
 
 log = logging.getLogger(__name__)
 
@@ -104,15 +104,14 @@ def convert(source: Source, config: DataConfig, workers: int | None = None, prog
     if source.kind == "json":
         return _convert_benchmark(source.path, config)
     if source.kind == "bach":
-        paths = bach.chorale_paths()
-        job, root = _score_job, None
+        paths, root = bach.chorale_paths(), None
     else:
-        paths = midi_files(source.path)
-        job, root = _midi_job, source.path
+        paths, root = midi_files(source.path), source.path
         if not paths:
             raise UserError(f"--data {source.path}: no MIDI files (*.mid, *.midi) in this folder")
     out = Converted()
-    results = _run_jobs(job, [(str(p), config) for p in paths], workers, progress, f"converting {source.label}")
+    jobs = [(source.kind, str(p), config) for p in paths]
+    results = _run_jobs(_convert_file, jobs, workers, progress, f"converting {source.label}")
     for path, (roll, moved, dropped, reason) in zip(paths, results):
         name = path.name if root is None else str(path.relative_to(root))
         if roll is None:
@@ -127,24 +126,13 @@ def convert(source: Source, config: DataConfig, workers: int | None = None, prog
     return out
 
 
-def _midi_job(args: tuple[str, DataConfig]):
-    path, config = args
+def _convert_file(args: tuple[str, str, DataConfig]) -> tuple[np.ndarray | None, int, int, str]:
+    """Runs in a worker: (kind, path, config) -> (roll or None, notes moved, dropped, reason skipped)."""
+    kind, path, config = args
     try:
-        roll, stats = midi_to_roll(path, config.steps_per_quarter, config.lowest_pitch,
-                                   config.num_pitches, config.out_of_range)
-    except BadMidiError as exc:
-        return None, 0, 0, str(exc)
-    return roll.astype(np.uint8), stats.moved, stats.dropped, ""
-
-
-def _score_job(args: tuple[str, DataConfig]):
-    path, config = args
-    try:
-        notes = bach.score_notes(path)
-        if notes.pitches.size == 0:
-            raise BadMidiError("no notes")
-        roll, stats = notes_to_roll(notes, config.steps_per_quarter, config.lowest_pitch,
-                                    config.num_pitches, config.out_of_range)
+        notes = bach.score_notes(path) if kind == "bach" else midi_notes(read_midi(path))
+        roll, stats = usable_roll(notes, config.steps_per_quarter, config.lowest_pitch, config.num_pitches,
+                                  config.out_of_range)
     except BadMidiError as exc:
         return None, 0, 0, str(exc)
     return roll.astype(np.uint8), stats.moved, stats.dropped, ""
