@@ -148,24 +148,12 @@ def midi_notes(midi: pretty_midi.PrettyMIDI) -> NoteList:
     )
 
 
-def usable_roll(
-    notes: NoteList,
-    steps_per_quarter: int,
-    lowest_pitch: int = 21,
-    num_pitches: int = 88,
-    out_of_range: str = "octave",
-) -> tuple[np.ndarray, RollStats]:
-    """`notes_to_roll` for a piece that must hold music.
-
-    Returns: as notes_to_roll. Raises BadMidiError when there is no pitched note, or
-    none inside the pitch range.
-    """
-    if notes.pitches.size == 0:
+def require_music(roll: np.ndarray, stats: RollStats) -> None:
+    """Raises BadMidiError, with the reason, when a converted piece holds no note to learn from."""
+    if stats.notes == 0:
         raise BadMidiError("no pitched notes (empty, or drums only)")
-    roll, stats = notes_to_roll(notes, steps_per_quarter, lowest_pitch, num_pitches, out_of_range)
     if not roll.any():
         raise BadMidiError(f"no note inside the pitch range ({stats.dropped} dropped)")
-    return roll, stats
 
 
 def midi_to_roll(
@@ -182,7 +170,9 @@ def midi_to_roll(
     the file is unreadable or holds no pitched note in range.
     """
     midi = source if isinstance(source, pretty_midi.PrettyMIDI) else read_midi(source)
-    return usable_roll(midi_notes(midi), steps_per_quarter, lowest_pitch, num_pitches, out_of_range)
+    roll, stats = notes_to_roll(midi_notes(midi), steps_per_quarter, lowest_pitch, num_pitches, out_of_range)
+    require_music(roll, stats)
+    return roll, stats
 
 
 def roll_to_midi(

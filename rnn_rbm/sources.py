@@ -24,7 +24,7 @@ from tqdm import tqdm
 from rnn_rbm import bach
 from rnn_rbm.config import DataConfig
 from rnn_rbm.errors import BadMidiError, UserError
-from rnn_rbm.pianoroll import fit_pitches, midi_notes, read_midi, usable_roll
+from rnn_rbm.pianoroll import fit_pitches, midi_notes, notes_to_roll, read_midi, require_music
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +131,9 @@ def _convert_file(args: tuple[str, str, DataConfig]) -> tuple[np.ndarray | None,
     kind, path, config = args
     try:
         notes = bach.score_notes(path) if kind == "bach" else midi_notes(read_midi(path))
-        roll, stats = usable_roll(notes, config.steps_per_quarter, config.lowest_pitch, config.num_pitches,
-                                  config.out_of_range)
+        roll, stats = notes_to_roll(notes, config.steps_per_quarter, config.lowest_pitch,
+                                    config.num_pitches, config.out_of_range)
+        require_music(roll, stats)
     except BadMidiError as exc:
         return None, 0, 0, str(exc)
     return roll.astype(np.uint8), stats.moved, stats.dropped, ""
