@@ -140,7 +140,9 @@ def _base_config(args: argparse.Namespace, base: RunConfig | None = None) -> Run
     config = replace_section(config, "data", steps_per_quarter=args.steps_per_quarter,
                              out_of_range=args.out_of_range)
     if args.data is not None:
-        config = dataclasses.replace(config, data_source=args.data)
+        # Stored absolute, so that a later run from another folder finds the same files.
+        source = args.data if args.data == "bach" else str(Path(args.data).expanduser().resolve())
+        config = dataclasses.replace(config, data_source=source)
     if args.seed is not None:
         config = dataclasses.replace(config, seed=args.seed)
     return config
