@@ -118,6 +118,8 @@ class RnnRbm(tf.Module):
         the paper); "zeros" at the all-zero frame, where generation starts its chains.
         Returns: float32 scalar, nats per frame (a surrogate whose gradient is CD-k's).
         """
+        if negative_start not in ("data", "zeros"):
+            raise ValueError(f"negative_start must be 'data' or 'zeros', not {negative_start!r}")
         bv_t, bh_t = self.step_biases(v)
         frames = _frames(v)
         start = tf.zeros_like(frames) if negative_start == "zeros" else None

@@ -99,3 +99,9 @@ def test_primer_is_kept_and_conditions_the_continuation():
     np.testing.assert_array_equal(drawn[:, :5], np.stack([primer, primer]))
     plain = generate(model, settings, tf.random.Generator.from_seed(2))
     assert not np.array_equal(drawn[:, 5:], plain)
+
+
+def test_unknown_negative_start_is_refused():
+    with pytest.raises(ValueError, match="negative_start"):
+        tiny_model().cost(random_rolls(1, 3), np.ones((1, 3), np.float32), 1,
+                          tf.random.Generator.from_seed(0), negative_start="zero")
