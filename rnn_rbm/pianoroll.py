@@ -13,8 +13,6 @@ frames of a pitch into one note.
 
 from __future__ import annotations
 
-import io
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,10 +20,7 @@ import numpy as np
 import pretty_midi
 
 from rnn_rbm.errors import BadMidiError
-
-# Longest piece accepted, in frames: bounds memory on files with absurd note times
-# (two hours of sixteenth notes at 120 bpm is 57,600 frames).
-MAX_STEPS = 200_000
+from rnn_rbm.midifile import MAX_STEPS, read_midi
 
 
 @dataclass(frozen=True)
@@ -104,24 +99,6 @@ def notes_to_roll(
     for start, end, column in zip(starts, ends, columns):
         roll[start:end, column] = 1.0
     return roll, stats
-
-
-def read_midi(source: str | Path | bytes) -> pretty_midi.PrettyMIDI:
-    """Parses a MIDI file (path or raw bytes).
-
-    Returns: the PrettyMIDI object. Raises BadMidiError with the reason when the
-    data is not readable MIDI.
-    """
-    try:
-        with warnings.catch_warnings():
-            # pretty_midi warns about tempo events on non-zero tracks, common and harmless here.
-            warnings.simplefilter("ignore")
-            if isinstance(source, bytes):
-                return pretty_midi.PrettyMIDI(io.BytesIO(source))
-            return pretty_midi.PrettyMIDI(str(source))
-    except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as exc:
-        reason = str(exc).strip() or type(exc).__name__
-        raise BadMidiError(f"not a readable MIDI file ({reason})") from None
 
 
 def midi_notes(midi: pretty_midi.PrettyMIDI) -> NoteList:
