@@ -24,7 +24,7 @@ from tqdm import tqdm
 from rnn_rbm import bach
 from rnn_rbm.config import DataConfig
 from rnn_rbm.errors import BadMidiError, UserError
-from rnn_rbm.pianoroll import fit_pitches, midi_notes, notes_to_roll, read_midi, require_music
+from rnn_rbm.pianoroll import MAX_STEPS, fit_pitches, midi_to_roll, notes_to_roll, require_music
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,11 @@ MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
 SPLITS = ("train", "valid", "test")
 # Fewer files than this are converted in this process: starting workers costs more.
 MIN_FILES_FOR_WORKERS = 16
+# Largest benchmark JSON read: json.loads holds ~50 bytes per byte of file at worst (a list
+# object per "[]"), so this bounds it to ~1.5 GB; the paper's largest set (MuseData) is
+# under 10 MiB.
+MAX_JSON_BYTES = 32 * 2**20
+MAX_MIDI_PITCH = 127
 
 
 @dataclass(frozen=True)
@@ -87,13 +92,25 @@ def source_identity(source: Source) -> dict:
         return {"music21": bach.corpus_version(), "files": [p.name for p in bach.chorale_paths()]}
     if source.kind == "json":
         return {"sha256": hashlib.sha256(source.path.read_bytes()).hexdigest()}
-    return {"files": [[str(p.relative_to(source.path)), p.stat().st_size, p.stat().st_mtime_ns]
-                      for p in midi_files(source.path)]}
+    return {"files": [[str(p.relative_to(source.path)), *_size_and_time(p)] for p in midi_files(source.path)]}
+
+
+def _size_and_time(path: Path) -> tuple[int | None, int | None]:
+    try:
+        info = path.stat()
+    except OSError:  # a broken link: converting it says why it is skipped
+        return None, None
+    return info.st_size, info.st_mtime_ns
 
 
 def midi_files(folder: Path) -> list[Path]:
-    """Returns: the MIDI files below `folder` (any depth, by suffix, case-blind), sorted."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in MIDI_SUFFIXES)
+    """Lists what looks like MIDI below `folder` (any depth, by suffix, case-blind): every
+    entry but folders, so that an unreadable file or a broken link is named and skipped
+    rather than silently left out. A folder named like a MIDI file is searched.
+
+    Returns: the paths, sorted.
+    """
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and not p.is_dir())
 
 
 def convert(source: Source, config: DataConfig, workers: int | None = None, progress: bool = True) -> Converted:
@@ -129,11 +146,13 @@ def convert(source: Source, config: DataConfig, workers: int | None = None, prog
 def _convert_file(args: tuple[str, str, DataConfig]) -> tuple[np.ndarray | None, int, int, str]:
     """Runs in a worker: (kind, path, config) -> (roll or None, notes moved, dropped, reason skipped)."""
     kind, path, config = args
+    grid = (config.steps_per_quarter, config.lowest_pitch, config.num_pitches, config.out_of_range)
     try:
-        notes = bach.score_notes(path) if kind == "bach" else midi_notes(read_midi(path))
-        roll, stats = notes_to_roll(notes, config.steps_per_quarter, config.lowest_pitch,
-                                    config.num_pitches, config.out_of_range)
-        require_music(roll, stats)
+        if kind == "bach":
+            roll, stats = notes_to_roll(bach.score_notes(path), *grid)
+            require_music(roll, stats)
+        else:
+            roll, stats = midi_to_roll(path, *grid)
     except BadMidiError as exc:
         return None, 0, 0, str(exc)
     return roll.astype(np.uint8), stats.moved, stats.dropped, ""
@@ -150,22 +169,25 @@ def _run_jobs(job: Callable, items: list, workers: int | None, progress: bool, w
 
 
 def _convert_benchmark(path: Path, config: DataConfig) -> Converted:
-    try:
-        raw = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"--data {path}: not a readable JSON file ({exc})") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("train"), list):
-        raise UserError(f"--data {path}: expected an object with a 'train' list of pieces "
-                        "(see ../shared/data/README.md)")
+    """Reads a benchmark JSON; a malformed one is a UserError naming the first fault, and
+    a piece without frames is skipped (it would be a sequence of length 0).
+
+    Returns: Converted, rolls uint8 of 0/1, each (num_frames, config.num_pitches), time-major.
+    """
+    raw = _read_json(path)
     out = Converted()
     for split in SPLITS:
         for index, piece in enumerate(raw.get(split, [])):
             name = f"{split}/{index}"
             try:
                 roll, moved, dropped = _frames_to_roll(piece, config)
-            except (TypeError, ValueError) as exc:
-                raise UserError(f"--data {path}: piece {name} is malformed ({exc}); "
-                                "a piece is a list of frames, a frame a list of MIDI pitches") from None
+            except ValueError as exc:
+                raise UserError(f"--data {path}: piece {name} is malformed: {exc}; a piece is a list of "
+                                "frames, a frame a list of MIDI pitches (see ../shared/data/README.md)") from None
+            if not len(roll):
+                out.skipped.append((name, "no frames"))
+                log.warning("skipped %s: no frames", name)
+                continue
             out.names.append(name)
             out.rolls.append(roll)
             out.splits.append(split)
@@ -174,13 +196,55 @@ def _convert_benchmark(path: Path, config: DataConfig) -> Converted:
     return out
 
 
-def _frames_to_roll(piece: list, config: DataConfig) -> tuple[np.ndarray, int, int]:
+def _read_json(path: Path) -> dict:
+    """Returns: the benchmark's top-level object, checked to hold only lists under the
+    split names. Raises UserError otherwise, or when the file is over MAX_JSON_BYTES."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise UserError(f"--data {path}: {size / 2**20:.0f} MiB, over the {MAX_JSON_BYTES // 2**20} MiB "
+                            "a benchmark JSON may have (the paper's largest set is under 10 MiB)")
+        raw = json.loads(path.read_bytes())
+    # ValueError: bad JSON, bad UTF-8, or a number of thousands of digits; RecursionError:
+    # brackets nested thousands deep.
+    except (OSError, ValueError, RecursionError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)[:200] or type(exc).__name__
+        raise UserError(f"--data {path}: not a readable JSON file ({reason})") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("train"), list):
+        raise UserError(f"--data {path}: expected an object with a 'train' list of pieces "
+                        "(see ../shared/data/README.md)")
+    for split in SPLITS:
+        if not isinstance(raw.get(split, []), list):
+            raise UserError(f"--data {path}: '{split}' is a {type(raw[split]).__name__}, not a list of pieces")
+    return raw
+
+
+def _is_pitch(value: object) -> bool:
+    # bool is an int to Python, not a pitch to anyone; whole floats (60.0) are accepted. The
+    # range comes first: float() of a 400-digit int overflows.
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= MAX_MIDI_PITCH
+            and float(value).is_integer())
+
+
+def _shown(value: object) -> str:
+    try:
+        return json.dumps(value)[:40]
+    except ValueError:  # an int too long to print
+        return "a number of thousands of digits"
+
+
+def _frames_to_roll(piece: object, config: DataConfig) -> tuple[np.ndarray, int, int]:
+    """Returns: (roll, uint8 (len(piece), num_pitches); notes moved; notes dropped).
+    Raises ValueError saying what is wrong with the piece."""
     if not isinstance(piece, list) or not all(isinstance(frame, list) for frame in piece):
-        raise TypeError("not a list of lists")
-    steps = np.repeat(np.arange(len(piece)), [len(frame) for frame in piece])
+        raise ValueError("not a list of lists")
+    if len(piece) > MAX_STEPS:
+        raise ValueError(f"{len(piece)} frames, more than the {MAX_STEPS} a piece may have")
     flat = [pitch for frame in piece for pitch in frame]
-    if not all(isinstance(p, (int, float)) and float(p).is_integer() for p in flat):
-        raise ValueError("a pitch is not a whole number")
+    for pitch in flat:
+        if not _is_pitch(pitch):
+            raise ValueError(f"{_shown(pitch)} is not a MIDI pitch (a whole number 0..{MAX_MIDI_PITCH})")
+    steps = np.repeat(np.arange(len(piece)), [len(frame) for frame in piece])
     raw = np.asarray(flat, dtype=np.int64)
     pitches, keep = fit_pitches(raw, config.lowest_pitch, config.num_pitches, config.out_of_range)
     roll = np.zeros((len(piece), config.num_pitches), dtype=np.uint8)
