@@ -36,13 +36,21 @@ class Dataset:
     valid: list[np.ndarray]
     test: list[np.ndarray] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    # Notes outside the pitch range, moved by octaves into it or dropped (--out_of_range).
+    notes_moved: int = 0
+    notes_dropped: int = 0
 
     def summary(self) -> str:
-        """Returns: one line with piece and frame counts per split."""
+        """Returns: one line with piece and frame counts per split, pieces skipped, and notes
+        moved or dropped for lying outside the pitch range."""
         parts = [f"{name} {len(rolls)} pieces / {sum(map(len, rolls))} frames"
                  for name, rolls in (("train", self.train), ("valid", self.valid), ("test", self.test))
                  if rolls]
-        return f"{self.label}: " + ", ".join(parts)
+        extra = [f"{len(self.skipped)} skipped"] if self.skipped else []
+        if self.notes_moved or self.notes_dropped:
+            extra.append(f"notes outside the pitch range: {self.notes_moved} moved by octaves, "
+                         f"{self.notes_dropped} dropped")
+        return f"{self.label}: " + ", ".join(parts) + "".join(f"; {e}" for e in extra)
 
 
 def load_dataset(
@@ -72,21 +80,18 @@ def load_dataset(
         log.info("loaded %d pieces of %s from the cache %s", len(converted.rolls), spec, path)
         for name, reason in converted.skipped:
             log.warning("skipped %s: %s", name, reason)
-    _report(converted, spec)
+    _report(converted, spec, "pieces" if source.kind == "json" else "files")
     dataset = _split(converted, config.valid_fraction, source.label)
     if not dataset.train:
         raise UserError(f"--data {spec}: no usable piece to train on; see the messages above")
     return dataset
 
 
-def _report(converted: Converted, spec: str) -> None:
+def _report(converted: Converted, spec: str, items: str) -> None:
     total = len(converted.rolls) + len(converted.skipped)
     if converted.skipped:
-        log.warning("%d of %d files of %s skipped, %d used", len(converted.skipped), total, spec,
+        log.warning("%d of %d %s of %s skipped, %d used", len(converted.skipped), total, items, spec,
                     len(converted.rolls))
-    if converted.notes_moved or converted.notes_dropped:
-        log.info("notes outside the pitch range: %d moved by octaves, %d dropped",
-                 converted.notes_moved, converted.notes_dropped)
 
 
 def _split(converted: Converted, valid_fraction: float, label: str) -> Dataset:
@@ -97,7 +102,8 @@ def _split(converted: Converted, valid_fraction: float, label: str) -> Dataset:
         if split == "all":
             split = "valid" if name in held_out else "train"
         by_split[split].append(roll.astype(np.float32))
-    return Dataset(label, by_split["train"], by_split["valid"], by_split["test"], converted.skipped)
+    return Dataset(label, by_split["train"], by_split["valid"], by_split["test"], converted.skipped,
+                   converted.notes_moved, converted.notes_dropped)
 
 
 def validation_names(names: list[str], valid_fraction: float) -> list[str]:
