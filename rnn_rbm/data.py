@@ -74,7 +74,11 @@ def load_dataset(
         started = time.perf_counter()
         converted = convert(source, config, workers, progress)
         if converted.rolls:
-            rollcache.write(path, converted)
+            try:
+                rollcache.write(path, converted)
+            except OSError as exc:  # the cache only saves time: go on without it
+                log.warning("could not write the cache %s (%s); continuing without it", path,
+                            exc.strerror or exc)
         log.info("converted %d pieces in %.1f s", len(converted.rolls), time.perf_counter() - started)
     else:
         log.info("loaded %d pieces of %s from the cache %s", len(converted.rolls), spec, path)

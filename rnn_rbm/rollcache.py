@@ -21,7 +21,7 @@ from rnn_rbm.config import DataConfig
 from rnn_rbm.sources import Converted, Source
 
 # Bump when conversion changes in a way the key cannot see.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def default_cache_dir() -> Path:
@@ -45,20 +45,24 @@ def cache_path(cache_dir: Path, source: Source, identity: dict, config: DataConf
 
 
 def write(path: Path, converted: Converted) -> None:
-    """Stores `converted` at `path` atomically (temporary file, then rename)."""
+    """Stores `converted` at `path` atomically (temporary file, then rename). Raises OSError
+    when the cache folder cannot be written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     num_pitches = converted.rolls[0].shape[1] if converted.rolls else 0
     frames = np.concatenate(converted.rolls) if converted.rolls else np.zeros((0, num_pitches))
-    with h5py.File(tmp, "w") as f:
-        f.create_dataset("frames", data=frames.astype(np.uint8), compression="lzf")
-        f.create_dataset("lengths", data=np.array([len(r) for r in converted.rolls], dtype=np.int64))
-        f.create_dataset("names", data=np.array(converted.names, dtype=object), dtype=h5py.string_dtype())
-        f.create_dataset("splits", data=np.array(converted.splits, dtype=object), dtype=h5py.string_dtype())
-        f.attrs["skipped"] = json.dumps(converted.skipped)
-        f.attrs["notes_moved"] = converted.notes_moved
-        f.attrs["notes_dropped"] = converted.notes_dropped
-    os.replace(tmp, path)
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.create_dataset("frames", data=frames.astype(np.uint8), compression="lzf")
+            f.create_dataset("lengths", data=np.array([len(r) for r in converted.rolls], dtype=np.int64))
+            f.create_dataset("names", data=np.array(converted.names, dtype=object), dtype=h5py.string_dtype())
+            f.create_dataset("splits", data=np.array(converted.splits, dtype=object), dtype=h5py.string_dtype())
+            f.attrs["skipped"] = json.dumps(converted.skipped)
+            f.attrs["notes_moved"] = converted.notes_moved
+            f.attrs["notes_dropped"] = converted.notes_dropped
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # after a failure (disk full, interrupted): no stray temporary
 
 
 def read(path: Path) -> Converted | None:
@@ -74,7 +78,9 @@ def read(path: Path) -> Converted | None:
             splits = [s.decode() if isinstance(s, bytes) else s for s in f["splits"][()]]
             skipped = [tuple(item) for item in json.loads(f.attrs["skipped"])]
             moved, dropped = int(f.attrs["notes_moved"]), int(f.attrs["notes_dropped"])
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError, TypeError):  # not HDF5, or not laid out as written
+        return None
+    if not len(names) == len(splits) == len(lengths) or int(np.sum(lengths)) != len(frames):
         return None
     rolls = np.split(frames, np.cumsum(lengths)[:-1]) if len(lengths) else []
     return Converted(names, list(rolls), splits, skipped, moved, dropped)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import SHARED_DATA
-from rnn_rbm import bach, sources
+from rnn_rbm import bach, rollcache, sources
 from rnn_rbm.config import DataConfig
 from rnn_rbm.data import batches, load_dataset, pad_batch, validation_names
 from rnn_rbm.errors import UserError
@@ -42,6 +42,22 @@ def test_cache_is_reused_and_rebuilt_when_settings_change(midi_folder, tmp_path,
     (midi_folder / "piece_0.mid").write_bytes((midi_folder / "piece_1.mid").read_bytes())
     with pytest.raises(AssertionError, match="converted again"):
         load_dataset(str(midi_folder), DataConfig(), cache, workers=1, progress=False)
+
+
+def test_damaged_cache_is_rebuilt_and_unwritable_cache_is_only_a_warning(midi_folder, tmp_path, caplog):
+    cache = tmp_path / "cache"
+    first = load_dataset(str(midi_folder), DataConfig(), cache, workers=1, progress=False)
+    (path,) = cache.iterdir()
+    path.write_bytes(path.read_bytes()[:1000])  # cut short, as by a full disk
+    assert rollcache.read(path) is None
+    again = load_dataset(str(midi_folder), DataConfig(), cache, workers=1, progress=False)
+    assert len(again.train) == len(first.train) and rollcache.read(path) is not None
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder should be")
+    caplog.set_level(logging.WARNING)
+    third = load_dataset(str(midi_folder), DataConfig(), blocked / "cache", workers=1, progress=False)
+    assert len(third.train) == len(first.train)
+    assert "could not write the cache" in caplog.text
 
 
 def test_parallel_conversion_matches_serial(midi_folder, tmp_path, monkeypatch):
