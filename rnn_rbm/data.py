@@ -119,7 +119,8 @@ def validation_names(names: list[str], valid_fraction: float) -> list[str]:
     if len(names) < 2 or valid_fraction <= 0:
         return []
     count = min(len(names) - 1, max(1, round(valid_fraction * len(names))))
-    ranked = sorted(names, key=lambda n: hashlib.sha1(n.encode()).hexdigest())
+    # surrogateescape: a file name that is not UTF-8 hashes by its own bytes (valid UTF-8 is unchanged).
+    ranked = sorted(names, key=lambda n: hashlib.sha1(n.encode("utf-8", "surrogateescape")).hexdigest())
     return ranked[:count]
 
 

@@ -55,8 +55,8 @@ def write(path: Path, converted: Converted) -> None:
         with h5py.File(tmp, "w") as f:
             f.create_dataset("frames", data=frames.astype(np.uint8), compression="lzf")
             f.create_dataset("lengths", data=np.array([len(r) for r in converted.rolls], dtype=np.int64))
-            f.create_dataset("names", data=np.array(converted.names, dtype=object), dtype=h5py.string_dtype())
-            f.create_dataset("splits", data=np.array(converted.splits, dtype=object), dtype=h5py.string_dtype())
+            f.create_dataset("names", data=_encoded(converted.names), dtype=h5py.string_dtype("ascii"))
+            f.create_dataset("splits", data=_encoded(converted.splits), dtype=h5py.string_dtype("ascii"))
             f.attrs["skipped"] = json.dumps(converted.skipped)
             f.attrs["notes_moved"] = converted.notes_moved
             f.attrs["notes_dropped"] = converted.notes_dropped
@@ -74,8 +74,8 @@ def read(path: Path) -> Converted | None:
         with h5py.File(path, "r") as f:
             frames = f["frames"][()]
             lengths = f["lengths"][()]
-            names = [n.decode() if isinstance(n, bytes) else n for n in f["names"][()]]
-            splits = [s.decode() if isinstance(s, bytes) else s for s in f["splits"][()]]
+            names = [_decoded(n) for n in f["names"][()]]
+            splits = [_decoded(s) for s in f["splits"][()]]
             skipped = [tuple(item) for item in json.loads(f.attrs["skipped"])]
             moved, dropped = int(f.attrs["notes_moved"]), int(f.attrs["notes_dropped"])
     except (OSError, KeyError, ValueError, TypeError):  # not HDF5, or not laid out as written
@@ -84,3 +84,13 @@ def read(path: Path) -> Converted | None:
         return None
     rolls = np.split(frames, np.cumsum(lengths)[:-1]) if len(lengths) else []
     return Converted(names, list(rolls), splits, skipped, moved, dropped)
+
+
+def _encoded(texts: list[str]) -> np.ndarray:
+    """Returns: `texts` as UTF-8 bytes (object array). File names that are not UTF-8 (a zip
+    made on Windows) reach Python as lone surrogates; surrogateescape gives their bytes back."""
+    return np.array([t.encode("utf-8", "surrogateescape") for t in texts], dtype=object)
+
+
+def _decoded(text: bytes | str) -> str:
+    return text.decode("utf-8", "surrogateescape") if isinstance(text, bytes) else text

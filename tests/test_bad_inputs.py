@@ -172,6 +172,23 @@ def test_messy_folder_in_worker_processes(messy_folder, tmp_path, monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
+def test_file_names_that_are_not_utf8(tmp_path):
+    """As a zip made on Windows leaves them: the names survive the cache and the split."""
+    folder = tmp_path / "latin1"
+    folder.mkdir()
+    try:
+        (folder / os.fsdecode(b"F\xfcr Elise.mid")).write_bytes(midi_bytes(chord_progression(0)))
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system refuses names that are not UTF-8")
+    (folder / os.fsdecode(b"b\xe4d.mid")).write_bytes(b"junk")
+    (folder / "ok.mid").write_bytes(midi_bytes(chord_progression(1)))
+    for _ in range(2):  # converted, then read back from the cache
+        dataset = load_dataset(str(folder), DataConfig(valid_fraction=0.5), tmp_path / "cache", workers=1,
+                               progress=False)
+        assert (len(dataset.train), len(dataset.valid)) == (1, 1)
+        assert [name for name, _ in dataset.skipped] == [os.fsdecode(b"b\xe4d.mid")]
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
 def test_unreadable_file_is_skipped(tmp_path):
     path = tmp_path / "secret.mid"
