@@ -91,8 +91,20 @@ def source_identity(source: Source) -> dict:
     if source.kind == "bach":
         return {"music21": bach.corpus_version(), "files": [p.name for p in bach.chorale_paths()]}
     if source.kind == "json":
-        return {"sha256": hashlib.sha256(source.path.read_bytes()).hexdigest()}
+        return {"sha256": _sha256(source.path)}
     return {"files": [[str(p.relative_to(source.path)), *_size_and_time(p)] for p in midi_files(source.path)]}
+
+
+def _sha256(path: Path) -> str:
+    """Returns: the file's SHA-256, read in chunks (a huge file is refused later, by _read_json)."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as file:
+            for chunk in iter(lambda: file.read(2**20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise UserError(f"--data {path}: cannot read it ({exc.strerror})") from None
+    return digest.hexdigest()
 
 
 def _size_and_time(path: Path) -> tuple[int | None, int | None]:
@@ -202,8 +214,8 @@ def _read_json(path: Path) -> dict:
     try:
         size = path.stat().st_size
         if size > MAX_JSON_BYTES:
-            raise UserError(f"--data {path}: {size / 2**20:.0f} MiB, over the {MAX_JSON_BYTES // 2**20} MiB "
-                            "a benchmark JSON may have (the paper's largest set is under 10 MiB)")
+            raise UserError(f"--data {path}: {size:,} bytes, over the {MAX_JSON_BYTES:,} a benchmark JSON "
+                            "may have (the paper's largest set is under 10 MiB)")
         raw = json.loads(path.read_bytes())
     # ValueError: bad JSON, bad UTF-8, or a number of thousands of digits; RecursionError:
     # brackets nested thousands deep.
