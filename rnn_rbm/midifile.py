@@ -34,6 +34,9 @@ MAX_MIDI_BYTES = 4 * 2**20
 MAX_HIGH_BYTE_RUN = 16_384
 # The standard's largest delta time (a 4-byte variable-length number).
 MAX_DELTA_TICKS = 0x0FFFFFFF
+# pretty_midi's own MAX_TICK (its tick array takes 8 bytes a tick): it refuses a file with
+# an event this late or later, with a message about itself.
+MAX_TICKS = 10**7
 
 # What mido and pretty_midi raise on malformed data (KeySignatureError: found by fuzzing).
 _PARSE_ERRORS = (OSError, EOFError, ValueError, KeyError, IndexError, TypeError, mido.KeySignatureError)
@@ -103,9 +106,8 @@ def _check(midi: mido.MidiFile) -> None:
             tick += message.time
         last_tick = max(last_tick, tick)
     quarters = last_tick / midi.ticks_per_beat
-    # At one frame per quarter note or more, a piece of over MAX_STEPS quarter notes cannot fit;
-    # pretty_midi refuses more ticks than its MAX_TICK itself, with a less helpful message.
-    if quarters > MAX_STEPS or last_tick >= pretty_midi.pretty_midi.MAX_TICK:
+    # At one frame per quarter note or more, a piece of over MAX_STEPS quarter notes cannot fit.
+    if quarters > MAX_STEPS or last_tick >= MAX_TICKS:
         raise BadMidiError(f"events as late as quarter note {quarters:,.0f} ({last_tick:,} ticks): "
                            "corrupt timing, or a piece too long")
 
