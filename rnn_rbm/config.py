@@ -84,6 +84,16 @@ class GenerateConfig:
     num_samples: int = 1
     tempo_bpm: float = 100.0  # quarter notes per minute in the written MIDI
     velocity: int = 80
+    # The RBM's energy is divided by this in the Gibbs sampler: 1 draws from the model as
+    # trained; higher flattens it towards coin flips, lower sharpens it towards its most
+    # likely frames.
+    temperature: float = 1.0
+    # Frames drawn per compiled call: the RNN state is carried from one chunk to the next
+    # (same music as one call), and the progress bar moves once a chunk.
+    chunk_steps: int = 16
+    # WAV written by --audio: mono 16-bit at this rate (half CD rate keeps a 40 s piece
+    # under 2 MB and loses nothing a piano preview needs).
+    audio_sample_rate: int = 22050
 
 
 @dataclass(frozen=True)
