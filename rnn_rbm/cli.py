@@ -262,52 +262,124 @@ def _check_model_flags(args: argparse.Namespace, base: RunConfig, init: Path) ->
 
 
 def generate_main(argv: Sequence[str] | None = None) -> None:
-    """rnn_rbm_generate.py: draws new MIDI from a checkpoint."""
+    """rnn_rbm_generate.py: draws new MIDI from a checkpoint, with WAV, PNG and a results page."""
     defaults = GenerateConfig()
     parser = argparse.ArgumentParser(prog="rnn_rbm_generate.py", description=
-                                     "Write new MIDI files drawn from a trained RNN-RBM.")
+                                     "Write new MIDI files drawn from a trained RNN-RBM, and "
+                                     "OUT_DIR/index.html, a page of every run written there.")
     parser.add_argument("checkpoint", type=Path, metavar="CKPT",
                         help="checkpoint prefix, e.g. parameter_checkpoints/epoch_200.ckpt")
     parser.add_argument("--num_samples", type=_count(1), default=defaults.num_samples,
                         help=f"pieces to write (default {defaults.num_samples})")
-    parser.add_argument("--num_steps", type=_count(1), default=defaults.num_steps,
-                        help=f"new frames per piece (default {defaults.num_steps})")
+    parser.add_argument("--num_steps", type=_count(1), help=f"new frames per piece (default: the "
+                        f"--melody's length, else {defaults.num_steps})")
     parser.add_argument("--gibbs_steps", type=_count(1), default=defaults.gibbs_steps,
                         help=f"Gibbs steps per frame (default {defaults.gibbs_steps})")
+    parser.add_argument("--temperature", type=_positive_float, default=defaults.temperature,
+                        help="divides the RBM's energy while sampling: 1 is the model as trained "
+                        "(default), above 1 wilder, below 1 tamer")
     parser.add_argument("--primer", type=Path, help="MIDI file to continue")
+    parser.add_argument("--melody", type=Path, help="MIDI file to harmonise: its top voice is held "
+                        "in every new frame, nothing sounds above it, the model fills in the rest")
     parser.add_argument("--tempo", type=_positive_float, default=defaults.tempo_bpm,
                         help=f"quarter notes per minute in the MIDI (default {defaults.tempo_bpm:g})")
+    parser.add_argument("--audio", action="store_true", help="also write a WAV beside each MIDI "
+                        "(FluidSynth where installed, see README)")
+    parser.add_argument("--sound_font", type=Path, help="General MIDI .sf2 font for --audio "
+                        "(default: the system's FluidR3_GM, else pretty_midi's own)")
+    parser.add_argument("--plot", action="store_true", help="also write a piano-roll PNG beside each MIDI")
     parser.add_argument("--out_dir", type=Path, default=Path("results"), help="default results/")
     _common(parser, seed_default="a fresh one, printed so that it can be repeated")
 
     def main(args: argparse.Namespace) -> None:
+        # Before anything imports pretty_midi, which would let pyfluidsynth print to stdout.
+        from rnn_rbm import audio, report
+
         out_dir = _writable_dir(args.out_dir, "--out_dir")
+        report.check_page(out_dir)
+        synth = None
+        if args.audio:
+            synth, notice = audio.find_synth(args.sound_font)
+            if notice:
+                log.warning("notice: %s", notice)
+        elif args.sound_font is not None:
+            raise UserError("--sound_font is for --audio; add --audio, or drop --sound_font")
 
         import tensorflow as tf
         from rnn_rbm import checkpoint
-        from rnn_rbm.generate import generate, write_samples
+        from rnn_rbm.generate import generate, run_name, write_samples
+        from rnn_rbm.guide import top_voice
         from rnn_rbm.model import RnnRbm
-        from rnn_rbm.pianoroll import mean_polyphony, midi_to_roll
+        from rnn_rbm.pianoroll import mean_polyphony
 
         config = checkpoint.load_config(args.checkpoint)
+        primer = _read_roll(args.primer, "--primer", config)
+        melody = _read_roll(args.melody, "--melody", config)
+        if melody is not None:
+            melody = top_voice(melody)
+        num_steps = args.num_steps or (len(melody) if melody is not None else defaults.num_steps)
+        settings = GenerateConfig(gibbs_steps=args.gibbs_steps, num_steps=num_steps,
+                                  num_samples=args.num_samples, tempo_bpm=args.tempo,
+                                  temperature=args.temperature)
         seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
         rng = tf.random.Generator.from_seed(seed)
         model = RnnRbm.from_config(config, rng)
         checkpoint.restore(args.checkpoint, model=model)
-        primer = None
-        if args.primer is not None:
-            try:
-                primer, _ = midi_to_roll(args.primer, config.data.steps_per_quarter, config.data.lowest_pitch,
-                                         config.data.num_pitches, config.data.out_of_range)
-            except UserError as exc:
-                raise UserError(f"--primer {args.primer}: {exc}") from None
-        settings = GenerateConfig(gibbs_steps=args.gibbs_steps, num_steps=args.num_steps,
-                                  num_samples=args.num_samples, tempo_bpm=args.tempo)
-        log.info("drawing %d x %d frames, %d Gibbs steps each, seed %d (--seed %d repeats it)",
-                 settings.num_samples, settings.num_steps, settings.gibbs_steps, seed, seed)
-        rolls = generate(model, settings, rng, primer)
-        for path in write_samples(rolls, out_dir, config.data, settings):
-            print(path)
+        log.info("drawing %d x %d frames, %d Gibbs steps each, temperature %g, seed %d (--seed %d repeats it)",
+                 settings.num_samples, settings.num_steps, settings.gibbs_steps, settings.temperature, seed, seed)
+        rolls = generate(model, settings, rng, primer, melody, progress=not args.quiet)
+        primer_steps = 0 if primer is None else len(primer)
+        run = run_name(out_dir)
+        if synth is not None:
+            log.info("rendering WAV with %s", synth.describe())
+        files = write_samples(rolls, out_dir, config.data, settings, run, synth, args.plot, primer_steps, melody)
+        for sample in files:
+            print(sample.midi)
         log.info("mean polyphony %.2f notes per sounding frame", mean_polyphony(rolls))
+        report.write_manifest(out_dir, _run_record(args, run, seed, settings, config, synth, files, rolls,
+                                                   primer_steps))
+        log.info("results page %s", report.rebuild_index(out_dir))
 
     _run(main, parser, argv)
+
+
+def _read_roll(path: Path | None, flag: str, config: RunConfig):
+    """Returns: the MIDI file at `path` as a roll on the checkpoint's grid (None without a path)."""
+    if path is None:
+        return None
+    from rnn_rbm.pianoroll import midi_to_roll
+
+    try:
+        roll, _ = midi_to_roll(path, config.data.steps_per_quarter, config.data.lowest_pitch,
+                               config.data.num_pitches, config.data.out_of_range)
+    except UserError as exc:
+        raise UserError(f"{flag} {path}: {exc}") from None
+    return roll
+
+
+def _run_record(args: argparse.Namespace, run: str, seed: int, settings: GenerateConfig, config: RunConfig,
+                synth, files, rolls, primer_steps: int) -> dict:
+    """Returns: the results page's record of one generation run (see report.write_manifest)."""
+    import math
+    import shlex
+    import time
+
+    from rnn_rbm.pianoroll import mean_polyphony
+
+    command = ["python", "rnn_rbm_generate.py", str(args.checkpoint), "--seed", str(seed),
+               "--num_samples", str(settings.num_samples), "--num_steps", str(settings.num_steps),
+               "--gibbs_steps", str(settings.gibbs_steps), "--temperature", f"{settings.temperature:g}",
+               "--tempo", f"{settings.tempo_bpm:g}"]
+    for flag, path in (("--primer", args.primer), ("--melody", args.melody)):
+        if path is not None:
+            command += [flag, str(path)]
+    samples = []
+    for sample, roll in zip(files, rolls):
+        polyphony = mean_polyphony([roll[primer_steps:]])
+        samples.append({"midi": sample.midi.name, "wav": sample.wav and sample.wav.name,
+                        "png": sample.png and sample.png.name, "frames": int(len(roll)),
+                        "polyphony": round(polyphony, 2) if math.isfinite(polyphony) else None})
+    return {"run": run, "created": time.strftime("%Y-%m-%d %H:%M:%S"), "checkpoint": str(args.checkpoint),
+            "data": config.data_source, "seed": seed, "settings": dataclasses.asdict(settings),
+            "primer": args.primer and str(args.primer), "melody": args.melody and str(args.melody),
+            "synth": synth and synth.describe(), "command": shlex.join(command), "samples": samples}
