@@ -292,9 +292,11 @@ def generate_main(argv: Sequence[str] | None = None) -> None:
     _common(parser, seed_default="a fresh one, printed so that it can be repeated")
 
     def main(args: argparse.Namespace) -> None:
-        # Before anything imports pretty_midi, which would let pyfluidsynth print to stdout.
         from rnn_rbm import audio, report
 
+        # Before anything imports pretty_midi, which imports pyfluidsynth, which prints to
+        # stdout under $CI: stdout lists the files written.
+        audio.quiet_fluidsynth_import()
         out_dir = _writable_dir(args.out_dir, "--out_dir")
         report.check_page(out_dir)
         synth = None
