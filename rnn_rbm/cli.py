@@ -136,10 +136,12 @@ def _import_tensorflow_quietly() -> None:
 
 
 def _writable_dir(path: Path, flag: str) -> Path:
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{flag} {path}: is a file, not a folder; choose another folder")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UserError(f"{flag} {path}: cannot create it ({exc.strerror})") from None
+        raise UserError(f"{flag} {path}: cannot create it ({exc.strerror}); choose another folder") from None
     if not os.access(path, os.W_OK):
         raise UserError(f"{flag} {path}: not writable; choose another folder")
     return path

@@ -65,6 +65,8 @@ def test_pretrain_train_generate(midi_folder, tmp_path):
     ("rnn_rbm_train.py", ["2", "--resume", "--init", "x.ckpt"], "drop --init"),
     ("rnn_rbm_train.py", ["2", "--clip_norm", "-1"], "is negative"),
     ("rnn_rbm_generate.py", ["parameter_checkpoints/epoch_7.ckpt"], "no checkpoint at"),
+    ("rnn_rbm_generate.py", ["x.ckpt", "--out_dir", "/dev/null"], "is a file, not a folder"),
+    ("rnn_rbm_train.py", ["2", "--checkpoint_dir", "/dev/null/x"], "cannot create it"),
     ("weight_initializations.py", ["--epochs", "zero"], "not a whole number"),
 ])
 def test_user_mistakes_end_in_one_clear_message(script, args, message, tmp_path):
