@@ -152,6 +152,8 @@ class RnnRbm(tf.Module):
         return_state: also return u after the last frame, to carry on from it.
         Returns: float32 0/1 (batch, num_steps, V); with return_state, also u, float32 (batch, R).
         """
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, not {temperature}")
         # T = 1 leaves the graph as it was: the same seed gives exactly the same music.
         scale = None if temperature == 1 else 1.0 / temperature
         W = self.W if scale is None else self.W * scale

@@ -2,6 +2,7 @@
 
 import json
 import re
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -197,8 +198,13 @@ def test_a_run_with_audio_and_plot_leaves_files_and_a_page_whose_links_resolve(t
                  "--gibbs_steps", "2", "--seed", "3", "--out_dir", str(out))
     printed = capsys.readouterr().out.split()
     assert len(printed) == 2 and all(p.endswith(".mid") for p in printed)
+    seconds = 16 * 60 / GenerateConfig().tempo_bpm / DataConfig().steps_per_quarter + 1.0  # + release
     for midi in map(Path, printed):
-        assert midi.with_suffix(".wav").stat().st_size > 1000 and midi.with_suffix(".png").exists()
+        with wave.open(str(midi.with_suffix(".wav")), "rb") as wav:
+            assert wav.getnframes() == round(seconds * wav.getframerate())
+            samples = np.frombuffer(wav.readframes(wav.getnframes()), "<i2") / 32767.0
+        assert np.sqrt(np.mean(samples ** 2)) > 0.01  # audible, not silence
+        assert midi.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
     generate_cli(str(tiny_checkpoint), "--num_steps", "8", "--gibbs_steps", "2", "--seed", "4", "--out_dir", str(out))
     manifests = sorted(out.glob("*.run.json"))
     assert len(manifests) == 2  # the second run kept the first one's entry
