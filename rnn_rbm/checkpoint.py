@@ -6,8 +6,9 @@ is stored inside it, so a checkpoint always knows the model it holds, and is
 also written as `config.json` in the same folder for people to read.
 
 Writing goes to a temporary folder first; the data files are then renamed into
-place and the index last, so an interrupted write leaves any earlier checkpoint
-of the folder intact and never an index pointing at missing data.
+place and the index last (after removing the index of any checkpoint of the same
+name), so a write killed at any moment leaves every other checkpoint of the
+folder intact and never an index pointing at missing or different data.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ def save(prefix: str | Path, config: RunConfig, **trackables: object) -> Path:
     staging = folder / f".{prefix.name}.{os.getpid()}.tmp"
     checkpoint = tf.train.Checkpoint(config=tf.Variable(config.to_json(), dtype=tf.string), **trackables)
     written = Path(checkpoint.write(str(staging / "ckpt")))
+    # An old checkpoint of the same name loses its index first: killed in between, the
+    # prefix is absent (earlier checkpoints stand), never an old index over new data.
+    Path(f"{prefix}.index").unlink(missing_ok=True)
     files = sorted(staging.iterdir(), key=lambda p: p.name.endswith(".index"))  # index last
     for path in files:
         os.replace(path, folder / (prefix.name + path.name[len(written.name):]))

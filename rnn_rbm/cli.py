@@ -94,6 +94,11 @@ def _run(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentPa
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr, force=True)
     log.setLevel(logging.WARNING if args.quiet else logging.INFO)
+    from rnn_rbm.audio import quiet_fluidsynth_import
+
+    # Before anything imports pretty_midi, which imports pyfluidsynth, which prints to
+    # stdout under $CI, and stdout is where the commands list the files they wrote.
+    quiet_fluidsynth_import()
     _import_tensorflow_quietly()
     try:
         main(args)
@@ -383,9 +388,6 @@ def generate_main(argv: Sequence[str] | None = None) -> None:
     def main(args: argparse.Namespace) -> None:
         from rnn_rbm import audio, report
 
-        # Before anything imports pretty_midi, which imports pyfluidsynth, which prints to
-        # stdout under $CI: stdout lists the files written.
-        audio.quiet_fluidsynth_import()
         out_dir = _writable_dir(args.out_dir, "--out_dir")
         report.check_page(out_dir)
         synth = None

@@ -73,6 +73,9 @@ class TrainConfig:
     # Gibbs steps of the validation monitor's predicted frames (as in generation).
     monitor_gibbs_steps: int = 25
     checkpoint_every: int = 10
+    # Epochs between piano-roll images of a freshly drawn piece in TensorBoard; 0: none.
+    image_every: int = 10
+    image_steps: int = 64  # frames of that piece
     # Epoch checkpoints kept besides best.ckpt (older ones are deleted); 0 keeps all.
     keep_last: int = 3
     validate_every: int = 1  # epochs between validations (and always at the last epoch)

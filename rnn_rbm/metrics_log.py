@@ -8,7 +8,10 @@ import math
 import time
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
+
+from rnn_rbm import plots
 
 log = logging.getLogger("rnn_rbm.train")
 
@@ -41,9 +44,20 @@ class MetricsLog:
                     tf.summary.scalar(key, value)
         self.writer.flush()
 
-    def close(self, history: list[dict]) -> None:
-        """Ends the run's log."""
+    def image(self, name: str, image: np.ndarray, epoch: int) -> None:
+        """Shows `image`, uint8 (1, height, width, 3), in TensorBoard at step `epoch`."""
+        with self.writer.as_default(step=epoch):
+            tf.summary.image(name, image)
+        self.writer.flush()
+
+    def close(self) -> Path:
+        """Ends the run's log and draws every run's curves so far in curves.png.
+
+        Returns: the PNG's path.
+        """
         self.writer.close()
+        return plots.training_curves_png(plots.read_metrics(self.dir / "metrics.jsonl"),
+                                         self.dir / "curves.png")
 
 
 def _validation_text(record: dict) -> str:

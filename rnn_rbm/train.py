@@ -13,18 +13,19 @@ order is drawn from (seed, epoch), so a resumed run sees the same batches.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from rnn_rbm import checkpoint
+from rnn_rbm import checkpoint, plots
 from rnn_rbm.config import RunConfig
 from rnn_rbm.data import Dataset, batches
 from rnn_rbm.errors import RunInterrupted, UserError
@@ -172,7 +173,7 @@ def train(
     metrics = MetricsLog(checkpoint_dir)
     at = state.progress
     history: list[dict] = []
-    with sigint_requests() as interrupted:
+    with sigint_requests() as interrupted, _closing(metrics):
         for epoch in range(int(at.epoch.numpy()) + 1, num_epochs + 1):
             record = _train_epoch(state, step, dataset, config, epoch, checkpoint_dir, interrupted,
                                   progress)
@@ -184,6 +185,8 @@ def train(
             stop = _after_validation(state, record, config, checkpoint_dir)
             metrics.write(record, num_epochs)
             history.append(record)
+            if config.train.image_every and (epoch % config.train.image_every == 0 or epoch == num_epochs):
+                metrics.image("generated", _drawn_image(state.model, config, epoch), epoch)
             asked_to_stop = interrupted()
             if epoch % config.train.checkpoint_every == 0 or epoch == num_epochs or stop or asked_to_stop:
                 _save_epoch(state, config, checkpoint_dir, epoch)
@@ -192,8 +195,26 @@ def train(
                                      f"{checkpoint_dir / f'epoch_{epoch}.ckpt'}; go on with --resume")
             if stop:
                 break
-    metrics.close(history)
     return history
+
+
+@contextlib.contextmanager
+def _closing(metrics: MetricsLog) -> Iterator[None]:
+    """Closes the metrics log however training ends, so that curves.png shows an
+    interrupted or diverged run too."""
+    try:
+        yield
+    finally:
+        log.info("curves in %s", metrics.close())
+
+
+def _drawn_image(model: RnnRbm, config: RunConfig, epoch: int) -> np.ndarray:
+    """Returns: uint8 (1, H, W, 3) picture of a piece drawn now, from a generator of its own
+    (seeded by seed and epoch) so that training's random stream, and resuming, are untouched."""
+    rng = tf.random.Generator.from_seed(config.seed * 1_000_003 + epoch)
+    roll = model.sample(model.initial_state(1), tf.constant(config.train.image_steps),
+                        config.train.monitor_gibbs_steps, rng)
+    return plots.summary_image(roll.numpy()[0], config.data.lowest_pitch)
 
 
 def _train_epoch(state: TrainState, step: Callable, dataset: Dataset, config: RunConfig, epoch: int,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import chord_progression, make_midi
+from conftest import make_midi
 from rnn_rbm import checkpoint
 from rnn_rbm.config import DataConfig, GenerateConfig, ModelConfig, RunConfig
 from rnn_rbm.generate import generate, run_name, write_samples

@@ -42,6 +42,10 @@ def test_train_updates_every_parameter_and_writes_checkpoints(tmp_path):
     assert sorted(checkpoint.epoch_checkpoints(tmp_path)) == [2, 3]
     assert checkpoint.load_config(tmp_path / "epoch_3.ckpt") == config
     assert checkpoint.progress(tmp_path / "epoch_3.ckpt") == (3, 0)
+    assert (tmp_path / "curves.png").read_bytes().startswith(b"\x89PNG")
+    events = [e for f in (tmp_path / "logs").rglob("events.*") for e in tf.compat.v1.train.summary_iterator(str(f))]
+    tags = {(value.tag, e.step) for e in events for value in e.summary.value}
+    assert {("cost", 1), ("valid_acc", 3), ("generated", 3)} <= tags  # image_every 10, and the last epoch
     restored = TrainState.create(dataclasses.replace(config, seed=5))
     checkpoint.restore(tmp_path / "epoch_3.ckpt", **restored.trackables())
     for a, b in zip(weights(state), weights(restored)):
