@@ -73,6 +73,23 @@ class TrainConfig:
     # Gibbs steps of the validation monitor's predicted frames (as in generation).
     monitor_gibbs_steps: int = 25
     checkpoint_every: int = 10
+    # Epochs between piano-roll images of a freshly drawn piece in TensorBoard; 0: none.
+    image_every: int = 10
+    image_steps: int = 64  # frames of that piece
+    # Epoch checkpoints kept besides best.ckpt (older ones are deleted); 0 keeps all.
+    keep_last: int = 3
+    validate_every: int = 1  # epochs between validations (and always at the last epoch)
+    # The validation figure that picks best.ckpt, stops early and cuts the learning rate.
+    # Figures named valid_nll* are better when lower, the others when higher.
+    select_metric: str = "valid_acc"
+    # Stop after this many validations without a better select_metric; 0 never stops early.
+    early_stop_patience: int = 0
+    # "constant", or "plateau": multiply the learning rate by lr_plateau_factor after
+    # lr_plateau_patience validations without improvement, down to min_learning_rate.
+    lr_schedule: str = "constant"
+    lr_plateau_factor: float = 0.5
+    lr_plateau_patience: int = 5
+    min_learning_rate: float = 1e-5
 
 
 @dataclass(frozen=True)
@@ -84,6 +101,16 @@ class GenerateConfig:
     num_samples: int = 1
     tempo_bpm: float = 100.0  # quarter notes per minute in the written MIDI
     velocity: int = 80
+    # The RBM's energy is divided by this in the Gibbs sampler: 1 draws from the model as
+    # trained; higher flattens it towards coin flips, lower sharpens it towards its most
+    # likely frames.
+    temperature: float = 1.0
+    # Frames drawn per compiled call: the RNN state is carried from one chunk to the next
+    # (same music as one call), and the progress bar moves once a chunk.
+    chunk_steps: int = 16
+    # WAV written by --audio: mono 16-bit at this rate (half CD rate keeps a 40 s piece
+    # under 2 MB and loses nothing a piano preview needs).
+    audio_sample_rate: int = 22050
 
 
 @dataclass(frozen=True)

@@ -138,21 +138,55 @@ class RnnRbm(tf.Module):
         return tf.reshape(drawn, tf.shape(v))
 
     def sample(self, u0: tf.Tensor, num_steps: tf.Tensor, gibbs_steps: int,
-               rng: tf.random.Generator) -> tf.Tensor:
+               rng: tf.random.Generator, temperature: float = 1.0,
+               clamp_mask: tf.Tensor | None = None, clamp_values: tf.Tensor | None = None,
+               return_state: bool = False) -> tf.Tensor | tuple[tf.Tensor, tf.Tensor]:
         """Generates frame after frame: frame t by `gibbs_steps` Gibbs steps from the
         all-zero frame in the RBM that u(t-1) sets, then u(t) from the drawn frame.
 
         u0: (batch, R) state to start from (zeros, or after a primer).
-        Returns: float32 0/1 (batch, num_steps, V).
+        temperature: a Python float > 0 dividing the RBM's energy (1: the model as trained).
+        clamp_mask, clamp_values: optional float32 0/1 (batch or 1, num_steps, V). Where the
+            mask is 1 the visible unit is held at its value in every frame's chain: it starts
+            there and is reset there after each v-sample, so the hidden units see it.
+        return_state: also return u after the last frame, to carry on from it.
+        Returns: float32 0/1 (batch, num_steps, V); with return_state, also u, float32 (batch, R).
         """
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, not {temperature}")
+        # T = 1 leaves the graph as it was: the same seed gives exactly the same music.
+        scale = None if temperature == 1 else 1.0 / temperature
+        W = self.W if scale is None else self.W * scale
         frames = tf.TensorArray(tf.float32, size=num_steps)
         u = u0
         for t in tf.range(num_steps):
             bv_t, bh_t = self.rbm_biases(u)
-            v = rbm.gibbs_chain(tf.zeros_like(bv_t), self.W, bv_t, bh_t, gibbs_steps, rng)
+            if scale is not None:
+                bv_t, bh_t = bv_t * scale, bh_t * scale
+            if clamp_mask is None:
+                v = rbm.gibbs_chain(tf.zeros_like(bv_t), W, bv_t, bh_t, gibbs_steps, rng)
+            else:
+                v = _clamped_chain(W, bv_t, bh_t, clamp_mask[:, t], clamp_values[:, t], gibbs_steps, rng)
             frames = frames.write(t, v)
             u = self.rnn_step(u, v)
-        return tf.transpose(frames.stack(), [1, 0, 2])
+        drawn = tf.transpose(frames.stack(), [1, 0, 2])
+        return (drawn, u) if return_state else drawn
+
+
+def _clamped_chain(W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, mask: tf.Tensor, values: tf.Tensor,
+                   k: int, rng: tf.random.Generator) -> tf.Tensor:
+    """k Gibbs steps from the all-zero frame with the units where mask is 1 held at `values`
+    (mask, values: (N or 1, V)), so that the free units are drawn given them.
+
+    Returns: v after k steps, float32 0/1 (N, V).
+    """
+    def hold(v: tf.Tensor) -> tf.Tensor:
+        return v * (1.0 - mask) + values * mask
+
+    v = hold(tf.zeros_like(bv))
+    for _ in range(k):
+        v = hold(rbm.gibbs_vhv(v, W, bv, bh, rng))
+    return v
 
 
 def _frames(x: tf.Tensor) -> tf.Tensor:

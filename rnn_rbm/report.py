@@ -1,0 +1,170 @@
+"""The results page: `index.html` in a generation folder, rebuilt from every run's manifest.
+
+Each generation run leaves `<run>.run.json` beside its files: the checkpoint, seed and
+settings that made them, and the names of its MIDI, WAV and PNG files. The page is
+rebuilt from all manifests of the folder on every run, so runs into the same folder
+add up and none is lost. Links are bare file names, relative to the page, so the
+folder can be zipped or served as it is; a file deleted since is named, not linked.
+Everything taken from a manifest is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+from rnn_rbm.errors import UserError
+
+log = logging.getLogger(__name__)
+
+PAGE = "index.html"
+MANIFEST_SUFFIX = ".run.json"
+MANIFEST_FORMAT = 1
+# The page's first line: only a page that starts with it is ours to overwrite.
+MARKER = "<!-- rnn-rbm results page: rebuilt from the *.run.json files of this folder -->"
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em; padding: 0 1em; color: #222; }
+section.run { border-top: 1px solid #ccc; margin-top: 2em; }
+dl { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }
+dt { color: #555; } dd { margin: 0; }
+code { background: #f3f3f3; padding: 0.1em 0.3em; word-break: break-all; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
+audio { display: block; margin: 0.5em 0; width: 100%; max-width: 40em; }
+.missing { color: #a33; }
+"""
+
+
+def check_page(out_dir: Path) -> None:
+    """Raises UserError when out_dir holds an index.html this project did not write
+    (it will not be overwritten)."""
+    page = out_dir / PAGE
+    if page.exists():
+        with open(page, errors="replace") as f:
+            if f.readline().strip() != MARKER:
+                raise UserError(f"{page} exists and is not a results page of rnn-rbm; "
+                                "choose another --out_dir or move that file")
+
+
+def write_manifest(out_dir: Path, record: dict) -> Path:
+    """Writes one run's record (keys: run, created, checkpoint, seed, settings, command,
+    primer, melody, synth, samples: [{midi, wav, png, frames, polyphony}], file names
+    relative to out_dir) as `<run>.run.json`.
+
+    Returns: the manifest's path.
+    """
+    path = out_dir / f"{record['run']}{MANIFEST_SUFFIX}"
+    _write_atomic(path, json.dumps({"format": MANIFEST_FORMAT, **record}, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def read_manifests(out_dir: Path) -> list[dict]:
+    """Reads every manifest of out_dir; one that cannot be read is named in a warning and left out.
+
+    Returns: the records, newest run first.
+    """
+    records = []
+    for path in out_dir.glob(f"*{MANIFEST_SUFFIX}"):
+        try:
+            record = json.loads(path.read_text())
+            if not isinstance(record, dict) or not isinstance(record.get("samples"), list):
+                raise ValueError("not a run manifest")
+        except (OSError, ValueError) as exc:
+            log.warning("results page: left out %s (%s)", path.name, exc)
+            continue
+        records.append(record)
+    return sorted(records, key=lambda r: (str(r.get("created", "")), str(r.get("run", ""))), reverse=True)
+
+
+def rebuild_index(out_dir: Path) -> Path:
+    """Writes out_dir/index.html from all manifests there.
+
+    Returns: the page's path.
+    """
+    records = read_manifests(out_dir)
+    runs = "\n".join(_run_section(out_dir, r) for r in records) or "<p>No generation run yet.</p>"
+    page = f"""{MARKER}
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>rnn-rbm results</title>
+<style>{_STYLE}</style>
+</head>
+<body>
+<h1>rnn-rbm results</h1>
+<p>{len(records)} generation run{"" if len(records) == 1 else "s"}, newest first.
+Pictures: primer grey, held melody orange, generated blue; time in beats.</p>
+{runs}
+</body>
+</html>
+"""
+    path = out_dir / PAGE
+    _write_atomic(path, page)
+    return path
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _link(out_dir: Path, name: object) -> str | None:
+    """Returns: the escaped relative URL of a file of out_dir, or None when it is not there."""
+    if not isinstance(name, str) or not name or "/" in name or "\\" in name or name.startswith("."):
+        return None
+    return _e(quote(name)) if (out_dir / name).is_file() else None
+
+
+def _run_section(out_dir: Path, record: dict) -> str:
+    settings = record.get("settings") or {}
+    facts = [("checkpoint", record.get("checkpoint")), ("data", record.get("data")), ("seed", record.get("seed")),
+             ("created", record.get("created")), ("primer", record.get("primer")),
+             ("melody", record.get("melody")), ("sound", record.get("synth"))]
+    facts += [(key, value) for key, value in sorted(settings.items())] if isinstance(settings, dict) else []
+    rows = "\n".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts if v is not None)
+    command = record.get("command")
+    again = f"<p>Same music again: <code>{_e(command)}</code></p>" if command else ""
+    samples = "\n".join(_sample_figure(out_dir, s) for s in record["samples"] if isinstance(s, dict))
+    return f"""<section class="run" id="{_e(quote(str(record.get("run", ""))))}">
+<h2>Run {_e(record.get("run", "?"))}</h2>
+<dl>
+{rows}
+</dl>
+{again}
+{samples}
+</section>"""
+
+
+def _sample_figure(out_dir: Path, sample: dict) -> str:
+    midi_name = sample.get("midi", "?")
+    parts = []
+    png = _link(out_dir, sample.get("png"))
+    if png:
+        parts.append(f'<img src="{png}" alt="piano roll of {_e(midi_name)}" loading="lazy">')
+    wav = _link(out_dir, sample.get("wav"))
+    if wav:
+        parts.append(f'<audio controls preload="metadata" src="{wav}"></audio>')
+    midi = _link(out_dir, midi_name)
+    links = [f'<a href="{midi}" download>MIDI</a>' if midi else f'<span class="missing">{_e(midi_name)} (gone)</span>']
+    if wav:
+        links.append(f'<a href="{wav}" download>WAV</a>')
+    if not png and not wav:
+        links.append("(no picture or sound: generate with --plot --audio)")
+    details = [f"{sample[k]} {label}" for k, label in (("frames", "frames"), ("polyphony", "notes per sounding frame"))
+               if isinstance(sample.get(k), (int, float))]
+    caption = " · ".join(links + [_e(d) for d in details])
+    return f"""<figure>
+<figcaption><strong>{_e(midi_name)}</strong> · {caption}</figcaption>
+{chr(10).join(parts)}
+</figure>"""
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
