@@ -5,8 +5,8 @@ The contract: `pianoroll.midi_to_roll` (what folder conversion runs on every
 file) gives a roll (float32 of 0/1, shape (steps, 88), 1 <= steps <= MAX_STEPS)
 or raises the project's own UserError/BadMidiError; never another exception,
 never a hang, never unbounded memory. `run` checks it case by case under a
-memory limit and a per-case time limit, so a regression is reported instead of
-taking the machine down.
+per-case timer, in a process whose address space `limit_memory` caps, so that a
+regression is reported instead of taking the machine down.
 """
 
 from __future__ import annotations
