@@ -81,7 +81,7 @@ BAD_FILES = {
     "zero_length.mid": (b"", "truncated?"),
     "smpte.mid": (b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\xe7\x28" + midi_bytes(make_midi(SCALE))[14:],
                   "no ticks per quarter note"),
-    # A controller 2^28 - 1 ticks (about 8 weeks at 120 bpm) after the music.
+    # A controller 2^28 - 1 ticks (over 3 days at 480 ticks a quarter, 120 bpm) after the music.
     "huge_delta.midi": (mido_bytes([scale_track() + [mido.Message("control_change", time=0x0FFFFFFF)]]),
                         "events as late as"),
 }
