@@ -24,8 +24,13 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from rnn_rbm import rbm
+from rnn_rbm import cdk, rbm, recurrence
 from rnn_rbm.config import RunConfig
+
+
+# Training pads each batch to a multiple of these (see RnnRbm.cost).
+TIME_QUANTUM = 64
+BATCH_QUANTUM = 4
 
 
 class RnnRbm(tf.Module):
@@ -91,10 +96,9 @@ class RnnRbm(tf.Module):
         """
         batch = tf.shape(v)[0]
         u0 = self.initial_state(batch) if u0 is None else u0
-        # The input term of every step at once; the scan only does the recurrent product.
-        drive = self.bu + tf.tensordot(v, self.Wvu, axes=1)
-        states = tf.scan(lambda u, x: tf.tanh(x + tf.matmul(u, self.Wuu)),
-                         tf.transpose(drive, [1, 0, 2]), initializer=u0)  # (T, batch, R)
+        # The input term of every step at once; the loop only does the recurrent product.
+        drive = self.bu + tf.tensordot(tf.transpose(v, [1, 0, 2]), self.Wvu, axes=1)  # (T, batch, R)
+        states = recurrence.states(drive, self.Wuu, u0)
         previous = tf.concat([u0[tf.newaxis], states[:-1]], axis=0)
         return tf.transpose(previous, [1, 0, 2])
 
@@ -120,11 +124,18 @@ class RnnRbm(tf.Module):
         """
         if negative_start not in ("data", "zeros"):
             raise ValueError(f"negative_start must be 'data' or 'zeros', not {negative_start!r}")
-        bv_t, bh_t = self.step_biases(v)
-        frames = _frames(v)
+        # Lengths padded to a multiple of TIME_QUANTUM (and pieces to BATCH_QUANTUM): the
+        # compiled recurrence then meets a few shapes only. Padding costs the RNN alone: the
+        # RBM work (most of the step) is done on the real frames only.
+        steps, pieces = tf.shape(v)[1], tf.shape(v)[0]
+        extra = [[0, -pieces % BATCH_QUANTUM], [0, -steps % TIME_QUANTUM]]
+        v, mask = tf.pad(v, extra + [[0, 0]]), tf.pad(mask, extra)
+        weights = tf.reshape(mask, [-1])
+        real = tf.where(weights > 0)[:, 0]
+        frames = tf.gather(_frames(v), real)
+        bv_t, bh_t = self.rbm_biases(tf.gather(_frames(self.previous_states(v)), real))
         start = tf.zeros_like(frames) if negative_start == "zeros" else None
-        return rbm.cd_cost(frames, self.W, _frames(bv_t), _frames(bh_t), k, rng,
-                           weights=tf.reshape(mask, [-1]), v_start=start)
+        return cdk.cd_cost(frames, self.W, bv_t, bh_t, k, rng, weights=tf.gather(weights, real), v_start=start)
 
     def predict(self, v: tf.Tensor, gibbs_steps: int, rng: tf.random.Generator) -> tf.Tensor:
         """Draws each frame from the model given the true past: a Gibbs chain of
@@ -134,7 +145,7 @@ class RnnRbm(tf.Module):
         """
         bv_t, bh_t = self.step_biases(v)
         flat_bv = _frames(bv_t)
-        drawn = rbm.gibbs_chain(tf.zeros_like(flat_bv), self.W, flat_bv, _frames(bh_t), gibbs_steps, rng)
+        drawn = cdk.gibbs_chain(tf.zeros_like(flat_bv), self.W, flat_bv, _frames(bh_t), gibbs_steps, rng)
         return tf.reshape(drawn, tf.shape(v))
 
     def sample(self, u0: tf.Tensor, num_steps: tf.Tensor, gibbs_steps: int,

@@ -1,0 +1,126 @@
+"""CD-k as training runs it: the Gibbs chain and the cost's gradient computed together,
+XLA-compiled on chunks of frames.
+
+`rbm.cd_cost` states CD-k plainly (free energies and automatic differentiation);
+`cd_cost` here has the same value, the same gradient and the same random draws
+(tests/test_rbm.py compares them). It is faster because each chunk of frames
+runs its chain, both free energies and its share of the gradient in one
+compiled function, where XLA fuses the elementwise work, and CHAIN_PARALLEL
+chunks run at once. One compilation serves every number of frames.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from rnn_rbm import philox, rbm
+
+# XLA runs a chunk's elementwise work on one thread: CHAIN_PARALLEL chunks at once use
+# the cores. Chunks of CHUNK_ROWS frames (a multiple of 4, see philox.random_words) waste
+# little padding and keep the matrix products large enough to be efficient.
+CHUNK_ROWS = 512
+CHAIN_PARALLEL = 2
+
+
+def _chunks(x: tf.Tensor, rows: tf.Tensor, count: tf.Tensor, width: int) -> tf.Tensor:
+    """(rows, width) or (width,) -> (count, CHUNK_ROWS, width), zero-padded."""
+    x = tf.broadcast_to(x, [rows, width])
+    padded = tf.pad(x, [[0, count * CHUNK_ROWS - rows], [0, 0]])
+    return tf.reshape(padded, [count, CHUNK_ROWS, width])
+
+
+def gibbs_chain(v0: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, k: int,
+                rng: tf.random.Generator | tf.Tensor) -> tf.Tensor:
+    """`rbm.gibbs_chain` on chunks, compiled: the same draws.
+
+    bv, bh: (V,) / (H,) or per row (N, V) / (N, H).
+    Returns: v after k steps, float32 0/1 (N, V).
+    """
+    seed = philox.new_seed(rng) if isinstance(rng, tf.random.Generator) else rng
+    # Tensors, not variables: the compiled functions are shared by every model.
+    v0, W, bv, bh = (tf.convert_to_tensor(x, tf.float32) for x in (v0, W, bv, bh))
+    rows = tf.shape(v0)[0]
+    n_visible, n_hidden = W.shape
+    count = (rows + CHUNK_ROWS - 1) // CHUNK_ROWS
+    drawn = tf.map_fn(
+        lambda a: _chain_chunk(a[0], W, a[1], a[2], k, seed, a[3]),
+        (_chunks(v0, rows, count, n_visible), _chunks(bv, rows, count, n_visible),
+         _chunks(bh, rows, count, n_hidden), tf.range(count) * CHUNK_ROWS),
+        fn_output_signature=tf.TensorSpec([CHUNK_ROWS, n_visible], tf.float32),
+        parallel_iterations=CHAIN_PARALLEL)
+    return tf.reshape(drawn, [-1, n_visible])[:rows]
+
+
+def cd_cost(
+    v: tf.Tensor,
+    W: tf.Tensor,
+    bv: tf.Tensor,
+    bh: tf.Tensor,
+    k: int,
+    rng: tf.random.Generator | tf.Tensor,
+    weights: tf.Tensor | None = None,
+    v_start: tf.Tensor | None = None,
+) -> tf.Tensor:
+    """CD-k surrogate cost, as `rbm.cd_cost`: the weighted mean over frames of F(v) - F(v~),
+    v~ after k Gibbs steps from v (or from `v_start`), held constant.
+
+    v: (N, V); bv, bh: (V,) / (H,) or per frame (N, V) / (N, H); weights: optional (N,).
+    Returns: float32 scalar, nats per frame; its gradient reaches W, bv and bh.
+    """
+    seed = philox.new_seed(rng) if isinstance(rng, tf.random.Generator) else rng
+    v = tf.convert_to_tensor(v, tf.float32)
+    rows = tf.shape(v)[0]
+    if weights is None:
+        weights = tf.ones([rows])
+    scaled = weights / tf.maximum(tf.reduce_sum(weights), 1.0)
+    start = v if v_start is None else v_start
+
+    @tf.custom_gradient
+    def cost(W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor):
+        W, bv, bh = (tf.stop_gradient(x) for x in (W, bv, bh))  # the gradient is computed below
+        n_visible, n_hidden = W.shape
+        count = (rows + CHUNK_ROWS - 1) // CHUNK_ROWS
+        parts = tf.map_fn(
+            lambda a: _cd_chunk(a[0], a[1], a[2], a[3], a[4], W, k, seed, a[5]),
+            (_chunks(v, rows, count, n_visible), _chunks(start, rows, count, n_visible),
+             _chunks(bv, rows, count, n_visible), _chunks(bh, rows, count, n_hidden),
+             _chunks(scaled[:, tf.newaxis], rows, count, 1), tf.range(count) * CHUNK_ROWS),
+            fn_output_signature=(tf.TensorSpec([], tf.float32), tf.TensorSpec([n_visible, n_hidden], tf.float32),
+                                 tf.TensorSpec([CHUNK_ROWS, n_visible], tf.float32),
+                                 tf.TensorSpec([CHUNK_ROWS, n_hidden], tf.float32)),
+            parallel_iterations=CHAIN_PARALLEL)
+        total, grad_W = tf.reduce_sum(parts[0]), tf.reduce_sum(parts[1], axis=0)
+        grad_bv = _per_bias(tf.reshape(parts[2], [-1, n_visible])[:rows], bv)
+        grad_bh = _per_bias(tf.reshape(parts[3], [-1, n_hidden])[:rows], bh)
+
+        def gradient(upstream: tf.Tensor):
+            return upstream * grad_W, upstream * grad_bv, upstream * grad_bh
+
+        return total, gradient
+
+    return cost(tf.convert_to_tensor(W), tf.convert_to_tensor(bv), tf.convert_to_tensor(bh))
+
+
+def _per_bias(per_row: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
+    """The gradient of `bias`, (D,) (shared by all rows) or (N, D), from per-row gradients."""
+    return tf.reduce_sum(per_row, axis=0) if bias.shape.rank == 1 else per_row
+
+
+def _cd_chunk_body(v, v_start, bv, bh, weight, W, k, seed, row_offset):
+    """One chunk: the chain, then the gap F(v) - F(v~) and its gradient, by hand.
+
+    With x = vW + bh: dF/dbv = -v, dF/dbh = -sigmoid(x), dF/dW = -v^T sigmoid(x).
+    weight: (C, 1), already divided by the batch's total weight.
+    Returns: (weighted gap sum, dW (V, H), dbv per row (C, V), dbh per row (C, H)).
+    """
+    v_negative = rbm.gibbs_chain(v_start, W, bv, bh, k, seed, row_offset)
+    x_positive, x_negative = tf.matmul(v, W) + bh, tf.matmul(v_negative, W) + bh
+    gap = (tf.reduce_sum((v_negative - v) * bv, axis=1) + tf.reduce_sum(tf.nn.softplus(x_negative), axis=1)
+           - tf.reduce_sum(tf.nn.softplus(x_positive), axis=1))
+    positive, negative = tf.sigmoid(x_positive) * weight, tf.sigmoid(x_negative) * weight
+    grad_W = tf.matmul(v_negative, negative, transpose_a=True) - tf.matmul(v, positive, transpose_a=True)
+    return tf.reduce_sum(gap * weight[:, 0]), grad_W, (v_negative - v) * weight, negative - positive
+
+
+_chain_chunk = tf.function(rbm.gibbs_chain, jit_compile=True)
+_cd_chunk = tf.function(_cd_chunk_body, jit_compile=True)
