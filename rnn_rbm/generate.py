@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 
@@ -31,9 +32,16 @@ def generate(
     if primer is not None and len(primer):
         head = np.repeat(primer[np.newaxis].astype(np.float32), count, axis=0)
         u0 = model.final_state(tf.constant(head))
-    sample = tf.function(lambda u, steps: model.sample(u, steps, config.gibbs_steps, rng))
+    sample = _compiled_sampler(model, config.gibbs_steps, rng)
     drawn = sample(u0, tf.constant(config.num_steps)).numpy()
     return np.concatenate([head, drawn], axis=1)
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled_sampler(model: RnnRbm, gibbs_steps: int, rng: tf.random.Generator):
+    """model.sample compiled by XLA (the frame loop then costs a few microseconds a step
+    instead of tens), kept for later calls with the same model, steps and generator."""
+    return tf.function(lambda u, steps: model.sample(u, steps, gibbs_steps, rng), jit_compile=True)
 
 
 def write_samples(rolls: np.ndarray, out_dir: Path, data: DataConfig, config: GenerateConfig) -> list[Path]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from rnn_rbm import cdk, rbm, recurrence
+from rnn_rbm import cdk, philox, rbm, recurrence
 from rnn_rbm.config import RunConfig
 
 
@@ -158,9 +158,10 @@ class RnnRbm(tf.Module):
         """
         frames = tf.TensorArray(tf.float32, size=num_steps)
         u = u0
+        seed = philox.new_seed(rng)  # frame t draws from sub-stream t of this seed
         for t in tf.range(num_steps):
             bv_t, bh_t = self.rbm_biases(u)
-            v = rbm.gibbs_chain(tf.zeros_like(bv_t), self.W, bv_t, bh_t, gibbs_steps, rng)
+            v = rbm.gibbs_chain(tf.zeros_like(bv_t), self.W, bv_t, bh_t, gibbs_steps, philox.substream(seed, t))
             frames = frames.write(t, v)
             u = self.rnn_step(u, v)
         return tf.transpose(frames.stack(), [1, 0, 2])

@@ -63,6 +63,13 @@ def new_seed(rng: tf.random.Generator) -> tf.Tensor:
     return rng.uniform_full_int([4], tf.uint32)
 
 
+def substream(seed: tf.Tensor, index: int | tf.Tensor) -> tf.Tensor:
+    """Returns: the seed of sub-stream `index` of `seed`, uint32 (4,): indices below 2**32
+    never share a counter (word 2 of the counter is offset by the index)."""
+    offset = tf.cast(index, tf.uint32)
+    return tf.cast(seed, tf.uint32) + tf.stack([_u32(0), _u32(0), offset, _u32(0)])
+
+
 def random_words(rows: int | tf.Tensor, cols: int, seed: tf.Tensor, stream: int | tf.Tensor,
                  row_offset: int | tf.Tensor = 0) -> tf.Tensor:
     """Random 32-bit words for a (rows, cols) array, a function of the seed, the stream and
