@@ -55,7 +55,8 @@ def main() -> None:
                         help=f"comma-separated subset of {','.join(PARTS)} (default all)")
     parser.add_argument("--repeats", type=int, default=3, help="timed epochs / generation runs (default 3)")
     parser.add_argument("--steps_per_quarter", type=int, default=4, help="frames per quarter (default 4)")
-    parser.add_argument("--strategy", default="none", help="tf.distribute strategy of the train step")
+    parser.add_argument("--strategy", default="none", help="tf.distribute strategy of the train step: "
+                        "none, mirrored or multiworker (default none)")
     args = parser.parse_args()
     parts = [p for p in args.parts.split(",") if p]
     unknown = set(parts) - set(PARTS)
@@ -168,13 +169,10 @@ def _train(tf, config, dataset, repeats: int, strategy_name: str) -> dict:
     from rnn_rbm.data import batches
     from rnn_rbm.train import make_train_step
 
-    kwargs = {}
-    if strategy_name != "none":
-        from rnn_rbm.distribute import make_strategy
+    from rnn_rbm import distribute
 
-        kwargs["strategy"] = make_strategy(strategy_name)
-    state = _new_state(tf, config)
-    step = make_train_step(state, config, **kwargs)
+    state = distribute.replicate(_new_state(tf, config), config, distribute.make_strategy(strategy_name))
+    step = make_train_step(state, config)
     frames = sum(map(len, dataset.train))
     np_rng = np.random.default_rng(0)
 

@@ -60,11 +60,13 @@ def cd_cost(
     rng: tf.random.Generator | tf.Tensor,
     weights: tf.Tensor | None = None,
     v_start: tf.Tensor | None = None,
+    row_offset: int | tf.Tensor = 0,
 ) -> tf.Tensor:
     """CD-k surrogate cost, as `rbm.cd_cost`: the weighted mean over frames of F(v) - F(v~),
     v~ after k Gibbs steps from v (or from `v_start`), held constant.
 
     v: (N, V); bv, bh: (V,) / (H,) or per frame (N, V) / (N, H); weights: optional (N,).
+    row_offset: a multiple of 4; the chains draw from rows row_offset... of the seed.
     Returns: float32 scalar, nats per frame; its gradient reaches W, bv and bh.
     """
     seed = philox.new_seed(rng) if isinstance(rng, tf.random.Generator) else rng
@@ -84,7 +86,7 @@ def cd_cost(
             lambda a: _cd_chunk(a[0], a[1], a[2], a[3], a[4], W, k, seed, a[5]),
             (_chunks(v, rows, count, n_visible), _chunks(start, rows, count, n_visible),
              _chunks(bv, rows, count, n_visible), _chunks(bh, rows, count, n_hidden),
-             _chunks(scaled[:, tf.newaxis], rows, count, 1), tf.range(count) * CHUNK_ROWS),
+             _chunks(scaled[:, tf.newaxis], rows, count, 1), tf.range(count) * CHUNK_ROWS + row_offset),
             fn_output_signature=(tf.TensorSpec([], tf.float32), tf.TensorSpec([n_visible, n_hidden], tf.float32),
                                  tf.TensorSpec([CHUNK_ROWS, n_visible], tf.float32),
                                  tf.TensorSpec([CHUNK_ROWS, n_hidden], tf.float32)),

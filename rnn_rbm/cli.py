@@ -207,6 +207,9 @@ def train_main(argv: Sequence[str] | None = None) -> None:
                         "frame, as in the paper")
     parser.add_argument("--learning_rate", type=_positive_float, help="Adam step size (default 0.003)")
     parser.add_argument("--batch_size", type=_count(1), help="pieces per update (default 16)")
+    parser.add_argument("--strategy", choices=["none", "mirrored", "multiworker"], default="none",
+                        help="tf.distribute strategy: mirrored = every GPU of this machine, multiworker = "
+                        "the machines named in TF_CONFIG (default none)")
     _common(parser)
 
     def main(args: argparse.Namespace) -> None:
@@ -215,7 +218,7 @@ def train_main(argv: Sequence[str] | None = None) -> None:
 
         import numpy as np
         import tensorflow as tf
-        from rnn_rbm import checkpoint
+        from rnn_rbm import checkpoint, distribute
         from rnn_rbm.model import RnnRbm
         from rnn_rbm.train import TrainState, train
 
@@ -244,6 +247,7 @@ def train_main(argv: Sequence[str] | None = None) -> None:
             checkpoint.restore(init, model=model)
         state = TrainState(model, tf.keras.optimizers.Adam(config.train.learning_rate), tf_rng,
                            tf.Variable(0, dtype=tf.int64))
+        state = distribute.replicate(state, config, distribute.make_strategy(args.strategy))
         log.info("training %d epochs: CD-%d, %d pieces per batch", args.num_epochs, config.train.cd_k,
                  config.train.batch_size)
         train(state, dataset, config, args.num_epochs, out_dir, np.random.default_rng(config.seed),

@@ -113,13 +113,16 @@ class RnnRbm(tf.Module):
         """
         return self.rbm_biases(self.previous_states(v))
 
-    def cost(self, v: tf.Tensor, mask: tf.Tensor, k: int, rng: tf.random.Generator,
-             negative_start: str = "data") -> tf.Tensor:
+    def cost(self, v: tf.Tensor, mask: tf.Tensor, k: int, rng: tf.random.Generator | tf.Tensor,
+             negative_start: str = "data", row_offset: int | tf.Tensor = 0) -> tf.Tensor:
         """CD-k cost of all steps of a batch at once, padding masked out.
 
         v: (batch, T, V); mask: (batch, T), 1 on real frames.
         negative_start: "data" starts each negative chain at the true frame (CD-k as in
         the paper); "zeros" at the all-zero frame, where generation starts its chains.
+        rng: a Generator or a seed (philox.new_seed). The chains' draws are those of rows
+        row_offset, row_offset + 1, ... of the seed (see `chain_rows`): a batch split
+        between devices draws what it would draw whole.
         Returns: float32 scalar, nats per frame (a surrogate whose gradient is CD-k's).
         """
         if negative_start not in ("data", "zeros"):
@@ -130,12 +133,12 @@ class RnnRbm(tf.Module):
         steps, pieces = tf.shape(v)[1], tf.shape(v)[0]
         extra = [[0, -pieces % BATCH_QUANTUM], [0, -steps % TIME_QUANTUM]]
         v, mask = tf.pad(v, extra + [[0, 0]]), tf.pad(mask, extra)
-        weights = tf.reshape(mask, [-1])
-        real = tf.where(weights > 0)[:, 0]
-        frames = tf.gather(_frames(v), real)
-        bv_t, bh_t = self.rbm_biases(tf.gather(_frames(self.previous_states(v)), real))
+        rows = tf.where(tf.reshape(chain_rows(mask), [-1]))[:, 0]
+        frames = tf.gather(_frames(v), rows)
+        bv_t, bh_t = self.rbm_biases(tf.gather(_frames(self.previous_states(v)), rows))
         start = tf.zeros_like(frames) if negative_start == "zeros" else None
-        return cdk.cd_cost(frames, self.W, bv_t, bh_t, k, rng, weights=tf.gather(weights, real), v_start=start)
+        return cdk.cd_cost(frames, self.W, bv_t, bh_t, k, rng, weights=tf.gather(tf.reshape(mask, [-1]), rows),
+                           v_start=start, row_offset=row_offset)
 
     def predict(self, v: tf.Tensor, gibbs_steps: int, rng: tf.random.Generator) -> tf.Tensor:
         """Draws each frame from the model given the true past: a Gibbs chain of
@@ -165,6 +168,18 @@ class RnnRbm(tf.Module):
             frames = frames.write(t, v)
             u = self.rnn_step(u, v)
         return tf.transpose(frames.stack(), [1, 0, 2])
+
+
+def chain_rows(mask: tf.Tensor) -> tf.Tensor:
+    """Which steps of a batch get a CD chain: each piece's real steps, rounded up to a
+    multiple of 4 with (masked) padding steps, so that every piece starts at a multiple of
+    4 in the random stream (philox.random_words shares a block between 4 rows).
+
+    mask: (batch, T), 1 on real steps, T a multiple of 4.
+    Returns: bool (batch, T).
+    """
+    quads = tf.reduce_max(tf.reshape(mask, [tf.shape(mask)[0], -1, 4]), axis=2) > 0
+    return tf.reshape(tf.repeat(quads, 4, axis=1), tf.shape(mask))
 
 
 def _frames(x: tf.Tensor) -> tf.Tensor:

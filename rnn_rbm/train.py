@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from rnn_rbm import checkpoint
+from rnn_rbm import checkpoint, distribute, philox
 from rnn_rbm.config import RunConfig
 from rnn_rbm.data import Dataset, batches
 from rnn_rbm.model import RnnRbm
@@ -38,21 +38,31 @@ class TrainState:
     optimizer: tf.keras.optimizers.Optimizer
     tf_rng: tf.random.Generator
     epoch: tf.Variable  # last completed epoch
+    # Set by distribute.replicate: the model and optimizer are then mirrored by it.
+    strategy: tf.distribute.Strategy | None = None
 
 
 def make_train_step(state: TrainState, config: RunConfig) -> Callable:
     """Returns: a compiled function (v (B, T, V), mask (B, T)) -> (cost, gradient norm)
-    that takes one CD-k step on the batch."""
+    that takes one CD-k step on the batch (split across replicas under state.strategy)."""
     model, train = state.model, config.train
     variables = list(model.trainable_variables)
     batch_spec = [tf.TensorSpec([None, None, config.data.num_pitches], tf.float32),
                   tf.TensorSpec([None, None], tf.float32)]
 
+    def cost_and_gradients(v: tf.Tensor, mask: tf.Tensor, seed: tf.Tensor,
+                           row_offset: tf.Tensor | int = 0) -> tuple[tf.Tensor, list[tf.Tensor]]:
+        with tf.GradientTape() as tape:
+            cost = model.cost(v, mask, train.cd_k, seed, train.negative_start, row_offset)
+        return cost, tape.gradient(cost, variables)
+
     @tf.function(input_signature=batch_spec)
     def step(v: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        with tf.GradientTape() as tape:
-            cost = model.cost(v, mask, train.cd_k, state.tf_rng, train.negative_start)
-        gradients = tape.gradient(cost, variables)
+        seed = philox.new_seed(state.tf_rng)
+        if state.strategy is None:
+            cost, gradients = cost_and_gradients(v, mask, seed)
+        else:
+            cost, gradients = distribute.split_batch(state.strategy, cost_and_gradients, v, mask, seed)
         norm = tf.linalg.global_norm(gradients)
         if train.clip_norm > 0:
             gradients, _ = tf.clip_by_global_norm(gradients, train.clip_norm, use_norm=norm)
