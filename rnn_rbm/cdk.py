@@ -20,13 +20,22 @@ from rnn_rbm import philox, rbm
 # little padding and keep the matrix products large enough to be efficient.
 CHUNK_ROWS = 512
 CHAIN_PARALLEL = 2
+# Fewer rows than CHUNK_ROWS make one chunk of a multiple of this: few compiled shapes.
+SMALL_QUANTUM = 64
 
 
-def _chunks(x: tf.Tensor, rows: tf.Tensor, count: tf.Tensor, width: int) -> tf.Tensor:
-    """(rows, width) or (width,) -> (count, CHUNK_ROWS, width), zero-padded."""
+def _layout(rows: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Returns: (chunk size, number of chunks) for `rows` rows: CHUNK_ROWS, or fewer rows
+    (a multiple of SMALL_QUANTUM) when there are fewer, as in pretraining's batches."""
+    size = tf.minimum(CHUNK_ROWS, (rows + SMALL_QUANTUM - 1) // SMALL_QUANTUM * SMALL_QUANTUM)
+    return size, (rows + size - 1) // size
+
+
+def _chunks(x: tf.Tensor, rows: tf.Tensor, size: tf.Tensor, count: tf.Tensor, width: int) -> tf.Tensor:
+    """(rows, width) or (width,) -> (count, size, width), zero-padded."""
     x = tf.broadcast_to(x, [rows, width])
-    padded = tf.pad(x, [[0, count * CHUNK_ROWS - rows], [0, 0]])
-    return tf.reshape(padded, [count, CHUNK_ROWS, width])
+    padded = tf.pad(x, [[0, count * size - rows], [0, 0]])
+    return tf.reshape(padded, [count, size, width])
 
 
 def gibbs_chain(v0: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, k: int,
@@ -41,12 +50,12 @@ def gibbs_chain(v0: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, k: in
     v0, W, bv, bh = (tf.convert_to_tensor(x, tf.float32) for x in (v0, W, bv, bh))
     rows = tf.shape(v0)[0]
     n_visible, n_hidden = W.shape
-    count = (rows + CHUNK_ROWS - 1) // CHUNK_ROWS
+    size, count = _layout(rows)
     drawn = tf.map_fn(
         lambda a: _chain_chunk(a[0], W, a[1], a[2], k, seed, a[3]),
-        (_chunks(v0, rows, count, n_visible), _chunks(bv, rows, count, n_visible),
-         _chunks(bh, rows, count, n_hidden), tf.range(count) * CHUNK_ROWS),
-        fn_output_signature=tf.TensorSpec([CHUNK_ROWS, n_visible], tf.float32),
+        (_chunks(v0, rows, size, count, n_visible), _chunks(bv, rows, size, count, n_visible),
+         _chunks(bh, rows, size, count, n_hidden), tf.range(count) * size),
+        fn_output_signature=tf.TensorSpec([None, n_visible], tf.float32),
         parallel_iterations=CHAIN_PARALLEL)
     return tf.reshape(drawn, [-1, n_visible])[:rows]
 
@@ -81,15 +90,15 @@ def cd_cost(
     def cost(W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor):
         W, bv, bh = (tf.stop_gradient(x) for x in (W, bv, bh))  # the gradient is computed below
         n_visible, n_hidden = W.shape
-        count = (rows + CHUNK_ROWS - 1) // CHUNK_ROWS
+        size, count = _layout(rows)
         parts = tf.map_fn(
             lambda a: _cd_chunk(a[0], a[1], a[2], a[3], a[4], W, k, seed, a[5]),
-            (_chunks(v, rows, count, n_visible), _chunks(start, rows, count, n_visible),
-             _chunks(bv, rows, count, n_visible), _chunks(bh, rows, count, n_hidden),
-             _chunks(scaled[:, tf.newaxis], rows, count, 1), tf.range(count) * CHUNK_ROWS + row_offset),
+            (_chunks(v, rows, size, count, n_visible), _chunks(start, rows, size, count, n_visible),
+             _chunks(bv, rows, size, count, n_visible), _chunks(bh, rows, size, count, n_hidden),
+             _chunks(scaled[:, tf.newaxis], rows, size, count, 1), tf.range(count) * size + row_offset),
             fn_output_signature=(tf.TensorSpec([], tf.float32), tf.TensorSpec([n_visible, n_hidden], tf.float32),
-                                 tf.TensorSpec([CHUNK_ROWS, n_visible], tf.float32),
-                                 tf.TensorSpec([CHUNK_ROWS, n_hidden], tf.float32)),
+                                 tf.TensorSpec([None, n_visible], tf.float32),
+                                 tf.TensorSpec([None, n_hidden], tf.float32)),
             parallel_iterations=CHAIN_PARALLEL)
         total, grad_W = tf.reduce_sum(parts[0]), tf.reduce_sum(parts[1], axis=0)
         grad_bv = _per_bias(tf.reshape(parts[2], [-1, n_visible])[:rows], bv)

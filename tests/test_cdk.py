@@ -11,6 +11,7 @@ V, H = 6, 5
 def small_chunks(monkeypatch):
     # Several chunks and a padded last one, with few frames.
     monkeypatch.setattr(cdk, "CHUNK_ROWS", 8)
+    monkeypatch.setattr(cdk, "SMALL_QUANTUM", 4)
 
 
 def problem(rows: int, per_row: bool, seed: int = 0):
