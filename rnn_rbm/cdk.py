@@ -45,19 +45,9 @@ def gibbs_chain(v0: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, k: in
     bv, bh: (V,) / (H,) or per row (N, V) / (N, H).
     Returns: v after k steps, float32 0/1 (N, V).
     """
-    seed = philox.new_seed(rng) if isinstance(rng, tf.random.Generator) else rng
-    # Tensors, not variables: the compiled functions are shared by every model.
-    v0, W, bv, bh = (tf.convert_to_tensor(x, tf.float32) for x in (v0, W, bv, bh))
-    rows = tf.shape(v0)[0]
-    n_visible, n_hidden = W.shape
-    size, count = _layout(rows)
-    drawn = tf.map_fn(
-        lambda a: _chain_chunk(a[0], W, a[1], a[2], k, seed, a[3]),
-        (_chunks(v0, rows, size, count, n_visible), _chunks(bv, rows, size, count, n_visible),
-         _chunks(bh, rows, size, count, n_hidden), tf.range(count) * size),
-        fn_output_signature=tf.TensorSpec([None, n_visible], tf.float32),
-        parallel_iterations=CHAIN_PARALLEL)
-    return tf.reshape(drawn, [-1, n_visible])[:rows]
+    v0 = tf.convert_to_tensor(v0, tf.float32)
+    # The compiled CD chunk with zero weights: one compilation serves CD-k and sampling.
+    return _run_chunks(v0, v0, bv, bh, tf.zeros([tf.shape(v0)[0]]), W, k, rng, 0)[4]
 
 
 def cd_cost(
@@ -78,38 +68,52 @@ def cd_cost(
     row_offset: a multiple of 4; the chains draw from rows row_offset... of the seed.
     Returns: float32 scalar, nats per frame; its gradient reaches W, bv and bh.
     """
-    seed = philox.new_seed(rng) if isinstance(rng, tf.random.Generator) else rng
     v = tf.convert_to_tensor(v, tf.float32)
-    rows = tf.shape(v)[0]
     if weights is None:
-        weights = tf.ones([rows])
+        weights = tf.ones([tf.shape(v)[0]])
     scaled = weights / tf.maximum(tf.reduce_sum(weights), 1.0)
     start = v if v_start is None else v_start
 
     @tf.custom_gradient
     def cost(W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor):
         W, bv, bh = (tf.stop_gradient(x) for x in (W, bv, bh))  # the gradient is computed below
-        n_visible, n_hidden = W.shape
-        size, count = _layout(rows)
-        parts = tf.map_fn(
-            lambda a: _cd_chunk(a[0], a[1], a[2], a[3], a[4], W, k, seed, a[5]),
-            (_chunks(v, rows, size, count, n_visible), _chunks(start, rows, size, count, n_visible),
-             _chunks(bv, rows, size, count, n_visible), _chunks(bh, rows, size, count, n_hidden),
-             _chunks(scaled[:, tf.newaxis], rows, size, count, 1), tf.range(count) * size + row_offset),
-            fn_output_signature=(tf.TensorSpec([], tf.float32), tf.TensorSpec([n_visible, n_hidden], tf.float32),
-                                 tf.TensorSpec([None, n_visible], tf.float32),
-                                 tf.TensorSpec([None, n_hidden], tf.float32)),
-            parallel_iterations=CHAIN_PARALLEL)
-        total, grad_W = tf.reduce_sum(parts[0]), tf.reduce_sum(parts[1], axis=0)
-        grad_bv = _per_bias(tf.reshape(parts[2], [-1, n_visible])[:rows], bv)
-        grad_bh = _per_bias(tf.reshape(parts[3], [-1, n_hidden])[:rows], bh)
+        total, grad_W, grad_bv, grad_bh, _ = _run_chunks(v, start, bv, bh, scaled, W, k, rng, row_offset)
 
         def gradient(upstream: tf.Tensor):
-            return upstream * grad_W, upstream * grad_bv, upstream * grad_bh
+            return upstream * grad_W, upstream * _per_bias(grad_bv, bv), upstream * _per_bias(grad_bh, bh)
 
         return total, gradient
 
     return cost(tf.convert_to_tensor(W), tf.convert_to_tensor(bv), tf.convert_to_tensor(bh))
+
+
+def _run_chunks(v, v_start, bv, bh, weight, W, k, rng, row_offset):
+    """Runs `_chunk` on every chunk of rows.
+
+    Returns: (sum of weighted gaps, dW (V, H), per-row dbv (N, V) and dbh (N, H), v~ (N, V)).
+    """
+    seed = philox.new_seed(rng) if isinstance(rng, tf.random.Generator) else rng
+    # Tensors, not variables: the compiled function is shared by every model.
+    v, v_start, bv, bh, W = (tf.convert_to_tensor(x, tf.float32) for x in (v, v_start, bv, bh, W))
+    rows = tf.shape(v)[0]
+    n_visible, n_hidden = W.shape
+    size, count = _layout(rows)
+    steps = tf.constant(k, tf.int32)  # a tensor: CD-15 and 25-step sampling share the compilation
+    parts = tf.map_fn(
+        lambda a: _chunk(a[0], a[1], a[2], a[3], a[4], W, steps, seed, a[5]),
+        (_chunks(v, rows, size, count, n_visible), _chunks(v_start, rows, size, count, n_visible),
+         _chunks(bv, rows, size, count, n_visible), _chunks(bh, rows, size, count, n_hidden),
+         _chunks(weight[:, tf.newaxis], rows, size, count, 1), tf.range(count) * size + row_offset),
+        fn_output_signature=(tf.TensorSpec([], tf.float32), tf.TensorSpec([n_visible, n_hidden], tf.float32),
+                             tf.TensorSpec([None, n_visible], tf.float32), tf.TensorSpec([None, n_hidden], tf.float32),
+                             tf.TensorSpec([None, n_visible], tf.float32)),
+        parallel_iterations=CHAIN_PARALLEL)
+
+    def unchunked(x: tf.Tensor, width: int) -> tf.Tensor:
+        return tf.reshape(x, [-1, width])[:rows]
+
+    return (tf.reduce_sum(parts[0]), tf.reduce_sum(parts[1], axis=0), unchunked(parts[2], n_visible),
+            unchunked(parts[3], n_hidden), unchunked(parts[4], n_visible))
 
 
 def _per_bias(per_row: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
@@ -117,12 +121,12 @@ def _per_bias(per_row: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(per_row, axis=0) if bias.shape.rank == 1 else per_row
 
 
-def _cd_chunk_body(v, v_start, bv, bh, weight, W, k, seed, row_offset):
+def _chunk_body(v, v_start, bv, bh, weight, W, k, seed, row_offset):
     """One chunk: the chain, then the gap F(v) - F(v~) and its gradient, by hand.
 
     With x = vW + bh: dF/dbv = -v, dF/dbh = -sigmoid(x), dF/dW = -v^T sigmoid(x).
     weight: (C, 1), already divided by the batch's total weight.
-    Returns: (weighted gap sum, dW (V, H), dbv per row (C, V), dbh per row (C, H)).
+    Returns: (weighted gap sum, dW (V, H), dbv per row (C, V), dbh per row (C, H), v~ (C, V)).
     """
     v_negative = rbm.gibbs_chain(v_start, W, bv, bh, k, seed, row_offset)
     x_positive, x_negative = tf.matmul(v, W) + bh, tf.matmul(v_negative, W) + bh
@@ -130,8 +134,8 @@ def _cd_chunk_body(v, v_start, bv, bh, weight, W, k, seed, row_offset):
            - tf.reduce_sum(tf.nn.softplus(x_positive), axis=1))
     positive, negative = tf.sigmoid(x_positive) * weight, tf.sigmoid(x_negative) * weight
     grad_W = tf.matmul(v_negative, negative, transpose_a=True) - tf.matmul(v, positive, transpose_a=True)
-    return tf.reduce_sum(gap * weight[:, 0]), grad_W, (v_negative - v) * weight, negative - positive
+    return (tf.reduce_sum(gap * weight[:, 0]), grad_W, (v_negative - v) * weight, negative - positive,
+            v_negative)
 
 
-_chain_chunk = tf.function(rbm.gibbs_chain, jit_compile=True)
-_cd_chunk = tf.function(_cd_chunk_body, jit_compile=True)
+_chunk = tf.function(_chunk_body, jit_compile=True)

@@ -28,7 +28,8 @@ from rnn_rbm import cdk, philox, rbm, recurrence
 from rnn_rbm.config import RunConfig
 
 
-# Training pads each batch to a multiple of these (see RnnRbm.cost).
+# Training and the validation monitor pad each batch to a multiple of these
+# (see _pad_for_recurrence).
 TIME_QUANTUM = 64
 BATCH_QUANTUM = 4
 
@@ -127,12 +128,9 @@ class RnnRbm(tf.Module):
         """
         if negative_start not in ("data", "zeros"):
             raise ValueError(f"negative_start must be 'data' or 'zeros', not {negative_start!r}")
-        # Lengths padded to a multiple of TIME_QUANTUM (and pieces to BATCH_QUANTUM): the
-        # compiled recurrence then meets a few shapes only. Padding costs the RNN alone: the
-        # RBM work (most of the step) is done on the real frames only.
-        steps, pieces = tf.shape(v)[1], tf.shape(v)[0]
-        extra = [[0, -pieces % BATCH_QUANTUM], [0, -steps % TIME_QUANTUM]]
-        v, mask = tf.pad(v, extra + [[0, 0]]), tf.pad(mask, extra)
+        # Padding costs the RNN alone: the RBM work (most of the step) is done on the real
+        # frames only.
+        v, mask = _pad_for_recurrence(v, mask)
         rows = tf.where(tf.reshape(chain_rows(mask), [-1]))[:, 0]
         frames = tf.gather(_frames(v), rows)
         bv_t, bh_t = self.rbm_biases(tf.gather(_frames(self.previous_states(v)), rows))
@@ -140,16 +138,26 @@ class RnnRbm(tf.Module):
         return cdk.cd_cost(frames, self.W, bv_t, bh_t, k, rng, weights=tf.gather(tf.reshape(mask, [-1]), rows),
                            v_start=start, row_offset=row_offset)
 
-    def predict(self, v: tf.Tensor, gibbs_steps: int, rng: tf.random.Generator) -> tf.Tensor:
+    def predict(self, v: tf.Tensor, gibbs_steps: int, rng: tf.random.Generator,
+                mask: tf.Tensor | None = None) -> tf.Tensor:
         """Draws each frame from the model given the true past: a Gibbs chain of
         `gibbs_steps` steps from the all-zero frame (as in generation).
 
+        mask: optional (batch, T), 1 on real frames: only those are drawn, the others are 0.
         Returns: float32 0/1 (batch, T, V).
         """
-        bv_t, bh_t = self.step_biases(v)
-        flat_bv = _frames(bv_t)
-        drawn = cdk.gibbs_chain(tf.zeros_like(flat_bv), self.W, flat_bv, _frames(bh_t), gibbs_steps, rng)
-        return tf.reshape(drawn, tf.shape(v))
+        if mask is None:
+            bv_t, bh_t = self.rbm_biases(_frames(self.previous_states(v)))
+            drawn = cdk.gibbs_chain(tf.zeros_like(bv_t), self.W, bv_t, bh_t, gibbs_steps, rng)
+            return tf.reshape(drawn, tf.shape(v))
+        shape = tf.shape(v)
+        v, mask = _pad_for_recurrence(v, mask)
+        u_prev = _frames(self.previous_states(v))
+        rows = tf.where(tf.reshape(mask, [-1]) > 0)
+        bv_t, bh_t = self.rbm_biases(tf.gather_nd(u_prev, rows))
+        drawn = cdk.gibbs_chain(tf.zeros_like(bv_t), self.W, bv_t, bh_t, gibbs_steps, rng)
+        drawn = tf.reshape(tf.scatter_nd(rows, drawn, tf.shape(_frames(v), out_type=rows.dtype)), tf.shape(v))
+        return drawn[:shape[0], :shape[1]]
 
     def sample(self, u0: tf.Tensor, num_steps: tf.Tensor, gibbs_steps: int,
                rng: tf.random.Generator) -> tf.Tensor:
@@ -168,6 +176,16 @@ class RnnRbm(tf.Module):
             frames = frames.write(t, v)
             u = self.rnn_step(u, v)
         return tf.transpose(frames.stack(), [1, 0, 2])
+
+
+def _pad_for_recurrence(v: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Pads a batch with empty steps to a multiple of TIME_QUANTUM and empty pieces to a
+    multiple of BATCH_QUANTUM: the compiled recurrence then meets a few shapes only.
+
+    Returns: (v, (batch', T', V); mask, (batch', T')), zeros where padded.
+    """
+    extra = [[0, -tf.shape(v)[0] % BATCH_QUANTUM], [0, -tf.shape(v)[1] % TIME_QUANTUM]]
+    return tf.pad(v, extra + [[0, 0]]), tf.pad(mask, extra)
 
 
 def chain_rows(mask: tf.Tensor) -> tf.Tensor:

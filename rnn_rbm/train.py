@@ -26,8 +26,9 @@ from rnn_rbm.model import RnnRbm
 
 log = logging.getLogger(__name__)
 
-# The validation monitor reads this many pieces per batch (forward only: larger is fine).
-MONITOR_BATCH = 64
+# The validation monitor reads this many pieces per batch: as many as training, so that
+# its batches have the shapes that training compiled already.
+MONITOR_BATCH = 16
 
 
 @dataclass
@@ -80,7 +81,7 @@ def make_monitor(state: TrainState, config: RunConfig) -> Callable:
 
     @tf.function(input_signature=batch_spec)
     def counts(v: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
-        drawn = state.model.predict(v, config.train.monitor_gibbs_steps, state.tf_rng)
+        drawn = state.model.predict(v, config.train.monitor_gibbs_steps, state.tf_rng, mask)
         weight = mask[..., tf.newaxis]
         return tf.stack([tf.reduce_sum(drawn * v * weight),
                          tf.reduce_sum(drawn * (1 - v) * weight),
