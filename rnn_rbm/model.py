@@ -17,7 +17,8 @@ Glossary (paper's symbols; V visible = pitches, H hidden, R recurrent units):
     u(0) = 0: the first frame's RBM has biases bv, bh.
 
 Rolls and batches are time-major: v is (batch, num_steps, V), float32 0/1.
-The methods here are plain TensorFlow code; callers wrap them in tf.function.
+Callers wrap the methods here in tf.function; the Gibbs chains and the recurrence
+inside run XLA-compiled functions (cdk.py, recurrence.py).
 """
 
 from __future__ import annotations
@@ -146,11 +147,8 @@ class RnnRbm(tf.Module):
         mask: optional (batch, T), 1 on real frames: only those are drawn, the others are 0.
         Returns: float32 0/1 (batch, T, V).
         """
-        if mask is None:
-            bv_t, bh_t = self.rbm_biases(_frames(self.previous_states(v)))
-            drawn = cdk.gibbs_chain(tf.zeros_like(bv_t), self.W, bv_t, bh_t, gibbs_steps, rng)
-            return tf.reshape(drawn, tf.shape(v))
         shape = tf.shape(v)
+        mask = tf.ones(shape[:2]) if mask is None else mask
         v, mask = _pad_for_recurrence(v, mask)
         u_prev = _frames(self.previous_states(v))
         rows = tf.where(tf.reshape(mask, [-1]) > 0)

@@ -6,6 +6,9 @@ Because the biases are passed in, and may carry a leading batch dimension
 and the RNN-RBM, where every time step has its own biases.
 
 Shapes: v (N, V), h (N, H), W (V, H); bv is (V,) or (N, V), bh is (H,) or (N, H).
+Units are drawn with Philox bits (philox.py), a function of a seed, a stream and
+the unit's row and column. This is the plain statement of the maths; cdk.py runs
+the same chains and CD-k compiled, for training.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ def gibbs_chain(
     v0: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, k: int, rng: tf.random.Generator | tf.Tensor,
     row_offset: int | tf.Tensor = 0,
 ) -> tf.Tensor:
-    """k steps of block Gibbs sampling v -> h -> v from v0.
+    """k steps (an int, or an int32 tensor) of block Gibbs sampling v -> h -> v from v0.
 
     rng: a Generator (one seed is drawn from it) or a seed from `philox.new_seed`. Step i
     uses the seed's streams 2i (h) and 2i + 1 (v), and row r of v0 the counters of row

@@ -146,9 +146,7 @@ def test_predict_draws_only_the_real_frames():
     model = tiny_model()
     v = random_rolls(3, 6)
     mask = np.ones((3, 6), np.float32)
-    whole = model.predict(v, 4, tf.random.Generator.from_seed(2)).numpy()
-    np.testing.assert_array_equal(model.predict(v, 4, tf.random.Generator.from_seed(2), mask).numpy(), whole)
     mask[1, 2:] = 0
     drawn = model.predict(v, 4, tf.random.Generator.from_seed(2), mask).numpy()
     assert drawn.shape == v.shape and set(np.unique(drawn)) <= {0.0, 1.0}
-    assert not drawn[1, 2:].any() and drawn.any()
+    assert not drawn[1, 2:].any() and drawn[1, :2].any() and drawn[[0, 2]].any()
