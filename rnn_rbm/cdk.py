@@ -3,10 +3,11 @@ XLA-compiled on chunks of frames.
 
 `rbm.cd_cost` states CD-k plainly (free energies and automatic differentiation);
 `cd_cost` here has the same value, the same gradient and the same random draws
-(tests/test_rbm.py compares them). It is faster because each chunk of frames
+(tests/test_cdk.py compares them). It is faster because each chunk of frames
 runs its chain, both free energies and its share of the gradient in one
 compiled function, where XLA fuses the elementwise work, and CHAIN_PARALLEL
-chunks run at once. One compilation serves every number of frames.
+chunks run at once. One compilation serves every batch of CHUNK_ROWS frames or
+more, and every number of Gibbs steps.
 """
 
 from __future__ import annotations
@@ -87,8 +88,10 @@ def cd_cost(
     return cost(tf.convert_to_tensor(W), tf.convert_to_tensor(bv), tf.convert_to_tensor(bh))
 
 
-def _run_chunks(v, v_start, bv, bh, weight, W, k, rng, row_offset):
-    """Runs `_chunk` on every chunk of rows.
+def _run_chunks(v: tf.Tensor, v_start: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, weight: tf.Tensor,
+                W: tf.Tensor, k: int, rng: tf.random.Generator | tf.Tensor,
+                row_offset: int | tf.Tensor) -> tuple[tf.Tensor, ...]:
+    """Runs `_chunk` on every chunk of rows; weight (N,) already divided by the total.
 
     Returns: (sum of weighted gaps, dW (V, H), per-row dbv (N, V) and dbh (N, H), v~ (N, V)).
     """
@@ -98,7 +101,7 @@ def _run_chunks(v, v_start, bv, bh, weight, W, k, rng, row_offset):
     rows = tf.shape(v)[0]
     n_visible, n_hidden = W.shape
     size, count = _layout(rows)
-    steps = tf.constant(k, tf.int32)  # a tensor: CD-15 and 25-step sampling share the compilation
+    steps = tf.convert_to_tensor(k, tf.int32)  # a tensor: CD-15 and 25-step sampling share the compilation
     parts = tf.map_fn(
         lambda a: _chunk(a[0], a[1], a[2], a[3], a[4], W, steps, seed, a[5]),
         (_chunks(v, rows, size, count, n_visible), _chunks(v_start, rows, size, count, n_visible),
@@ -121,7 +124,8 @@ def _per_bias(per_row: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(per_row, axis=0) if bias.shape.rank == 1 else per_row
 
 
-def _chunk_body(v, v_start, bv, bh, weight, W, k, seed, row_offset):
+def _chunk_body(v: tf.Tensor, v_start: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, weight: tf.Tensor,
+                W: tf.Tensor, k: tf.Tensor, seed: tf.Tensor, row_offset: tf.Tensor) -> tuple[tf.Tensor, ...]:
     """One chunk: the chain, then the gap F(v) - F(v~) and its gradient, by hand.
 
     With x = vW + bh: dF/dbv = -v, dF/dbh = -sigmoid(x), dF/dW = -v^T sigmoid(x).
