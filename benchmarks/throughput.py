@@ -169,9 +169,11 @@ def _train(tf, config, dataset, repeats: int, strategy_name: str) -> dict:
     from rnn_rbm.data import batches
     from rnn_rbm.train import make_train_step
 
-    from rnn_rbm import distribute
+    state = _new_state(tf, config)
+    if strategy_name != "none":
+        from rnn_rbm import distribute
 
-    state = distribute.replicate(_new_state(tf, config), config, distribute.make_strategy(strategy_name))
+        state = distribute.replicate(state, config, distribute.make_strategy(strategy_name))
     step = make_train_step(state, config)
     frames = sum(map(len, dataset.train))
     np_rng = np.random.default_rng(0)
