@@ -207,9 +207,9 @@ def train_main(argv: Sequence[str] | None = None) -> None:
                         "frame, as in the paper")
     parser.add_argument("--learning_rate", type=_positive_float, help="Adam step size (default 0.003)")
     parser.add_argument("--batch_size", type=_count(1), help="pieces per update (default 16)")
-    parser.add_argument("--strategy", choices=["none", "mirrored", "multiworker"], default="none",
-                        help="tf.distribute strategy: mirrored = every GPU of this machine, multiworker = "
-                        "the machines named in TF_CONFIG (default none)")
+    parser.add_argument("--strategy", choices=["none", "mirrored"], default="none",
+                        help="mirrored: split each batch across every GPU of this machine "
+                        "(tf.distribute.MirroredStrategy); default none")
     _common(parser)
 
     def main(args: argparse.Namespace) -> None:

@@ -3,7 +3,10 @@
 - "none": one device, the default.
 - "mirrored": tf.distribute.MirroredStrategy, every GPU of this machine (or its CPU).
 - "multiworker": tf.distribute.MultiWorkerMirroredStrategy, the machines that the
-  TF_CONFIG environment variable names (each running the same command).
+  TF_CONFIG environment variable names, each running the same program with the same
+  data and seed. TensorFlow requires it to be made before any other TensorFlow call,
+  so it is for scripts that call make_strategy first; the command line offers the
+  other two.
 
 Every replica receives the whole batch and keeps its share of the pieces; the cost
 and gradients are summed across replicas and one update is applied to the mirrored
