@@ -248,12 +248,15 @@ def train_main(argv: Sequence[str] | None = None) -> None:
                         "picks best.ckpt and drives early stopping (default valid_acc)")
     parser.add_argument("--early_stop_patience", type=_count(0), help="stop after N validations without "
                         "improvement (default 0: never)")
+    parser.add_argument("--strategy", choices=["none", "mirrored"], default="none",
+                        help="mirrored: split each batch across every GPU of this machine "
+                        "(tf.distribute.MirroredStrategy); default none")
     _common(parser)
 
     def main(args: argparse.Namespace) -> None:
         out_dir = _writable_dir(args.checkpoint_dir, "--checkpoint_dir")
 
-        from rnn_rbm import checkpoint
+        from rnn_rbm import checkpoint, distribute
         from rnn_rbm.train import TrainState, train
 
         if args.resume:
@@ -267,7 +270,8 @@ def train_main(argv: Sequence[str] | None = None) -> None:
         else:
             config, init = _fresh_config(args, out_dir)
         dataset = _load_data(args, config)
-        state = TrainState.create(config)
+        state = distribute.replicate(TrainState.create(config), config,
+                                     distribute.make_strategy(args.strategy))
         if args.resume:
             checkpoint.restore(prefix, **state.trackables())
             if args.learning_rate is not None:

@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from rnn_rbm import rbm
+from rnn_rbm import cdk, rbm
 from rnn_rbm.config import PretrainConfig
 from rnn_rbm.model import RnnRbm
 
@@ -56,7 +56,7 @@ def pretrain(
     @tf.function(input_signature=[spec])
     def step(v: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         with tf.GradientTape() as tape:
-            cost = rbm.cd_cost(v, model.W, model.bv, model.bh, config.cd_k, tf_rng)
+            cost = cdk.cd_cost(v, model.W, model.bv, model.bh, config.cd_k, tf_rng)
         optimizer.apply_gradients(zip(tape.gradient(cost, params), params))
         reconstruction = rbm.propdown(rbm.propup(v, model.W, model.bh), model.W, model.bv)
         return cost, tf.reduce_mean(tf.square(v - reconstruction))

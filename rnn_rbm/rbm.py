@@ -6,6 +6,9 @@ Because the biases are passed in, and may carry a leading batch dimension
 and the RNN-RBM, where every time step has its own biases.
 
 Shapes: v (N, V), h (N, H), W (V, H); bv is (V,) or (N, V), bh is (H,) or (N, H).
+Units are drawn with Philox bits (philox.py), a function of a seed, a stream and
+the unit's row and column. This is the plain statement of the maths; cdk.py runs
+the same chains and CD-k compiled, for training.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import itertools
 
 import numpy as np
 import tensorflow as tf
+
+from rnn_rbm import philox
 
 
 def free_energy(v: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor) -> tf.Tensor:
@@ -34,41 +39,44 @@ def propdown(h: tf.Tensor, W: tf.Tensor, bv: tf.Tensor) -> tf.Tensor:
     return tf.sigmoid(tf.matmul(h, W, transpose_b=True) + bv)
 
 
-def sample_bernoulli(p: tf.Tensor, rng: tf.random.Generator) -> tf.Tensor:
-    """Returns: a 0/1 float32 sample of independent Bernoulli(p), the shape of p."""
-    return tf.cast(rng.uniform(tf.shape(p)) < p, p.dtype)
+def sample_h_given_v(v: tf.Tensor, W: tf.Tensor, bh: tf.Tensor, seed: tf.Tensor, stream: int | tf.Tensor,
+                     row_offset: int | tf.Tensor = 0) -> tf.Tensor:
+    """Draws h ~ p(h | v) with the Philox stream `stream` of `seed` (see philox.py).
 
-
-def sample_h_given_v(v: tf.Tensor, W: tf.Tensor, bh: tf.Tensor, rng: tf.random.Generator) -> tf.Tensor:
-    """Returns: h ~ p(h | v), float32 0/1 (N, H)."""
-    return sample_bernoulli(propup(v, W, bh), rng)
-
-
-def sample_v_given_h(h: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, rng: tf.random.Generator) -> tf.Tensor:
-    """Returns: v ~ p(v | h), float32 0/1 (N, V)."""
-    return sample_bernoulli(propdown(h, W, bv), rng)
-
-
-def gibbs_vhv(v: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, rng: tf.random.Generator) -> tf.Tensor:
-    """One step of block Gibbs sampling, v -> h -> v.
-
-    Returns: the new v, float32 0/1 (N, V).
+    Returns: float32 0/1 (N, H).
     """
-    return sample_v_given_h(sample_h_given_v(v, W, bh, rng), W, bv, rng)
+    return philox.bernoulli_logits(tf.matmul(v, W) + bh, seed, stream, row_offset)
+
+
+def sample_v_given_h(h: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, seed: tf.Tensor, stream: int | tf.Tensor,
+                     row_offset: int | tf.Tensor = 0) -> tf.Tensor:
+    """Draws v ~ p(v | h) with the Philox stream `stream` of `seed`.
+
+    Returns: float32 0/1 (N, V).
+    """
+    return philox.bernoulli_logits(tf.matmul(h, W, transpose_b=True) + bv, seed, stream, row_offset)
 
 
 def gibbs_chain(
-    v0: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, k: int, rng: tf.random.Generator
+    v0: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, k: int, rng: tf.random.Generator | tf.Tensor,
+    row_offset: int | tf.Tensor = 0,
 ) -> tf.Tensor:
-    """k steps of block Gibbs sampling from v0 (k is a Python int: the loop is unrolled
-    into the graph, which is faster than a loop op for the small k used here).
+    """k steps (an int, or an int32 tensor) of block Gibbs sampling v -> h -> v from v0.
 
+    rng: a Generator (one seed is drawn from it) or a seed from `philox.new_seed`. Step i
+    uses the seed's streams 2i (h) and 2i + 1 (v), and row r of v0 the counters of row
+    row_offset + r: the draws of a row do not depend on the other rows, so a chain split
+    into chunks (cdk.py) draws exactly what the whole one would.
     Returns: v after k steps, float32 0/1 (N, V).
     """
-    v = v0
-    for _ in range(k):
-        v = gibbs_vhv(v, W, bv, bh, rng)
-    return v
+    seed = philox.new_seed(rng) if isinstance(rng, tf.random.Generator) else rng
+
+    def step(i: tf.Tensor, v: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        h = sample_h_given_v(v, W, bh, seed, 2 * i, row_offset)
+        return i + 1, sample_v_given_h(h, W, bv, seed, 2 * i + 1, row_offset)
+
+    # A loop op, not k unrolled copies: XLA compiles it in a few seconds instead of tens.
+    return tf.while_loop(lambda i, _: i < k, step, (tf.constant(0), v0))[1]
 
 
 def cd_cost(

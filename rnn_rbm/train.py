@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from rnn_rbm import checkpoint, plots
+from rnn_rbm import checkpoint, distribute, philox, plots
 from rnn_rbm.config import RunConfig
 from rnn_rbm.data import Dataset, batches
 from rnn_rbm.errors import RunInterrupted, UserError
@@ -35,8 +35,9 @@ from rnn_rbm.signals import sigint_requests
 
 log = logging.getLogger(__name__)
 
-# The validation monitor reads this many pieces per batch (forward only: larger is fine).
-MONITOR_BATCH = 64
+# The validation monitor reads this many pieces per batch: as many as training, so that
+# its batches have the shapes that training compiled already.
+MONITOR_BATCH = 16
 BEST_CHECKPOINT = "best.ckpt"
 INTERRUPTED_CHECKPOINT = "interrupted.ckpt"
 
@@ -65,6 +66,8 @@ class TrainState:
     optimizer: tf.keras.optimizers.Optimizer
     tf_rng: tf.random.Generator
     progress: Progress
+    # Set by distribute.replicate: the model and optimizer are then mirrored by it.
+    strategy: tf.distribute.Strategy | None = None
 
     @classmethod
     def create(cls, config: RunConfig) -> TrainState:
@@ -84,17 +87,25 @@ class TrainState:
 
 def make_train_step(state: TrainState, config: RunConfig) -> Callable:
     """Returns: a compiled function (v (B, T, V), mask (B, T)) -> (cost, gradient norm)
-    that takes one CD-k step on the batch."""
+    that takes one CD-k step on the batch (split across replicas under state.strategy)."""
     model, train = state.model, config.train
     variables = list(model.trainable_variables)
     batch_spec = [tf.TensorSpec([None, None, config.data.num_pitches], tf.float32),
                   tf.TensorSpec([None, None], tf.float32)]
 
+    def cost_and_gradients(v: tf.Tensor, mask: tf.Tensor, seed: tf.Tensor,
+                           row_offset: tf.Tensor | int = 0) -> tuple[tf.Tensor, list[tf.Tensor]]:
+        with tf.GradientTape() as tape:
+            cost = model.cost(v, mask, train.cd_k, seed, train.negative_start, row_offset)
+        return cost, tape.gradient(cost, variables)
+
     @tf.function(input_signature=batch_spec)
     def step(v: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        with tf.GradientTape() as tape:
-            cost = model.cost(v, mask, train.cd_k, state.tf_rng, train.negative_start)
-        gradients = tape.gradient(cost, variables)
+        seed = philox.new_seed(state.tf_rng)
+        if state.strategy is None:
+            cost, gradients = cost_and_gradients(v, mask, seed)
+        else:
+            cost, gradients = distribute.split_batch(state.strategy, cost_and_gradients, v, mask, seed)
         norm = tf.linalg.global_norm(gradients)
         if train.clip_norm > 0:
             gradients, _ = tf.clip_by_global_norm(gradients, train.clip_norm, use_norm=norm)
@@ -112,7 +123,7 @@ def make_monitor(state: TrainState, config: RunConfig) -> Callable:
 
     @tf.function(input_signature=batch_spec)
     def counts(v: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
-        drawn = state.model.predict(v, config.train.monitor_gibbs_steps, state.tf_rng)
+        drawn = state.model.predict(v, config.train.monitor_gibbs_steps, state.tf_rng, mask)
         weight = mask[..., tf.newaxis]
         return tf.stack([tf.reduce_sum(drawn * v * weight),
                          tf.reduce_sum(drawn * (1 - v) * weight),

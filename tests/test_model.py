@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from rnn_rbm import recurrence
 from rnn_rbm.config import GenerateConfig
 from rnn_rbm.generate import generate
 from rnn_rbm.model import RnnRbm
@@ -105,3 +106,47 @@ def test_unknown_negative_start_is_refused():
     with pytest.raises(ValueError, match="negative_start"):
         tiny_model().cost(random_rolls(1, 3), np.ones((1, 3), np.float32), 1,
                           tf.random.Generator.from_seed(0), negative_start="zero")
+
+
+def test_compiled_recurrence_gradient_matches_tensorflows():
+    rng = np.random.default_rng(3)
+    drive, u0 = (tf.constant(rng.normal(0, 1, s).astype(np.float32)) for s in ((9, 2, R), (2, R)))
+    Wuu = tf.constant(rng.normal(0, 0.5, (R, R)).astype(np.float32))
+    weights = tf.constant(rng.normal(0, 1, (9, 2, R)).astype(np.float32))
+
+    def loss(states_fn):
+        with tf.GradientTape() as tape:
+            tape.watch([drive, Wuu, u0])
+            value = tf.reduce_sum(weights * states_fn(drive, Wuu, u0))
+        return [value] + tape.gradient(value, [drive, Wuu, u0])
+
+    plain = loss(lambda d, w, u: tf.scan(lambda prev, x: tf.tanh(x + tf.matmul(prev, w)), d, initializer=u))
+    for got, expected in zip(loss(recurrence.states), plain):
+        np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_same_seed_same_cost_and_gradients():
+    model = tiny_model()
+    v = random_rolls(3, 11)
+    mask = np.ones((3, 11), np.float32)
+    mask[2, 7:] = 0
+
+    def run(seed):
+        with tf.GradientTape() as tape:
+            cost = model.cost(v, mask, 3, tf.random.Generator.from_seed(seed), negative_start="zeros")
+        return [cost.numpy()] + [g.numpy() for g in tape.gradient(cost, model.trainable_variables)]
+
+    first, again, other = run(6), run(6), run(7)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert first[0] != other[0]
+
+
+def test_predict_draws_only_the_real_frames():
+    model = tiny_model()
+    v = random_rolls(3, 6)
+    mask = np.ones((3, 6), np.float32)
+    mask[1, 2:] = 0
+    drawn = model.predict(v, 4, tf.random.Generator.from_seed(2), mask).numpy()
+    assert drawn.shape == v.shape and set(np.unique(drawn)) <= {0.0, 1.0}
+    assert not drawn[1, 2:].any() and drawn[1, :2].any() and drawn[[0, 2]].any()
