@@ -87,6 +87,32 @@ class GenerateConfig:
 
 
 @dataclass(frozen=True)
+class EvalConfig:
+    """Measuring a trained model as the paper's Table 1 does (rnn_rbm_evaluate.py, and the
+    validation that training can run each epoch)."""
+
+    # Annealed importance sampling of each frame's partition function (rnn_rbm/ais.py).
+    ais_chains: int = 100  # chains per frame
+    ais_temperatures: int = 1000  # K intermediate distributions, β in equal steps from 0 to 1
+    # The AIS base distribution: "frame" (independent pitches with the frame's own visible
+    # bias bv(t), the RBM with W = 0) or "data" (independent pitches at the training base
+    # rates, one base for all frames).
+    ais_base: str = "frame"
+    ais_batch_frames: int = 512  # frames whose chains run together (memory: x chains x 150 floats)
+    # Expected frame accuracy: each frame is drawn `acc_draws` times by a Gibbs chain of
+    # `acc_gibbs_steps` steps from the all-zero frame in the RBM the true past sets.
+    acc_gibbs_steps: int = 100
+    acc_draws: int = 10
+    # Independent-Bernoulli reference: p_i = (count_i + s) / (frames + 2 s) over the training
+    # frames (add-s smoothing: a pitch never heard in training keeps a small probability).
+    reference_smoothing: float = 1.0
+    # Validation during training: the same measures, cheaper.
+    valid_ais_chains: int = 16
+    valid_ais_temperatures: int = 100
+    valid_acc_draws: int = 1
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything that shapes a trained model: saved with every checkpoint."""
 
@@ -95,6 +121,7 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    evaluate: EvalConfig = field(default_factory=EvalConfig)
     seed: int = 0
     format_version: int = FORMAT_VERSION
 

@@ -1,0 +1,103 @@
+"""AIS against exact partition functions of RBMs small enough to enumerate (12 hidden units:
+2^12 hidden states, each visible unit summed in closed form)."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rnn_rbm import ais, rbm
+
+V, H, FRAMES = 88, 12, 32
+
+
+def music_like_rbm(seed: int, chord_weight: tuple[float, float], hidden_bias: float) -> tuple[np.ndarray, ...]:
+    """An RBM shaped like one trained on piano rolls: each hidden unit switches on a chord
+    (3 or 4 pitches with large positive weights, small negative weights elsewhere), notes are
+    rare (visible biases near -4), hidden units need most of their chord to switch on (hidden
+    biases near `hidden_bias`), and each of FRAMES frames has its own biases, as the RNN gives
+    them.
+
+    Returns: W float32 (V, H); bv float32 (FRAMES, V); bh float32 (FRAMES, H).
+    """
+    rng = np.random.default_rng(seed)
+    low, high = chord_weight
+    W = np.full((V, H), -0.3) + rng.normal(0.0, 0.2, (V, H))
+    for j in range(H):
+        root = rng.integers(30, 60)
+        chord = root + np.array([0, 4, 7, 12])[: rng.integers(3, 5)]
+        W[chord, j] = rng.uniform(low, high, len(chord))
+    bv = -4.0 + rng.normal(0.0, 1.0, (FRAMES, V))
+    bh = hidden_bias + rng.normal(0.0, 1.0, (FRAMES, H))
+    return W.astype(np.float32), bv.astype(np.float32), bh.astype(np.float32)
+
+
+_RNG = tf.random.Generator.from_seed(0)
+_log_weights = tf.function(lambda W, bv, bh, b0, betas: ais.log_weights(W, bv, bh, b0, betas, 32, _RNG))
+
+
+def estimate(W, bv, bh, temperatures: int, seed: int = 7, b0=None) -> ais.LogPartition:
+    _RNG.reset_from_seed(seed)
+    b0 = bv if b0 is None else b0
+    return ais.summarise(_log_weights(W, bv, bh, b0, tf.constant(ais.linear_betas(temperatures))).numpy())
+
+
+def exact(W, bv, bh) -> np.ndarray:
+    return np.array([rbm.log_partition_exact(W, bv[i], bh[i]) for i in range(len(bv))])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_matches_exact_enumeration(seed):
+    W, bv, bh = music_like_rbm(seed, chord_weight=(2.0, 3.5), hidden_bias=-5.5)
+    got, truth = estimate(W, bv, bh, 1000), exact(W, bv, bh)
+    error = got.log_z - truth
+    assert abs(error.mean()) < 0.05  # what the per-frame log-likelihood averages
+    assert np.abs(error).mean() < 0.05
+    # The reported standard errors describe the real errors: few frames are off by over 3 of them.
+    assert np.mean(np.abs(error) <= 3 * np.sqrt(got.variance) + 1e-3) >= 0.9
+
+
+def test_base_of_the_data_rates_also_converges():
+    W, bv, bh = music_like_rbm(0, chord_weight=(2.0, 3.5), hidden_bias=-5.5)
+    rates = np.broadcast_to(np.float32(-4.0), bv.shape)
+    assert abs((estimate(W, bv, bh, 1000, b0=rates).log_z - exact(W, bv, bh)).mean()) < 0.05
+
+
+def test_more_temperatures_move_the_estimate_toward_the_exact_value():
+    # Strong weights: the distribution is far from the base, few temperatures are not enough.
+    W, bv, bh = music_like_rbm(1, chord_weight=(3.0, 5.0), hidden_bias=-6.0)
+    truth = exact(W, bv, bh)
+    estimates = [estimate(W, bv, bh, k) for k in (1, 10, 100, 1000)]
+    errors = [(e.log_z - truth).mean() for e in estimates]
+    # Too few temperatures underestimate log Z (Jensen: the mean weight is right, its log is
+    # low on average); more close the gap (measured: about -3, -0.6 to -1.1, -0.05 to 0, 0).
+    assert errors[0] < errors[1] - 1.0
+    assert errors[1] < errors[2] - 0.3
+    assert abs(errors[3]) < 0.05
+    # and the chains agree better with more temperatures.
+    spread = [np.sqrt(e.variance).mean() for e in estimates]
+    assert spread[3] < spread[2] < spread[1]
+
+
+def test_without_weights_one_step_is_exact():
+    # W = 0: the base is the target itself, every weight equals Z.
+    _, bv, bh = music_like_rbm(2, chord_weight=(2.0, 3.0), hidden_bias=-5.0)
+    W = np.zeros((V, H), np.float32)
+    got = estimate(W, bv, bh, 1)
+    truth = np.logaddexp(0, bv).sum(1) + np.logaddexp(0, bh).sum(1)
+    np.testing.assert_allclose(got.log_z, truth, rtol=1e-5)
+    np.testing.assert_allclose(got.variance, 0.0, atol=1e-9)
+
+
+def test_summarise_is_the_log_mean_weight_and_its_delta_method_variance():
+    log_w = np.log(np.array([[1.0, 2.0, 3.0, 6.0], [5.0, 5.0, 5.0, 5.0]])) + 700.0  # exp would overflow
+    got = ais.summarise(log_w)
+    np.testing.assert_allclose(got.log_z, [np.log(3.0) + 700.0, np.log(5.0) + 700.0])
+    # sample variance of (1, 2, 3, 6) is 14/3; / (4 chains * mean^2 = 36)
+    np.testing.assert_allclose(got.variance, [14 / 3 / 36, 0.0], atol=1e-12)
+
+
+def test_betas_run_from_zero_to_one():
+    betas = ais.linear_betas(4)
+    np.testing.assert_allclose(betas, [0.0, 0.25, 0.5, 0.75, 1.0])
+    with pytest.raises(ValueError):
+        ais.linear_betas(0)
