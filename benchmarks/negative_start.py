@@ -52,15 +52,13 @@ def main() -> None:
     results = {}
     for start, rate, batch in VARIANTS:
         config = replace_section(base, "train", negative_start=start, learning_rate=rate, batch_size=batch)
-        rng = tf.random.Generator.from_seed(base.seed)
-        model = RnnRbm.from_config(config, rng)
+        state = TrainState.create(config)
+        model = state.model
         for target, source in zip(model.trainable_variables, initial.trainable_variables):
             target.assign(source)
-        state = TrainState(model, tf.keras.optimizers.Adam(rate), rng, tf.Variable(0, dtype=tf.int64))
         started = time.perf_counter()
         with tempfile.TemporaryDirectory() as folder:
-            history = train(state, dataset, config, args.epochs, Path(folder), np.random.default_rng(0),
-                            progress=False)
+            history = train(state, dataset, config, args.epochs, Path(folder), progress=False)
         seconds = time.perf_counter() - started
         drawn = generate(model, GenerateConfig(num_samples=args.samples), tf.random.Generator.from_seed(7))
         name = f"{start} lr={rate} batch={batch}"

@@ -13,6 +13,7 @@ of the folder intact and never an index pointing at missing data.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -22,6 +23,10 @@ from rnn_rbm.config import RunConfig
 from rnn_rbm.errors import UserError
 
 CONFIG_KEY = "config/.ATTRIBUTES/VARIABLE_VALUE"
+# Where a training checkpoint says how far its run had got (train.Progress).
+_EPOCH_KEY = "progress/epoch/.ATTRIBUTES/VARIABLE_VALUE"
+_BATCH_KEY = "progress/batch/.ATTRIBUTES/VARIABLE_VALUE"
+_EPOCH_NAME = re.compile(r"epoch_(\d+)\.ckpt")
 
 
 def exists(prefix: str | Path) -> bool:
@@ -37,8 +42,8 @@ def save(prefix: str | Path, config: RunConfig, **trackables: object) -> Path:
     prefix = Path(prefix)
     folder = prefix.parent
     folder.mkdir(parents=True, exist_ok=True)
+    _clear_abandoned(folder)
     staging = folder / f".{prefix.name}.{os.getpid()}.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
     checkpoint = tf.train.Checkpoint(config=tf.Variable(config.to_json(), dtype=tf.string), **trackables)
     written = Path(checkpoint.write(str(staging / "ckpt")))
     files = sorted(staging.iterdir(), key=lambda p: p.name.endswith(".index"))  # index last
@@ -76,6 +81,49 @@ def restore(prefix: str | Path, **trackables: object) -> None:
         raise UserError(f"{prefix}: does not match the model of its config ({_first_line(exc)})") from None
 
 
+def remove(prefix: str | Path) -> None:
+    """Deletes the checkpoint at `prefix`, index first, so that no index ever points at
+    missing data."""
+    prefix = Path(prefix)
+    Path(f"{prefix}.index").unlink(missing_ok=True)
+    for path in prefix.parent.glob(f"{prefix.name}.data-*"):
+        path.unlink(missing_ok=True)
+
+
+def epoch_checkpoints(folder: Path) -> dict[int, Path]:
+    """Returns: {epoch: prefix} of the complete `epoch_<N>.ckpt` checkpoints in `folder`."""
+    found = {}
+    for index in Path(folder).glob("epoch_*.ckpt.index"):
+        match = _EPOCH_NAME.fullmatch(index.name[:-len(".index")])
+        if match:
+            found[int(match.group(1))] = index.with_suffix("")
+    return found
+
+
+def progress(prefix: str | Path) -> tuple[int, int] | None:
+    """Returns: (completed epochs, batches done in the next epoch) stored in a training
+    checkpoint, or None for one without training state (e.g. initial.ckpt)."""
+    reader = _reader(prefix)
+    if not reader.has_tensor(_EPOCH_KEY):
+        return None
+    return int(reader.get_tensor(_EPOCH_KEY)), int(reader.get_tensor(_BATCH_KEY))
+
+
+def newest(folder: Path) -> Path | None:
+    """Returns: the complete training checkpoint in `folder` that got furthest (by epoch,
+    then batch; epoch_<N>.ckpt rather than best.ckpt when they tie), or None when there is none."""
+    best, best_progress = None, None
+    for index in sorted(Path(folder).glob("*.ckpt.index")):
+        prefix = index.with_suffix("")
+        try:
+            got = progress(prefix)
+        except UserError:
+            continue  # unreadable: the user sees it if they ask for that one by name
+        if got is not None and (best_progress is None or got >= best_progress):
+            best, best_progress = prefix, got
+    return best
+
+
 def _reader(prefix: str | Path) -> tf.train.CheckpointReader:
     if not exists(prefix):
         hint = " (give the prefix, without .index)" if str(prefix).endswith(".index") else ""
@@ -89,6 +137,25 @@ def _reader(prefix: str | Path) -> tf.train.CheckpointReader:
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _clear_abandoned(folder: Path) -> None:
+    """Deletes temporary files and folders `.<name>.<pid>.tmp` whose writer is gone (killed
+    mid-write); a live process's are left alone."""
+    for path in folder.glob(".*.tmp"):
+        pid = path.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 def _write_text_atomic(path: Path, text: str) -> None:

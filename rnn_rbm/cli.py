@@ -18,12 +18,22 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from rnn_rbm.config import GenerateConfig, RunConfig, replace_section
-from rnn_rbm.errors import UserError
+from rnn_rbm.errors import RunInterrupted, UserError
 
 log = logging.getLogger("rnn_rbm")
 
 DEFAULT_CHECKPOINT_DIR = Path("parameter_checkpoints")
 INITIAL_CHECKPOINT = "initial.ckpt"
+
+
+def _accuracy_validator(state, dataset, config):
+    from rnn_rbm.train import accuracy_validator
+
+    return accuracy_validator(state, dataset, config)
+
+
+# --select_metric: the validation each one needs, (TrainState, Dataset, RunConfig) -> () -> figures.
+VALIDATORS = {"valid_acc": _accuracy_validator}
 
 
 def _count(minimum: int) -> Callable[[str], int]:
@@ -38,14 +48,20 @@ def _count(minimum: int) -> Callable[[str], int]:
     return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{value} is not positive")
-    return value
+def _real(allow_zero: bool) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not (value >= 0 if allow_zero else value > 0):  # also refuses nan
+            raise argparse.ArgumentTypeError(f"{value} is {'negative' if allow_zero else 'not positive'}")
+        return value
+    return parse
+
+
+_positive_float = _real(allow_zero=False)
+_non_negative_float = _real(allow_zero=True)
 
 
 def _common(parser: argparse.ArgumentParser, seed_default: str = "0, or the --init checkpoint's") -> None:
@@ -84,6 +100,9 @@ def _run(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentPa
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except RunInterrupted as exc:
+        print(exc, file=sys.stderr)
+        sys.exit(130)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
@@ -117,10 +136,12 @@ def _import_tensorflow_quietly() -> None:
 
 
 def _writable_dir(path: Path, flag: str) -> Path:
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{flag} {path}: is a file, not a folder; choose another folder")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UserError(f"{flag} {path}: cannot create it ({exc.strerror})") from None
+        raise UserError(f"{flag} {path}: cannot create it ({exc.strerror}); choose another folder") from None
     if not os.access(path, os.W_OK):
         raise UserError(f"{flag} {path}: not writable; choose another folder")
     return path
@@ -190,67 +211,135 @@ def pretrain_main(argv: Sequence[str] | None = None) -> None:
 
 
 def train_main(argv: Sequence[str] | None = None) -> None:
-    """rnn_rbm_train.py: trains the RNN-RBM, writes epoch_<N>.ckpt."""
+    """rnn_rbm_train.py: trains the RNN-RBM, writes epoch_<N>.ckpt and best.ckpt."""
     parser = argparse.ArgumentParser(prog="rnn_rbm_train.py", description=
                                      "Train the RNN-RBM by CD-k with back-propagation through time. "
                                      "Starts from CHECKPOINT_DIR/initial.ckpt when it is there.")
-    parser.add_argument("num_epochs", type=_count(1), metavar="NUM_EPOCHS", help="epochs to train")
+    parser.add_argument("num_epochs", type=_count(1), metavar="NUM_EPOCHS",
+                        help="the epoch to reach (with --resume, counting the epochs already done)")
     _data_flags(parser)
     _model_flags(parser)
     parser.add_argument("--init", type=Path, help="checkpoint to start from "
                         "(default CHECKPOINT_DIR/initial.ckpt when present)")
+    parser.add_argument("--resume", action="store_true", help="go on exactly where the run in "
+                        "CHECKPOINT_DIR stopped (its newest checkpoint, including after Ctrl-C), "
+                        "with its settings")
     parser.add_argument("--checkpoint_every", type=_count(1), help="write a checkpoint every N epochs "
                         "(default 10; always at the end)")
+    parser.add_argument("--keep_last", type=_count(0), help="epoch checkpoints to keep besides best.ckpt "
+                        "(default 3; 0 keeps all)")
     parser.add_argument("--cd_k", type=_count(1), help="Gibbs steps of CD-k (default 15)")
     parser.add_argument("--negative_start", choices=["data", "zeros"], help="where CD-k's negative "
                         "chains start: the all-zero frame, where generation starts (default), or the true "
                         "frame, as in the paper")
     parser.add_argument("--learning_rate", type=_positive_float, help="Adam step size (default 0.003)")
+    parser.add_argument("--lr_schedule", choices=["constant", "plateau"], help="'plateau' halves the "
+                        "learning rate after 5 validations without improvement (default constant)")
+    parser.add_argument("--clip_norm", type=_non_negative_float, help="clip the gradient's global norm "
+                        "(default 10; 0 turns it off)")
     parser.add_argument("--batch_size", type=_count(1), help="pieces per update (default 16)")
+    parser.add_argument("--validate_every", type=_count(1), help="epochs between validations (default 1)")
+    parser.add_argument("--select_metric", choices=sorted(VALIDATORS), help="the validation figure that "
+                        "picks best.ckpt and drives early stopping (default valid_acc)")
+    parser.add_argument("--early_stop_patience", type=_count(0), help="stop after N validations without "
+                        "improvement (default 0: never)")
     _common(parser)
 
     def main(args: argparse.Namespace) -> None:
         out_dir = _writable_dir(args.checkpoint_dir, "--checkpoint_dir")
-        init = args.init or out_dir / INITIAL_CHECKPOINT
 
-        import numpy as np
-        import tensorflow as tf
         from rnn_rbm import checkpoint
-        from rnn_rbm.model import RnnRbm
         from rnn_rbm.train import TrainState, train
 
-        base = None
-        if checkpoint.exists(init):
-            held = checkpoint.load_config(init)
-            _check_model_flags(args, held, init)
-            # The weights fix the data and model settings; training settings are this run's own.
-            base = RunConfig(data_source=held.data_source, data=held.data, model=held.model,
-                             pretrain=held.pretrain, seed=held.seed)
-            log.info("starting from %s (pretrained on %s)", init, base.data_source)
-        elif args.init is not None:
-            checkpoint.load_config(init)  # raises the clear "no checkpoint" error
+        if args.resume:
+            prefix, config = _resume_config(args, out_dir)
+            epochs_done = checkpoint.progress(prefix)[0]
+            if epochs_done >= args.num_epochs:
+                log.info("%s is at epoch %d already: nothing to train (ask for more epochs)", prefix,
+                         epochs_done)
+                print(prefix)
+                return
         else:
-            log.info("no %s: starting from random weights (run weight_initializations.py to pretrain)", init)
-        config = _base_config(args, base)
-        config = replace_section(config, "model", n_hidden=args.n_hidden, n_recurrent=args.n_recurrent)
-        config = replace_section(config, "train", cd_k=args.cd_k, negative_start=args.negative_start,
-                                 learning_rate=args.learning_rate,
-                                 batch_size=args.batch_size, checkpoint_every=args.checkpoint_every)
+            config, init = _fresh_config(args, out_dir)
         dataset = _load_data(args, config)
-
-        tf_rng = tf.random.Generator.from_seed(config.seed)
-        model = RnnRbm.from_config(config, tf_rng)
-        if base is not None:
-            checkpoint.restore(init, model=model)
-        state = TrainState(model, tf.keras.optimizers.Adam(config.train.learning_rate), tf_rng,
-                           tf.Variable(0, dtype=tf.int64))
-        log.info("training %d epochs: CD-%d, %d pieces per batch", args.num_epochs, config.train.cd_k,
+        state = TrainState.create(config)
+        if args.resume:
+            checkpoint.restore(prefix, **state.trackables())
+            if args.learning_rate is not None:
+                state.optimizer.learning_rate.assign(args.learning_rate)
+            log.info("resuming %s at epoch %d", prefix, epochs_done + 1)
+        elif init is not None:
+            checkpoint.restore(init, model=state.model)
+        log.info("training to epoch %d: CD-%d, %d pieces per batch", args.num_epochs, config.train.cd_k,
                  config.train.batch_size)
-        train(state, dataset, config, args.num_epochs, out_dir, np.random.default_rng(config.seed),
-              progress=not args.quiet)
-        print(out_dir / f"epoch_{args.num_epochs}.ckpt")
+        validate = VALIDATORS[config.train.select_metric](state, dataset, config)
+        history = train(state, dataset, config, args.num_epochs, out_dir, progress=not args.quiet,
+                        validate=validate)
+        if history:
+            print(out_dir / f"epoch_{history[-1]['epoch']}.ckpt")
 
     _run(main, parser, argv)
+
+
+def _train_changes(args: argparse.Namespace) -> dict:
+    return dict(cd_k=args.cd_k, negative_start=args.negative_start, learning_rate=args.learning_rate,
+                lr_schedule=args.lr_schedule, clip_norm=args.clip_norm, batch_size=args.batch_size,
+                checkpoint_every=args.checkpoint_every, keep_last=args.keep_last,
+                validate_every=args.validate_every, select_metric=args.select_metric,
+                early_stop_patience=args.early_stop_patience)
+
+
+def _fresh_config(args: argparse.Namespace, out_dir: Path) -> tuple[RunConfig, Path | None]:
+    """Returns: the config of a new run, and the checkpoint whose weights it starts from."""
+    from rnn_rbm import checkpoint
+
+    init = args.init or out_dir / INITIAL_CHECKPOINT
+    base = None
+    if checkpoint.exists(init):
+        held = checkpoint.load_config(init)
+        _check_model_flags(args, held, init)
+        # The weights fix the data and model settings; training settings are this run's own.
+        base = RunConfig(data_source=held.data_source, data=held.data, model=held.model,
+                         pretrain=held.pretrain, seed=held.seed)
+        log.info("starting from %s (pretrained on %s)", init, base.data_source)
+    elif args.init is not None:
+        checkpoint.load_config(init)  # raises the clear "no checkpoint" error
+    else:
+        log.info("no %s: starting from random weights (run weight_initializations.py to pretrain)", init)
+    earlier = checkpoint.newest(out_dir)
+    if earlier is not None:
+        log.warning("%s holds an earlier run (up to epoch %d); this one starts at epoch 1 and replaces "
+                    "its checkpoints of the same names (--resume goes on with it instead)", out_dir,
+                    checkpoint.progress(earlier)[0])
+    config = _base_config(args, base)
+    config = replace_section(config, "model", n_hidden=args.n_hidden, n_recurrent=args.n_recurrent)
+    config = replace_section(config, "train", **_train_changes(args))
+    return config, init if base is not None else None
+
+
+def _resume_config(args: argparse.Namespace, out_dir: Path) -> tuple[Path, RunConfig]:
+    """Returns: the newest checkpoint of the run in `out_dir` and the config to go on with:
+    its own, with any training flags given on this command line."""
+    from rnn_rbm import checkpoint
+
+    if args.init is not None:
+        raise UserError("--resume goes on from the newest checkpoint in --checkpoint_dir; "
+                        "drop --init (or drop --resume to start a new run from --init)")
+    prefix = checkpoint.newest(out_dir)
+    if prefix is None:
+        raise UserError(f"--resume: no training checkpoint in {out_dir}; start a run without --resume "
+                        "(or point --checkpoint_dir at the run's folder)")
+    held = checkpoint.load_config(prefix)
+    _check_model_flags(args, held, prefix)
+    given = {"--data": args.data, "--steps_per_quarter": args.steps_per_quarter,
+             "--out_of_range": args.out_of_range, "--seed": args.seed}
+    for flag, value in given.items():
+        if value is not None:
+            raise UserError(f"{flag}: a resumed run keeps the data and seed of {prefix}; drop the flag")
+    changes = {k: v for k, v in _train_changes(args).items() if v is not None}
+    for key, value in changes.items():
+        log.info("resuming with --%s %s (was %s)", key, value, getattr(held.train, key))
+    return prefix, replace_section(held, "train", **changes)
 
 
 def _check_model_flags(args: argparse.Namespace, base: RunConfig, init: Path) -> None:

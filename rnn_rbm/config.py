@@ -73,6 +73,20 @@ class TrainConfig:
     # Gibbs steps of the validation monitor's predicted frames (as in generation).
     monitor_gibbs_steps: int = 25
     checkpoint_every: int = 10
+    # Epoch checkpoints kept besides best.ckpt (older ones are deleted); 0 keeps all.
+    keep_last: int = 3
+    validate_every: int = 1  # epochs between validations (and always at the last epoch)
+    # The validation figure that picks best.ckpt, stops early and cuts the learning rate.
+    # Figures named valid_nll* are better when lower, the others when higher.
+    select_metric: str = "valid_acc"
+    # Stop after this many validations without a better select_metric; 0 never stops early.
+    early_stop_patience: int = 0
+    # "constant", or "plateau": multiply the learning rate by lr_plateau_factor after
+    # lr_plateau_patience validations without improvement, down to min_learning_rate.
+    lr_schedule: str = "constant"
+    lr_plateau_factor: float = 0.5
+    lr_plateau_patience: int = 5
+    min_learning_rate: float = 1e-5
 
 
 @dataclass(frozen=True)

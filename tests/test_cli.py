@@ -61,7 +61,12 @@ def test_pretrain_train_generate(midi_folder, tmp_path):
     ("rnn_rbm_train.py", ["-3"], "less than 1"),
     ("rnn_rbm_train.py", ["2", "--data", "no_such_folder"], "no such folder"),
     ("rnn_rbm_train.py", ["2", "--init", "missing.ckpt"], "no checkpoint at missing.ckpt"),
+    ("rnn_rbm_train.py", ["2", "--resume"], "no training checkpoint in parameter_checkpoints"),
+    ("rnn_rbm_train.py", ["2", "--resume", "--init", "x.ckpt"], "drop --init"),
+    ("rnn_rbm_train.py", ["2", "--clip_norm", "-1"], "is negative"),
     ("rnn_rbm_generate.py", ["parameter_checkpoints/epoch_7.ckpt"], "no checkpoint at"),
+    ("rnn_rbm_generate.py", ["x.ckpt", "--out_dir", "/dev/null"], "is a file, not a folder"),
+    ("rnn_rbm_train.py", ["2", "--checkpoint_dir", "/dev/null/x"], "cannot create it"),
     ("weight_initializations.py", ["--epochs", "zero"], "not a whole number"),
 ])
 def test_user_mistakes_end_in_one_clear_message(script, args, message, tmp_path):

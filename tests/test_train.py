@@ -1,46 +1,141 @@
+import contextlib
+import dataclasses
 import json
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
-from rnn_rbm import checkpoint
+from rnn_rbm import checkpoint, train as train_module
 from rnn_rbm.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from rnn_rbm.data import Dataset
-from rnn_rbm.model import RnnRbm
+from rnn_rbm.errors import RunInterrupted, UserError
 from rnn_rbm.train import TrainState, train
 
 
-def tiny_run(tmp_path, valid: bool):
-    config = RunConfig(data=DataConfig(num_pitches=10), model=ModelConfig(n_hidden=6, n_recurrent=4),
-                       train=TrainConfig(cd_k=2, batch_size=2, monitor_gibbs_steps=3, checkpoint_every=2))
+def tiny_config(**train_changes) -> RunConfig:
+    train_config = TrainConfig(cd_k=2, batch_size=2, monitor_gibbs_steps=3, checkpoint_every=2, keep_last=0)
+    return RunConfig(data=DataConfig(num_pitches=10), model=ModelConfig(n_hidden=6, n_recurrent=4),
+                     train=dataclasses.replace(train_config, **train_changes))
+
+
+def tiny_dataset(valid: bool = True) -> Dataset:
     rng = np.random.default_rng(0)
-    rolls = [(rng.random((n, 10)) < 0.3).astype(np.float32) for n in (5, 9, 7)]
-    dataset = Dataset("tiny", rolls, rolls[:1] if valid else [])
-    tf_rng = tf.random.Generator.from_seed(0)
-    model = RnnRbm.from_config(config, tf_rng)
-    state = TrainState(model, tf.keras.optimizers.Adam(0.01), tf_rng, tf.Variable(0, dtype=tf.int64))
-    before = [v.numpy().copy() for v in model.trainable_variables]
-    history = train(state, dataset, config, 3, tmp_path, np.random.default_rng(1), progress=False)
-    return config, model, before, history
+    rolls = [(rng.random((n, 10)) < 0.3).astype(np.float32) for n in (5, 9, 7, 6, 8)]
+    return Dataset("tiny", rolls, rolls[:1] if valid else [])
+
+
+def weights(state: TrainState) -> list[np.ndarray]:
+    return [v.numpy() for v in state.model.trainable_variables]
 
 
 def test_train_updates_every_parameter_and_writes_checkpoints(tmp_path):
-    config, model, before, history = tiny_run(tmp_path, valid=True)
+    config = tiny_config()
+    state = TrainState.create(config)
+    before = weights(state)
+    history = train(state, tiny_dataset(), config, 3, tmp_path, progress=False)
     assert [h["epoch"] for h in history] == [1, 2, 3]
     assert all(0.0 <= h["valid_acc"] <= 1.0 and np.isfinite(h["cost"]) for h in history)
-    for old, new in zip(before, model.trainable_variables):
+    for old, new in zip(before, state.model.trainable_variables):
         assert not np.array_equal(old, new.numpy()), new.name
     # Every second epoch and the last one.
-    assert checkpoint.exists(tmp_path / "epoch_2.ckpt") and checkpoint.exists(tmp_path / "epoch_3.ckpt")
-    assert not checkpoint.exists(tmp_path / "epoch_1.ckpt")
+    assert sorted(checkpoint.epoch_checkpoints(tmp_path)) == [2, 3]
     assert checkpoint.load_config(tmp_path / "epoch_3.ckpt") == config
-    restored = RnnRbm.from_config(config, tf.random.Generator.from_seed(5))
-    checkpoint.restore(tmp_path / "epoch_3.ckpt", model=restored)
-    np.testing.assert_array_equal(restored.Wuu.numpy(), model.Wuu.numpy())
+    assert checkpoint.progress(tmp_path / "epoch_3.ckpt") == (3, 0)
+    restored = TrainState.create(dataclasses.replace(config, seed=5))
+    checkpoint.restore(tmp_path / "epoch_3.ckpt", **restored.trackables())
+    for a, b in zip(weights(state), weights(restored)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_best_checkpoint_follows_the_selected_figure(tmp_path):
+    config = tiny_config(checkpoint_every=1, select_metric="valid_nll")
+    figures = iter([5.0, 4.0, 4.5, 3.0, 3.5])
+    history = train(TrainState.create(config), tiny_dataset(), config, 5, tmp_path, progress=False,
+                    validate=lambda: {"valid_nll": next(figures)})
+    assert [h.get("best", False) for h in history] == [True, True, False, True, False]
+    assert checkpoint.progress(tmp_path / "best.ckpt") == (4, 0)
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").open()]
+    assert [line["valid_nll"] for line in lines] == [5.0, 4.0, 4.5, 3.0, 3.5]
+
+
+def test_keep_last_deletes_older_epoch_checkpoints_only(tmp_path):
+    config = tiny_config(checkpoint_every=1, keep_last=2)
+    train(TrainState.create(config), tiny_dataset(), config, 5, tmp_path, progress=False)
+    assert sorted(checkpoint.epoch_checkpoints(tmp_path)) == [4, 5]
+    assert checkpoint.exists(tmp_path / "best.ckpt")
+    assert not list(tmp_path.glob("epoch_[123].ckpt*"))  # no data file left without its index
+
+
+def test_early_stopping_and_plateau_schedule(tmp_path):
+    config = tiny_config(early_stop_patience=3, lr_schedule="plateau", lr_plateau_patience=2,
+                         lr_plateau_factor=0.5, learning_rate=0.01)
+    history = train(TrainState.create(config), tiny_dataset(), config, 20, tmp_path, progress=False,
+                    validate=lambda: {"valid_acc": 0.5})
+    # Epoch 1 sets the best; epochs 2, 3, 4 do not beat it: stop after epoch 4.
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4]
+    # The cut after two validations without improvement shows from epoch 4 on.
+    assert [h["learning_rate"] for h in history] == pytest.approx([0.01, 0.01, 0.01, 0.005])
+    assert checkpoint.exists(tmp_path / "epoch_4.ckpt")  # the last epoch is always saved
 
 
 def test_no_validation_pieces_is_recorded_as_null(tmp_path):
-    _, _, _, history = tiny_run(tmp_path, valid=False)
+    config = tiny_config()
+    history = train(TrainState.create(config), tiny_dataset(valid=False), config, 3, tmp_path, progress=False)
     assert all(np.isnan(h["valid_acc"]) for h in history)
     lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").open()]
     assert [line["valid_acc"] for line in lines] == [None, None, None]
+    assert not checkpoint.exists(tmp_path / "best.ckpt")
+
+
+def resumed(config: RunConfig, prefix, dataset: Dataset, num_epochs: int, folder) -> TrainState:
+    state = TrainState.create(config)
+    checkpoint.restore(prefix, **state.trackables())
+    train(state, dataset, config, num_epochs, folder, progress=False)
+    return state
+
+
+def test_resuming_at_an_epoch_reaches_the_same_parameters(tmp_path):
+    config, dataset = tiny_config(), tiny_dataset()
+    straight = TrainState.create(config)
+    train(straight, dataset, config, 4, tmp_path / "straight", progress=False)
+    first = TrainState.create(config)
+    train(first, dataset, config, 2, tmp_path / "broken", progress=False)
+    second = resumed(config, tmp_path / "broken" / "epoch_2.ckpt", dataset, 4, tmp_path / "broken")
+    for a, b in zip(weights(straight), weights(second)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_ctrl_c_mid_epoch_saves_and_resumes_exactly(tmp_path, monkeypatch):
+    config, dataset = tiny_config(), tiny_dataset()
+    straight = TrainState.create(config)
+    train(straight, dataset, config, 3, tmp_path / "straight", progress=False)
+
+    polls = iter(range(10**6))
+
+    @contextlib.contextmanager
+    def ctrl_c_at_sixth_poll():
+        # Polled after each of epoch 1's three batches and at its end, then after each batch.
+        yield lambda: next(polls) >= 5
+
+    monkeypatch.setattr(train_module, "sigint_requests", ctrl_c_at_sixth_poll)
+    with pytest.raises(RunInterrupted, match="epoch 2 after batch 2 of 3"):
+        train(TrainState.create(config), dataset, config, 3, tmp_path / "broken", progress=False)
+    saved = tmp_path / "broken" / "interrupted.ckpt"
+    assert checkpoint.progress(saved) == (1, 2)
+    assert checkpoint.newest(tmp_path / "broken") == saved
+    monkeypatch.undo()
+    second = resumed(config, saved, dataset, 3, tmp_path / "broken")
+    for a, b in zip(weights(straight), weights(second)):
+        np.testing.assert_array_equal(a, b)
+    assert not checkpoint.exists(saved)  # superseded by epoch_3.ckpt
+
+
+def test_a_cost_that_is_not_finite_stops_with_the_epoch_named(tmp_path):
+    config = tiny_config(checkpoint_every=1)
+    state = TrainState.create(config)
+    train(state, tiny_dataset(), config, 1, tmp_path, progress=False)
+    state.model.W.assign(tf.fill(state.model.W.shape, np.nan))
+    with pytest.raises(UserError, match=r"epoch 2, batch 1: the cost became nan.*epoch_1.ckpt"):
+        train(state, tiny_dataset(), config, 3, tmp_path, progress=False)
+    assert sorted(checkpoint.epoch_checkpoints(tmp_path)) == [1]

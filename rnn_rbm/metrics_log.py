@@ -1,0 +1,61 @@
+"""Where each epoch's figures go: one log line, metrics.jsonl and TensorBoard."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from pathlib import Path
+
+import tensorflow as tf
+
+log = logging.getLogger("rnn_rbm.train")
+
+# Figures of the record shown in TensorBoard (validation figures are added as they come).
+_SCALARS = ("cost", "grad_norm", "learning_rate", "frames_per_s")
+
+
+class MetricsLog:
+    """Writes epoch records of one run to checkpoint_dir/metrics.jsonl (one JSON object per
+    line, with the run's start time as `run` to tell runs apart) and to TensorBoard under
+    checkpoint_dir/logs/<run>."""
+
+    def __init__(self, checkpoint_dir: Path):
+        self.dir = checkpoint_dir
+        self.run = time.strftime("%Y-%m-%d_%H%M%S")
+        self.writer = tf.summary.create_file_writer(str(checkpoint_dir / "logs" / self.run))
+
+    def write(self, record: dict, num_epochs: int) -> None:
+        """Logs `record` (one epoch's figures); fills in its `run`."""
+        record["run"] = self.run
+        log.info("epoch %d/%d  cost %.4f  %s  %.1f s (%.0f frames/s)", record["epoch"], num_epochs,
+                 record["cost"], _validation_text(record), record["seconds"], record["frames_per_s"])
+        # JSON has no NaN: a missing figure is written as null.
+        finite = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
+        with open(self.dir / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(finite) + "\n")
+        with self.writer.as_default(step=record["epoch"]):
+            for key, value in finite.items():
+                if (key in _SCALARS or key.startswith("valid")) and isinstance(value, float):
+                    tf.summary.scalar(key, value)
+        self.writer.flush()
+
+    def close(self, history: list[dict]) -> None:
+        """Ends the run's log."""
+        self.writer.close()
+
+
+def _validation_text(record: dict) -> str:
+    figures = {k: v for k, v in record.items() if k.startswith("valid")}
+    if not figures:
+        return ""
+    parts = []
+    for key, value in figures.items():
+        if value is None or not math.isfinite(value):
+            parts.append(f"{key} -")
+        elif key.endswith("acc"):
+            parts.append(f"{key} {100 * value:.2f}%")
+        else:
+            parts.append(f"{key} {value:.4f}")
+    return "  ".join(parts) + ("  (best)" if record.get("best") else "")
