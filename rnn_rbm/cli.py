@@ -32,8 +32,15 @@ def _accuracy_validator(state, dataset, config):
     return accuracy_validator(state, dataset, config)
 
 
+def _likelihood_validator(state, dataset, config):
+    from rnn_rbm.evaluate import make_validator
+
+    # The run's own generator: a resumed run validates with the same draws as an unbroken one.
+    return make_validator(state.model, dataset.train, dataset.valid, config.evaluate, state.tf_rng)
+
+
 # --select_metric: the validation each one needs, (TrainState, Dataset, RunConfig) -> () -> figures.
-VALIDATORS = {"valid_acc": _accuracy_validator}
+VALIDATORS = {"valid_acc": _accuracy_validator, "valid_nll": _likelihood_validator}
 
 
 def _count(minimum: int) -> Callable[[str], int]:
@@ -240,7 +247,9 @@ def train_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--batch_size", type=_count(1), help="pieces per update (default 16)")
     parser.add_argument("--validate_every", type=_count(1), help="epochs between validations (default 1)")
     parser.add_argument("--select_metric", choices=sorted(VALIDATORS), help="the validation figure that "
-                        "picks best.ckpt and drives early stopping (default valid_acc)")
+                        "picks best.ckpt and drives early stopping (default valid_acc): valid_acc, the frame "
+                        "accuracy of one draw; valid_nll, the log-likelihood per frame by a quick AIS (also "
+                        "reports valid_acc)")
     parser.add_argument("--early_stop_patience", type=_count(0), help="stop after N validations without "
                         "improvement (default 0: never)")
     _common(parser)

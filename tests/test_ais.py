@@ -101,3 +101,8 @@ def test_betas_run_from_zero_to_one():
     np.testing.assert_allclose(betas, [0.0, 0.25, 0.5, 0.75, 1.0])
     with pytest.raises(ValueError):
         ais.linear_betas(0)
+
+
+def test_cheap_softplus_matches_softplus():
+    x = tf.constant(np.linspace(-120.0, 120.0, 100001), tf.float32)
+    np.testing.assert_allclose(ais._softplus(x).numpy(), tf.nn.softplus(x).numpy(), rtol=1e-6, atol=1e-6)
