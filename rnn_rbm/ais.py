@@ -12,7 +12,10 @@ F the RBM's free energy. A chain starts with an exact draw from the base and
 moves, for k = 1..K-1, by one block Gibbs step (v -> h -> v) that leaves p_k
 invariant; its importance weight is Z_0 * prod_k f_k(v_{k-1}) / f_{k-1}(v_{k-1}),
 whose expectation is exactly Z. Every frame has its own biases (the RNN sets
-them) and its own chains; all frames x chains are run at once.
+them) and its own chains; all frames x chains are run at once. A chain's last
+state with its weight is a properly weighted draw from the RBM: resampling the
+chains by weight gives draws from it (`resample`), which a Gibbs chain from a
+fixed start does not for a sharp RBM in any affordable number of steps.
 
 log of the mean weight underestimates log Z on average (Jensen): a small number
 of chains or temperatures gives an optimistic log-likelihood. The spread of a
@@ -47,7 +50,7 @@ def linear_betas(num_temperatures: int) -> np.ndarray:
     return np.linspace(0.0, 1.0, num_temperatures + 1, dtype=np.float32)
 
 
-def log_weights(
+def anneal(
     W: tf.Tensor,
     bv: tf.Tensor,
     bh: tf.Tensor,
@@ -55,12 +58,14 @@ def log_weights(
     betas: tf.Tensor,
     num_chains: int,
     rng: tf.random.Generator,
-) -> tf.Tensor:
+) -> tuple[tf.Tensor, tf.Tensor]:
     """Runs `num_chains` AIS chains per frame from the base with visible biases b0.
 
     betas: float32 (K + 1,), increasing from 0 to 1.
-    Returns: float32 (N, num_chains), log importance weights, nats: each exp(weight) is an
-    unbiased estimate of the frame's Z.
+    Returns: (log importance weights, float32 (N, num_chains), nats: each exp(weight) is an
+    unbiased estimate of the frame's Z; the chains' last states, float32 0/1
+    (N, num_chains, V): with its weight, each is a properly weighted draw from the frame's
+    RBM, E[w g(v)] = Z E_p[g(v)] for any g).
     """
     n_hidden = tf.shape(W)[1]
     rows = tf.shape(bv)[0] * num_chains
@@ -80,7 +85,21 @@ def log_weights(
             h = tf.cast(rng.uniform([rows, n_hidden]) < tf.sigmoid(beta * drive), tf.float32)
             visible = (1.0 - beta) * b0_r + beta * (tf.matmul(h, W, transpose_b=True) + bv_r)
             v = tf.cast(rng.uniform(tf.shape(v)) < tf.sigmoid(visible), tf.float32)
-    return tf.reshape(log_w, [-1, num_chains])
+    return tf.reshape(log_w, [-1, num_chains]), tf.reshape(v, [-1, num_chains, tf.shape(W)[0]])
+
+
+def resample(log_w: tf.Tensor, states: tf.Tensor, draws: int, rng: tf.random.Generator) -> tf.Tensor:
+    """Sampling-importance-resampling: for each frame, `draws` of its chains' last states, each
+    chosen with probability proportional to its weight (Gumbel-max on the log weights). The
+    draws follow the frame's RBM as the number of chains grows.
+
+    log_w: (N, M); states: (N, M, V).
+    Returns: float32 0/1 (N, draws, V).
+    """
+    shape = tf.concat([tf.shape(log_w)[:1], [draws], tf.shape(log_w)[1:]], axis=0)
+    gumbel = -tf.math.log(-tf.math.log(rng.uniform(shape, minval=1e-30, maxval=1.0)))
+    chosen = tf.argmax(log_w[:, tf.newaxis, :] + gumbel, axis=-1)  # (N, draws)
+    return tf.gather(states, chosen, batch_dims=1)
 
 
 def _softplus(x: tf.Tensor) -> tf.Tensor:

@@ -438,11 +438,9 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
                         "or with the training base rates")
     parser.add_argument("--batch_frames", type=_count(1), default=defaults.ais_batch_frames,
                         help=f"frames whose AIS chains run together (default {defaults.ais_batch_frames})")
-    parser.add_argument("--gibbs_steps", type=_count(1), default=defaults.acc_gibbs_steps,
-                        help=f"Gibbs steps from the all-zero frame per drawn frame, for the accuracy "
-                        f"(default {defaults.acc_gibbs_steps})")
     parser.add_argument("--draws", type=_count(1), default=defaults.acc_draws,
-                        help=f"draws of every frame averaged in the accuracy (default {defaults.acc_draws})")
+                        help="draws of every frame (from its AIS chains, resampled by importance weight) "
+                        f"averaged in the accuracy (default {defaults.acc_draws})")
     parser.add_argument("--cache_dir", type=Path, help="where converted rolls are cached "
                         "(default $RNN_RBM_CACHE or ~/.cache/rnn_rbm)")
     parser.add_argument("--workers", type=_count(1), help="processes converting MIDI (default: all cores)")
@@ -462,7 +460,7 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
         config = _base_config(args, config)
         settings = dataclasses.replace(
             config.evaluate, ais_chains=args.chains, ais_temperatures=args.temperatures, ais_base=args.base,
-            ais_batch_frames=args.batch_frames, acc_gibbs_steps=args.gibbs_steps, acc_draws=args.draws)
+            ais_batch_frames=args.batch_frames, acc_draws=args.draws)
         dataset = _load_data(args, config)
         rolls = getattr(dataset, args.split)
         if not rolls:
@@ -472,15 +470,14 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
         model = RnnRbm.from_config(config, rng)
         checkpoint.restore(args.checkpoint, model=model)
         log.info("measuring %d %s frames: AIS %d chains x %d temperatures (base: %s), accuracy from %d "
-                 "draws of %d Gibbs steps", sum(map(len, rolls)), args.split, settings.ais_chains,
-                 settings.ais_temperatures, settings.ais_base, settings.acc_draws, settings.acc_gibbs_steps)
+                 "draws", sum(map(len, rolls)), args.split, settings.ais_chains, settings.ais_temperatures,
+                 settings.ais_base, settings.acc_draws)
         result = evaluate(model, dataset.train, rolls, settings, rng, progress=not args.quiet)
         print(f"{args.checkpoint} on {config.data_source}, {args.split} split, {result.frames} frames")
-        print(f"log-likelihood per frame   {-result.nll:8.3f} nats  (se {result.nll_se:.3f}, AIS "
-              f"{settings.ais_chains} chains x {settings.ais_temperatures} temperatures, "
-              f"{result.seconds_nll:.0f} s)")
-        print(f"expected frame accuracy    {100 * result.acc:8.2f} %     (se {100 * result.acc_se:.2f}, "
-              f"{settings.acc_draws} draws, {settings.acc_gibbs_steps} Gibbs steps, {result.seconds_acc:.0f} s)")
+        print(f"log-likelihood per frame   {-result.nll:8.3f} nats  (se {result.nll_se:.3f}; AIS "
+              f"{settings.ais_chains} chains x {settings.ais_temperatures} temperatures, {result.seconds:.0f} s)")
+        print(f"expected frame accuracy    {100 * result.acc:8.2f} %     (se {100 * result.acc_se:.2f}; "
+              f"{settings.acc_draws} draws resampled from the AIS chains)")
         print(f"reference: uniform frames  {result.uniform_ll:8.3f} nats")
         print(f"reference: independent pitches fitted on train {result.bernoulli_ll:8.3f} nats "
               f"(add-{settings.reference_smoothing:g} smoothing)")

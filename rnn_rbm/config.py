@@ -113,9 +113,8 @@ class EvalConfig:
     # rates, one base for all frames).
     ais_base: str = "frame"
     ais_batch_frames: int = 512  # frames whose chains run together (memory: x chains x 150 floats)
-    # Expected frame accuracy: each frame is drawn `acc_draws` times by a Gibbs chain of
-    # `acc_gibbs_steps` steps from the all-zero frame in the RBM the true past sets.
-    acc_gibbs_steps: int = 100
+    # Expected frame accuracy: each frame is drawn `acc_draws` times from its AIS chains'
+    # last states, resampled by importance weight (rnn_rbm/evaluate.py).
     acc_draws: int = 10
     # Independent-Bernoulli reference: p_i = (count_i + s) / (frames + 2 s) over the training
     # frames (add-s smoothing: a pitch never heard in training keeps a small probability).

@@ -2,18 +2,21 @@
 
 Both measures read each piece with the true past (teacher forcing): frame t is
 scored under the RBM whose biases bv(t), bh(t) the RNN sets from frames < t.
+One annealed importance sampling run per frame (rnn_rbm/ais.py; all frames x
+chains at once, in batches of frames) serves both:
 
 - Log-likelihood per frame, nats, averaged over every frame of a split:
   log p(v_t) = -F_t(v_t) - log Z_t, F_t the free energy of frame t's RBM
-  (exact) and log Z_t its log partition function, estimated by annealed
-  importance sampling (rnn_rbm/ais.py), every frame's chains at once.
-  The standard error is that of the AIS estimates alone (the frames are fixed):
-  the frames' log Z estimates are independent, so their delta-method variances
-  add: se = sqrt(sum_t Var(log Z_t)) / T.
+  (exact) and log Z_t the log of the mean AIS weight of its chains.
+  Standard error: that of the AIS estimates alone (the frames are fixed). The
+  frames' estimates are independent, so their delta-method variances add:
+  se = sqrt(sum_t Var(w_t) / (M mean(w_t)^2)) / T, M chains, T frames.
 - Expected frame-level accuracy (Bay et al. 2009): ACC = sum TP / sum (TP + FP + FN)
-  over all frames, each frame's prediction a draw from its RBM (a Gibbs chain of
-  `acc_gibbs_steps` steps from the all-zero frame, as in generation), computed for
-  each of `acc_draws` independent draws of the whole split and averaged.
+  over all frames of the split, each frame's prediction a draw from its RBM:
+  one of the frame's M chains' last states, chosen with probability proportional
+  to its importance weight (sampling-importance-resampling). Each of `draws`
+  draws of the whole split gives one ACC; the figure is their mean, its standard
+  error their spread (over resampling only: the chains are shared by the draws).
 
 Rolls are time-major, (num_steps, num_pitches), float32 of 0/1.
 """
@@ -32,7 +35,7 @@ from tqdm import tqdm
 
 from rnn_rbm import ais, rbm
 from rnn_rbm.config import EvalConfig
-from rnn_rbm.data import all_frames, batches, pad_batch
+from rnn_rbm.data import all_frames, pad_batch
 from rnn_rbm.model import RnnRbm
 
 log = logging.getLogger(__name__)
@@ -43,12 +46,14 @@ BASES = ("frame", "data")
 
 
 @dataclass
-class LogLikelihood:
-    """Per-frame log-likelihoods of a split: log_p, float64 (frames,), nats, in the order of the
-    pieces and their steps; variance, float64 (frames,), nats^2, the AIS variance of each."""
+class Scores:
+    """A split's figures. log_p, float64 (T,), nats, each frame's log-likelihood in piece order;
+    variance, float64 (T,), nats^2, the AIS variance of each; counts, float64 (draws, 3), the
+    split's true positives, false positives and false negatives of each draw."""
 
     log_p: np.ndarray
     variance: np.ndarray
+    counts: np.ndarray
 
     @property
     def nll(self) -> float:
@@ -59,6 +64,23 @@ class LogLikelihood:
     def nll_se(self) -> float:
         """Returns: the standard error of `nll` from the AIS estimates, nats."""
         return float(math.sqrt(self.variance.sum()) / len(self.log_p))
+
+    @property
+    def accuracies(self) -> np.ndarray:
+        """Returns: float64 (draws,), each draw's TP / (TP + FP + FN) over the split."""
+        tp, fp, fn = self.counts.T
+        return tp / np.maximum(tp + fp + fn, 1.0)
+
+    @property
+    def acc(self) -> float:
+        """Returns: the expected frame accuracy, the mean over draws, in [0, 1]."""
+        return float(self.accuracies.mean())
+
+    @property
+    def acc_se(self) -> float:
+        """Returns: the standard error of `acc` over draws (0 for one draw)."""
+        draws = len(self.counts)
+        return float(self.accuracies.std(ddof=1) / math.sqrt(draws)) if draws > 1 else 0.0
 
 
 def frame_biases(model: RnnRbm, rolls: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -90,82 +112,53 @@ def base_rate_bias(train_rolls: list[np.ndarray], smoothing: float) -> np.ndarra
     return np.log(p / (1.0 - p)).astype(np.float32)
 
 
-def log_likelihood(
+def score(
     model: RnnRbm,
     rolls: list[np.ndarray],
     chains: int,
     temperatures: int,
+    draws: int,
     batch_frames: int,
     rng: tf.random.Generator,
     base_bias: np.ndarray | None = None,
     progress: bool = True,
-) -> LogLikelihood:
-    """log p(v_t) of every frame of `rolls` given its true past, log Z_t by AIS with
-    `chains` chains per frame and `temperatures` intermediate distributions.
+) -> Scores:
+    """Log-likelihood of every frame of `rolls` given its true past (log Z_t by AIS with
+    `chains` chains per frame and `temperatures` intermediate distributions), and `draws`
+    draws of every frame for the expected accuracy.
 
     base_bias: float32 (V,) visible biases of one AIS base for every frame; None gives each
     frame the base with its own visible bias bv(t).
-    Returns: LogLikelihood over the frames of `rolls`, in piece order.
+    Returns: the Scores of the split.
     """
     frames, bv_t, bh_t = frame_biases(model, rolls)
     betas = tf.constant(ais.linear_betas(temperatures))
     W = tf.convert_to_tensor(model.W)
     spec = tf.TensorSpec([None, None], tf.float32)
 
-    @tf.function(input_signature=[spec, spec, spec])
-    def run(bv: tf.Tensor, bh: tf.Tensor, b0: tf.Tensor) -> tf.Tensor:
-        return ais.log_weights(W, bv, bh, b0, betas, chains, rng)
+    @tf.function(input_signature=[spec, spec, spec, spec])
+    def run(v: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, b0: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        log_w, states = ais.anneal(W, bv, bh, b0, betas, chains, rng)
+        drawn = ais.resample(log_w, states, draws, rng)  # (N, draws, V)
+        truth = v[:, tf.newaxis, :]
+        counts = tf.stack([tf.reduce_sum(drawn * truth, axis=[0, 2]),
+                           tf.reduce_sum(drawn * (1.0 - truth), axis=[0, 2]),
+                           tf.reduce_sum((1.0 - drawn) * truth, axis=[0, 2])], axis=1)  # (draws, 3)
+        return log_w, counts
 
-    log_z, variance = [], []
+    log_z, variance, counts = [], [], np.zeros((draws, 3))
     starts = range(0, len(frames), batch_frames)
     for start in tqdm(starts, desc=f"AIS {chains} chains x {temperatures} temperatures", unit="batch",
                       leave=False, disable=None if progress else True):
-        bv, bh = bv_t[start : start + batch_frames], bh_t[start : start + batch_frames]
-        b0 = bv if base_bias is None else np.broadcast_to(base_bias, bv.shape)
-        estimate = ais.summarise(run(bv, bh, b0).numpy())
+        part = slice(start, start + batch_frames)
+        b0 = bv_t[part] if base_bias is None else np.broadcast_to(base_bias, bv_t[part].shape)
+        log_w, batch_counts = run(frames[part], bv_t[part], bh_t[part], b0)
+        estimate = ais.summarise(log_w.numpy())
         log_z.append(estimate.log_z)
         variance.append(estimate.variance)
+        counts += batch_counts.numpy()
     free = rbm.free_energy(tf.constant(frames), W, tf.constant(bv_t), tf.constant(bh_t)).numpy()
-    return LogLikelihood(-free.astype(np.float64) - np.concatenate(log_z), np.concatenate(variance))
-
-
-def accuracy_counts(
-    model: RnnRbm, rolls: list[np.ndarray], gibbs_steps: int, rng: tf.random.Generator
-) -> np.ndarray:
-    """One draw of every frame of `rolls` given its true past (Gibbs chain of `gibbs_steps`
-    steps from the all-zero frame), compared with the true frame.
-
-    Returns: float64 (3,), the split's totals of true positives, false positives, false negatives.
-    """
-    spec = tf.TensorSpec([None, None, None], tf.float32)
-
-    @tf.function(input_signature=[spec, tf.TensorSpec([None, None], tf.float32)])
-    def counts(v: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
-        drawn = model.predict(v, gibbs_steps, rng)
-        weight = mask[..., tf.newaxis]
-        return tf.stack([tf.reduce_sum(drawn * v * weight), tf.reduce_sum(drawn * (1 - v) * weight),
-                         tf.reduce_sum((1 - drawn) * v * weight)])
-
-    totals = np.zeros(3)
-    for v, mask in batches(rolls, PIECES_PER_BATCH):
-        totals += counts(v, mask).numpy()
-    return totals
-
-
-def expected_accuracy(
-    model: RnnRbm, rolls: list[np.ndarray], gibbs_steps: int, draws: int, rng: tf.random.Generator
-) -> tuple[float, float]:
-    """Frame-level accuracy (Bay et al. 2009) of frames drawn given the true past, averaged
-    over `draws` independent draws of the whole split.
-
-    Returns: (mean accuracy in [0, 1]; its standard error over draws, 0 for one draw).
-    """
-    scores = []
-    for _ in range(draws):
-        tp, fp, fn = accuracy_counts(model, rolls, gibbs_steps, rng)
-        scores.append(tp / max(tp + fp + fn, 1.0))
-    spread = float(np.std(scores, ddof=1) / math.sqrt(draws)) if draws > 1 else 0.0
-    return float(np.mean(scores)), spread
+    return Scores(-free.astype(np.float64) - np.concatenate(log_z), np.concatenate(variance), counts)
 
 
 def uniform_log_likelihood(num_pitches: int) -> float:
@@ -190,8 +183,8 @@ def make_validator(
     model: RnnRbm, train_rolls: list[np.ndarray], valid_rolls: list[np.ndarray], config: EvalConfig,
     rng: tf.random.Generator,
 ) -> Callable[[], dict[str, float]]:
-    """A validation that training can run every few epochs: the AIS log-likelihood and the
-    expected accuracy of the validation pieces, with the cheaper `valid_*` settings.
+    """A validation that training can run every few epochs: log-likelihood and expected
+    accuracy of the validation pieces with the cheaper `valid_*` AIS settings.
 
     Returns: a function () -> {"valid_nll": nats per frame, "valid_nll_se": nats,
     "valid_acc": in [0, 1]}.
@@ -199,10 +192,9 @@ def make_validator(
     base_bias = _base_bias(config, train_rolls)
 
     def validate() -> dict[str, float]:
-        likelihood = log_likelihood(model, valid_rolls, config.valid_ais_chains, config.valid_ais_temperatures,
-                                    config.ais_batch_frames, rng, base_bias, progress=False)
-        accuracy, _ = expected_accuracy(model, valid_rolls, config.acc_gibbs_steps, config.valid_acc_draws, rng)
-        return {"valid_nll": likelihood.nll, "valid_nll_se": likelihood.nll_se, "valid_acc": accuracy}
+        scores = score(model, valid_rolls, config.valid_ais_chains, config.valid_ais_temperatures,
+                       config.valid_acc_draws, config.ais_batch_frames, rng, base_bias, progress=False)
+        return {"valid_nll": scores.nll, "valid_nll_se": scores.nll_se, "valid_acc": scores.acc}
 
     return validate
 
@@ -218,8 +210,7 @@ class Evaluation:
     frames: int
     uniform_ll: float  # nats per frame (negative)
     bernoulli_ll: float  # nats per frame (negative)
-    seconds_nll: float
-    seconds_acc: float
+    seconds: float
 
 
 def evaluate(
@@ -231,14 +222,12 @@ def evaluate(
     Returns: the Evaluation.
     """
     started = time.perf_counter()
-    likelihood = log_likelihood(model, rolls, config.ais_chains, config.ais_temperatures,
-                                config.ais_batch_frames, rng, _base_bias(config, train_rolls), progress)
-    middle = time.perf_counter()
-    acc, acc_se = expected_accuracy(model, rolls, config.acc_gibbs_steps, config.acc_draws, rng)
-    return Evaluation(likelihood.nll, likelihood.nll_se, acc, acc_se, len(likelihood.log_p),
+    scores = score(model, rolls, config.ais_chains, config.ais_temperatures, config.acc_draws,
+                   config.ais_batch_frames, rng, _base_bias(config, train_rolls), progress)
+    return Evaluation(scores.nll, scores.nll_se, scores.acc, scores.acc_se, len(scores.log_p),
                       uniform_log_likelihood(int(model.W.shape[0])),
                       bernoulli_log_likelihood(train_rolls, rolls, config.reference_smoothing),
-                      middle - started, time.perf_counter() - middle)
+                      time.perf_counter() - started)
 
 
 def _base_bias(config: EvalConfig, train_rolls: list[np.ndarray]) -> np.ndarray | None:

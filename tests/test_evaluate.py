@@ -56,8 +56,8 @@ def test_frame_biases_keep_real_frames_in_piece_order():
 def test_log_likelihood_matches_enumeration(base):
     model, rolls = tiny_model(), random_rolls([6, 11, 3])
     base_bias = None if base == "frame" else evaluate.base_rate_bias(rolls, 1.0)
-    got = evaluate.log_likelihood(model, rolls, chains=32, temperatures=300, batch_frames=8,
-                                  rng=tf.random.Generator.from_seed(1), base_bias=base_bias, progress=False)
+    got = evaluate.score(model, rolls, chains=32, temperatures=300, draws=1, batch_frames=8,
+                         rng=tf.random.Generator.from_seed(1), base_bias=base_bias, progress=False)
     truth = exact_log_p(model, rolls)
     error = got.log_p - truth
     assert np.abs(error).mean() < 0.03
@@ -75,11 +75,12 @@ def test_expected_accuracy_counts_hits_misses_and_false_alarms():
     roll = np.zeros((7, V), np.float32)
     roll[:, [2, 5, 7]] = 1.0  # each frame: 2 true positives, 1 false negative
     roll[3, 5] = 0.0  # and here 1 true positive, 1 false positive, 1 false negative
-    acc, spread = evaluate.expected_accuracy(model, [roll, roll[:4]], gibbs_steps=3, draws=2,
-                                             rng=tf.random.Generator.from_seed(0))
+    scores = evaluate.score(model, [roll, roll[:4]], chains=3, temperatures=5, draws=2, batch_frames=4,
+                            rng=tf.random.Generator.from_seed(0), progress=False)
     tp, fp, fn = 2 * 11 - 2, 2, 11  # 11 frames, 2 of them the changed frame 3
-    assert acc == pytest.approx(tp / (tp + fp + fn))
-    assert spread == 0.0
+    np.testing.assert_array_equal(scores.counts, [[tp, fp, fn]] * 2)
+    assert scores.acc == pytest.approx(tp / (tp + fp + fn))
+    assert scores.acc_se == 0.0
 
 
 def test_reference_models():
@@ -93,7 +94,7 @@ def test_reference_models():
 
 def test_validator_reports_what_training_selects_on():
     model, rolls = tiny_model(), random_rolls([8, 5])
-    config = EvalConfig(valid_ais_chains=4, valid_ais_temperatures=10, acc_gibbs_steps=2)
+    config = EvalConfig(valid_ais_chains=4, valid_ais_temperatures=10)
     record = evaluate.make_validator(model, rolls, rolls, config, tf.random.Generator.from_seed(0))()
     assert set(record) == {"valid_nll", "valid_nll_se", "valid_acc"}
     assert record["valid_nll"] > 0 and record["valid_nll_se"] >= 0 and 0 <= record["valid_acc"] <= 1
@@ -119,8 +120,7 @@ def test_evaluate_command_on_the_jsb_benchmark(tmp_path, capsys):
     model = RnnRbm.from_config(config, tf.random.Generator.from_seed(0))
     prefix = str(checkpoint.save(tmp_path / "ckpt" / "epoch_1.ckpt", config, model=model))
     cache = ["--cache_dir", str(tmp_path / "cache"), "--quiet"]
-    code, out, err = run_evaluate(capsys, prefix, "--chains", "4", "--temperatures", "5", "--draws", "2",
-                                  "--gibbs_steps", "2", *cache)
+    code, out, err = run_evaluate(capsys, prefix, "--chains", "4", "--temperatures", "5", "--draws", "2", *cache)
     assert code == 0, err
     summary = json.loads(out.strip().splitlines()[-1])
     assert set(summary) == {"nll", "nll_se", "acc", "frames"}
@@ -129,7 +129,7 @@ def test_evaluate_command_on_the_jsb_benchmark(tmp_path, capsys):
     assert 11.0 < summary["nll"] < 61.0 and summary["nll_se"] > 0 and 0 <= summary["acc"] <= 1
     assert "-60.997" in out  # uniform frames, 88 keys
     code, out, err = run_evaluate(capsys, prefix, "--split", "valid", "--chains", "2", "--temperatures", "1",
-                                  "--draws", "1", "--gibbs_steps", "1", *cache)
+                                  "--draws", "1", *cache)
     assert code == 0, err
     assert json.loads(out.strip().splitlines()[-1])["frames"] == 4602
 
