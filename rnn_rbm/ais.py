@@ -88,18 +88,55 @@ def anneal(
     return tf.reshape(log_w, [-1, num_chains]), tf.reshape(v, [-1, num_chains, tf.shape(W)[0]])
 
 
-def resample(log_w: tf.Tensor, states: tf.Tensor, draws: int, rng: tf.random.Generator) -> tf.Tensor:
-    """Sampling-importance-resampling: for each frame, `draws` of its chains' last states, each
-    chosen with probability proportional to its weight (Gumbel-max on the log weights). The
-    draws follow the frame's RBM as the number of chains grows.
+def resample(
+    log_w: tf.Tensor,
+    states: tf.Tensor,
+    draws: int,
+    rng: tf.random.Generator,
+    chain_outside: tf.Tensor | None = None,
+    known: tf.Tensor | None = None,
+    known_minus_free: tf.Tensor | None = None,
+) -> tf.Tensor:
+    """Sampling-importance-resampling: `draws` draws from each frame's RBM, each one of its
+    chains' last states chosen with probability proportional to its weight (Gumbel-max). With
+    known states, a draw is a known state s with probability exp(-F(s)) / Z and a chain's state
+    outside them with probability w / (M Z), Z estimated as in `summarise`. The draws follow
+    the RBM as the number of chains grows.
 
-    log_w: (N, M); states: (N, M, V).
+    log_w: (N, M); states: (N, M, V); chain_outside: bool (N, M); known: (S, V);
+    known_minus_free: -F(s) of each frame's RBM, (N, S).
     Returns: float32 0/1 (N, draws, V).
     """
-    shape = tf.concat([tf.shape(log_w)[:1], [draws], tf.shape(log_w)[1:]], axis=0)
+    chains = tf.shape(log_w)[1]
+    mass = log_w - tf.math.log(tf.cast(chains, tf.float32))
+    candidates = states
+    if known is not None:
+        mass = tf.concat([tf.where(chain_outside, mass, -math.inf), known_minus_free], axis=1)
+        candidates = tf.concat([states, tf.broadcast_to(known, tf.concat([tf.shape(states)[:1], tf.shape(known)],
+                                                                         axis=0))], axis=1)
+    shape = tf.stack([tf.shape(mass)[0], draws, tf.shape(mass)[1]])
     gumbel = -tf.math.log(-tf.math.log(rng.uniform(shape, minval=1e-30, maxval=1.0)))
-    chosen = tf.argmax(log_w[:, tf.newaxis, :] + gumbel, axis=-1)  # (N, draws)
-    return tf.gather(states, chosen, batch_dims=1)
+    chosen = tf.argmax(mass[:, tf.newaxis, :] + gumbel, axis=-1)  # (N, draws)
+    return tf.gather(candidates, chosen, batch_dims=1)
+
+
+def known_minus_free_energy(W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, known: tf.Tensor) -> tf.Tensor:
+    """-F(s) of every frame's RBM for each of the `known` states s, exactly: their part of
+    Z is the sum of exp(-F(s)).
+
+    known: float32 0/1 (S, V), distinct states.
+    Returns: float32 (N, S), nats. Memory: an (N, S, H) tensor on the way.
+    """
+    drive = tf.matmul(known, W)[tf.newaxis] + bh[:, tf.newaxis, :]  # (N, S, H)
+    return tf.matmul(bv, known, transpose_b=True) + tf.reduce_sum(_softplus(drive), axis=2)
+
+
+def outside(states: tf.Tensor, known: tf.Tensor) -> tf.Tensor:
+    """Returns: bool (N, M), whether each chain's last state (N, M, V) is none of the `known`
+    states (S, V)."""
+    shared = tf.einsum("nmv,sv->nms", states, known)  # notes two frames share
+    same = (shared == tf.reduce_sum(states, axis=2, keepdims=True)) & (shared == tf.reduce_sum(known, axis=1))
+    return ~tf.reduce_any(same, axis=2)
 
 
 def _softplus(x: tf.Tensor) -> tf.Tensor:
@@ -111,18 +148,26 @@ def _softplus(x: tf.Tensor) -> tf.Tensor:
     return tf.maximum(x, tf.math.log1p(tf.exp(tf.minimum(x, 15.0))))
 
 
-def summarise(log_w: np.ndarray) -> LogPartition:
+def summarise(log_w: np.ndarray, chain_outside: np.ndarray | None = None,
+              log_z_known: np.ndarray | None = None) -> LogPartition:
     """Turns log weights (N, M) into log Z estimates: log of the mean weight per frame, and
     its delta-method variance Var(w) / (M mean(w)^2) with Var the sample variance
     (ddof 1; 0 for M = 1, where it cannot be measured).
 
+    With a set of known states whose part of Z is summed exactly (log_z_known, (N,), the
+    logsumexp of `known_minus_free_energy`), the chains estimate only the rest: Z = Z_known + mean(w 1[v outside]),
+    chain_outside (N, M) bool from `outside`. Still unbiased (E[w g(v)] = Z E_p[g] with g the
+    indicator of the other states), and exact to the extent the known states hold the mass.
     Returns: LogPartition of float64 (N,) arrays.
     """
     log_w = np.asarray(log_w, dtype=np.float64)
     chains = log_w.shape[1]
-    top = log_w.max(axis=1, keepdims=True)
-    scaled = np.exp(log_w - top)  # weights / max weight: in (0, 1], no overflow
-    mean = scaled.mean(axis=1)
+    known = np.full(len(log_w), -np.inf) if log_z_known is None else np.asarray(log_z_known, np.float64)
+    counted = np.ones(log_w.shape, bool) if chain_outside is None else np.asarray(chain_outside, bool)
+    top = np.maximum(np.where(counted, log_w, -np.inf).max(axis=1), known)
+    top = np.where(np.isfinite(top), top, 0.0)[:, np.newaxis]
+    scaled = np.where(counted, np.exp(log_w - top), 0.0)  # weights / the largest term: no overflow
+    mean = np.exp(known - top[:, 0]) + scaled.mean(axis=1)
     log_z = top[:, 0] + np.log(mean)
     if chains < 2:
         return LogPartition(log_z, np.zeros_like(log_z))

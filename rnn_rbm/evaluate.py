@@ -112,6 +112,12 @@ def base_rate_bias(train_rolls: list[np.ndarray], smoothing: float) -> np.ndarra
     return np.log(p / (1.0 - p)).astype(np.float32)
 
 
+def known_frames(train_rolls: list[np.ndarray]) -> np.ndarray:
+    """Returns: the distinct frames of the training pieces, float32 0/1 (S, V) (JSB: 2,420;
+    Nottingham: 1,252), the states whose part of each frame's Z is summed exactly."""
+    return np.unique(all_frames(train_rolls), axis=0)
+
+
 def score(
     model: RnnRbm,
     rolls: list[np.ndarray],
@@ -121,6 +127,7 @@ def score(
     batch_frames: int,
     rng: tf.random.Generator,
     base_bias: np.ndarray | None = None,
+    known: np.ndarray | None = None,
     progress: bool = True,
 ) -> Scores:
     """Log-likelihood of every frame of `rolls` given its true past (log Z_t by AIS with
@@ -129,34 +136,50 @@ def score(
 
     base_bias: float32 (V,) visible biases of one AIS base for every frame; None gives each
     frame the base with its own visible bias bv(t).
+    known: float32 0/1 (S, V) distinct frames whose part of every Z is summed exactly (the
+    chains then estimate only the rest, see ais.summarise); None: AIS alone.
     Returns: the Scores of the split.
     """
     frames, bv_t, bh_t = frame_biases(model, rolls)
     betas = tf.constant(ais.linear_betas(temperatures))
     W = tf.convert_to_tensor(model.W)
+    # No known states: an empty set, which leaves AIS alone.
+    known_t = tf.constant(np.zeros((0, frames.shape[1]), np.float32) if known is None else known)
     spec = tf.TensorSpec([None, None], tf.float32)
 
-    @tf.function(input_signature=[spec, spec, spec, spec])
-    def run(v: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, b0: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    @tf.function(input_signature=[spec, spec, spec])
+    def run(bv: tf.Tensor, bh: tf.Tensor, b0: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         log_w, states = ais.anneal(W, bv, bh, b0, betas, chains, rng)
-        drawn = ais.resample(log_w, states, draws, rng)  # (N, draws, V)
-        truth = v[:, tf.newaxis, :]
-        counts = tf.stack([tf.reduce_sum(drawn * truth, axis=[0, 2]),
-                           tf.reduce_sum(drawn * (1.0 - truth), axis=[0, 2]),
-                           tf.reduce_sum((1.0 - drawn) * truth, axis=[0, 2])], axis=1)  # (draws, 3)
-        return log_w, counts
+        return log_w, states, ais.outside(states, known_t)
 
+    @tf.function(input_signature=[spec, spec])
+    def known_mass(bv: tf.Tensor, bh: tf.Tensor) -> tf.Tensor:
+        return ais.known_minus_free_energy(W, bv, bh, known_t)
+
+    @tf.function
+    def count(v, log_w, states, chain_outside, minus_free) -> tf.Tensor:
+        drawn = ais.resample(log_w, states, draws, rng, chain_outside, known_t, minus_free)  # (N, draws, V)
+        truth = v[:, tf.newaxis, :]
+        return tf.stack([tf.reduce_sum(drawn * truth, axis=[0, 2]),
+                         tf.reduce_sum(drawn * (1.0 - truth), axis=[0, 2]),
+                         tf.reduce_sum((1.0 - drawn) * truth, axis=[0, 2])], axis=1)  # (draws, 3)
+
+    # Frames per exact sum over the known states: its (frames, S, H) tensor near 2^25 floats.
+    exact_frames = max(1, 2**25 // max(1, len(known_t) * int(W.shape[1])))
     log_z, variance, counts = [], [], np.zeros((draws, 3))
     starts = range(0, len(frames), batch_frames)
     for start in tqdm(starts, desc=f"AIS {chains} chains x {temperatures} temperatures", unit="batch",
                       leave=False, disable=None if progress else True):
-        part = slice(start, start + batch_frames)
-        b0 = bv_t[part] if base_bias is None else np.broadcast_to(base_bias, bv_t[part].shape)
-        log_w, batch_counts = run(frames[part], bv_t[part], bh_t[part], b0)
-        estimate = ais.summarise(log_w.numpy())
+        stop = min(start + batch_frames, len(frames))
+        bv, bh = bv_t[start:stop], bh_t[start:stop]
+        log_w, states, chain_outside = run(bv, bh, bv if base_bias is None else np.broadcast_to(base_bias, bv.shape))
+        minus_free = tf.concat([known_mass(bv[i : i + exact_frames], bh[i : i + exact_frames])
+                                for i in range(0, stop - start, exact_frames)], axis=0)
+        counts += count(frames[start:stop], log_w, states, chain_outside, minus_free).numpy()
+        log_z_known = tf.reduce_logsumexp(minus_free, axis=1).numpy() if len(known_t) else None
+        estimate = ais.summarise(log_w.numpy(), chain_outside.numpy(), log_z_known)
         log_z.append(estimate.log_z)
         variance.append(estimate.variance)
-        counts += batch_counts.numpy()
     free = rbm.free_energy(tf.constant(frames), W, tf.constant(bv_t), tf.constant(bh_t)).numpy()
     return Scores(-free.astype(np.float64) - np.concatenate(log_z), np.concatenate(variance), counts)
 
@@ -190,10 +213,11 @@ def make_validator(
     "valid_acc": in [0, 1]}.
     """
     base_bias = _base_bias(config, train_rolls)
+    known = known_frames(train_rolls) if config.exact_training_frames else None
 
     def validate() -> dict[str, float]:
         scores = score(model, valid_rolls, config.valid_ais_chains, config.valid_ais_temperatures,
-                       config.valid_acc_draws, config.ais_batch_frames, rng, base_bias, progress=False)
+                       config.valid_acc_draws, config.ais_batch_frames, rng, base_bias, known, progress=False)
         return {"valid_nll": scores.nll, "valid_nll_se": scores.nll_se, "valid_acc": scores.acc}
 
     return validate
@@ -222,8 +246,9 @@ def evaluate(
     Returns: the Evaluation.
     """
     started = time.perf_counter()
+    known = known_frames(train_rolls) if config.exact_training_frames else None
     scores = score(model, rolls, config.ais_chains, config.ais_temperatures, config.acc_draws,
-                   config.ais_batch_frames, rng, _base_bias(config, train_rolls), progress)
+                   config.ais_batch_frames, rng, _base_bias(config, train_rolls), known, progress)
     return Evaluation(scores.nll, scores.nll_se, scores.acc, scores.acc_se, len(scores.log_p),
                       uniform_log_likelihood(int(model.W.shape[0])),
                       bernoulli_log_likelihood(train_rolls, rolls, config.reference_smoothing),
