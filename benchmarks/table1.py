@@ -1,7 +1,7 @@
 """Table 1 of Boulanger-Lewandowski, Bengio & Vincent (ICML 2012), from scratch.
 
     python benchmarks/table1.py [--datasets jsb nottingham] [--data_dir ../shared/data]
-                                [--work_dir /tmp/table1] [--quiet]
+                                [--work_dir table1_runs] [--set SECTION.FIELD=VALUE ...] [--quiet]
 
 For each data set: pretrains the RBM, trains the RNN-RBM with the recommended
 settings (rnn_rbm.config.PRESETS: validation by a quick AIS log-likelihood every
@@ -17,6 +17,7 @@ eval_seconds the test measurement.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -28,21 +29,44 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rnn_rbm.config import PRESETS  # noqa: E402
+from rnn_rbm.config import PRESETS, Preset, replace_section  # noqa: E402
 
 # The paper's Table 1, RNN-RBM row: log-likelihood per frame (nats) and expected frame accuracy.
 PAPER = {"jsb": {"nll": 6.27, "acc": None}, "nottingham": {"nll": 2.39, "acc": 0.7540}}
 FILES = {"jsb": "jsb_chorales.json", "nottingham": "nottingham.json"}
 
 
-def run(name: str, data: Path, work_dir: Path, progress: bool) -> dict:
-    """Pretrains, trains and measures one data set with PRESETS[name].
+def with_changes(preset: Preset, changes: list[str]) -> Preset:
+    """Applies --set changes such as "pretrain.epochs=30", "train.learning_rate=0.001",
+    "epochs=80" (a value is read as JSON when it can be: numbers, true/false, else text).
+
+    Returns: the changed Preset. Raises SystemExit on an unknown field.
+    """
+    config, epochs = preset.run, preset.epochs
+    for change in changes:
+        key, _, text = change.partition("=")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        section, _, name = key.rpartition(".")
+        if not section and name == "epochs":
+            epochs = int(value)
+        elif section and hasattr(config, section) and hasattr(getattr(config, section), name):
+            config = replace_section(config, section, **{name: value})
+        elif not section and name in ("seed",):
+            config = dataclasses.replace(config, **{name: value})
+        else:
+            sys.exit(f"error: --set {change}: no such setting (e.g. train.learning_rate=0.001, epochs=80)")
+    return Preset(config, epochs)
+
+
+def run(name: str, preset: Preset, data: Path, work_dir: Path, progress: bool) -> dict:
+    """Pretrains, trains and measures one data set with `preset`.
 
     Returns: {"nll", "nll_se", "acc", "acc_se", "frames", "epochs", "best_epoch",
     "train_seconds", "eval_seconds", "bernoulli_ll"}; nats per frame, seconds.
     """
-    import dataclasses
-
     import numpy as np
 
     from rnn_rbm import checkpoint
@@ -51,7 +75,6 @@ def run(name: str, data: Path, work_dir: Path, progress: bool) -> dict:
     from rnn_rbm.pretrain import pretrain
     from rnn_rbm.train import BEST_CHECKPOINT, TrainState, train
 
-    preset = PRESETS[name]
     config = dataclasses.replace(preset.run, data_source=str(data.resolve()))
     out = work_dir / name
     out.mkdir(parents=True, exist_ok=True)
@@ -97,6 +120,8 @@ def main() -> None:
                         help="folder of jsb_chorales.json and nottingham.json (default ../shared/data)")
     parser.add_argument("--work_dir", type=Path, default=Path("table1_runs"),
                         help="checkpoints of each run go to WORK_DIR/<data set> (default table1_runs)")
+    parser.add_argument("--set", nargs="+", default=[], metavar="SECTION.FIELD=VALUE",
+                        help="change a preset setting for every data set, e.g. train.learning_rate=0.001")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines or progress bars")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
@@ -106,8 +131,8 @@ def main() -> None:
 
     import tensorflow as tf
 
-    results = {name: run(name, args.data_dir / FILES[name], args.work_dir, not args.quiet)
-               for name in args.datasets}
+    results = {name: run(name, with_changes(PRESETS[name], args.set), args.data_dir / FILES[name],
+                         args.work_dir, not args.quiet) for name in args.datasets}
     print(f"machine: {os.cpu_count()} cores, {platform.machine()}, {platform.processor() or '?'}; "
           f"TensorFlow {tf.__version__}, Python {platform.python_version()}")
     print(table(results))

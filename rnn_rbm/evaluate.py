@@ -207,13 +207,15 @@ def make_validator(
     rng: tf.random.Generator,
 ) -> Callable[[], dict[str, float]]:
     """A validation that training can run every few epochs: log-likelihood and expected
-    accuracy of the validation pieces with the cheaper `valid_*` AIS settings.
+    accuracy of the validation pieces (the first `valid_pieces`, or all) with the cheaper
+    `valid_*` AIS settings.
 
     Returns: a function () -> {"valid_nll": nats per frame, "valid_nll_se": nats,
     "valid_acc": in [0, 1]}.
     """
     base_bias = _base_bias(config, train_rolls)
     known = known_frames(train_rolls) if config.exact_training_frames else None
+    valid_rolls = valid_rolls[: config.valid_pieces or None]
 
     def validate() -> dict[str, float]:
         scores = score(model, valid_rolls, config.valid_ais_chains, config.valid_ais_temperatures,
