@@ -32,8 +32,15 @@ def _accuracy_validator(state, dataset, config):
     return accuracy_validator(state, dataset, config)
 
 
+def _likelihood_validator(state, dataset, config):
+    from rnn_rbm.evaluate import make_validator
+
+    # The run's own generator: a resumed run validates with the same draws as an unbroken one.
+    return make_validator(state.model, dataset.train, dataset.valid, config.evaluate, state.tf_rng)
+
+
 # --select_metric: the validation each one needs, (TrainState, Dataset, RunConfig) -> () -> figures.
-VALIDATORS = {"valid_acc": _accuracy_validator}
+VALIDATORS = {"valid_acc": _accuracy_validator, "valid_nll": _likelihood_validator}
 
 
 def _count(minimum: int) -> Callable[[str], int]:
@@ -245,7 +252,9 @@ def train_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--batch_size", type=_count(1), help="pieces per update (default 16)")
     parser.add_argument("--validate_every", type=_count(1), help="epochs between validations (default 1)")
     parser.add_argument("--select_metric", choices=sorted(VALIDATORS), help="the validation figure that "
-                        "picks best.ckpt and drives early stopping (default valid_acc)")
+                        "picks best.ckpt and drives early stopping (default valid_acc): valid_acc, the frame "
+                        "accuracy of one draw; valid_nll, the log-likelihood per frame by a quick AIS (also "
+                        "reports valid_acc)")
     parser.add_argument("--early_stop_patience", type=_count(0), help="stop after N validations without "
                         "improvement (default 0: never)")
     parser.add_argument("--strategy", choices=["none", "mirrored"], default="none",
@@ -480,3 +489,79 @@ def _run_record(args: argparse.Namespace, run: str, seed: int, settings: Generat
             "data": config.data_source, "seed": seed, "settings": dataclasses.asdict(settings),
             "primer": args.primer and str(args.primer), "melody": args.melody and str(args.melody),
             "synth": synth and synth.describe(), "command": shlex.join(command), "samples": samples}
+
+
+def evaluate_main(argv: Sequence[str] | None = None) -> None:
+    """rnn_rbm_evaluate.py: the paper's measures (log-likelihood per frame by AIS, expected
+    frame accuracy) of a checkpoint on one split of its data."""
+    from rnn_rbm.config import EvalConfig
+
+    defaults = EvalConfig()
+    parser = argparse.ArgumentParser(prog="rnn_rbm_evaluate.py", description=
+                                     "Log-likelihood per frame (nats; partition functions by annealed "
+                                     "importance sampling) and expected frame accuracy of a trained "
+                                     "RNN-RBM, each frame given its true past, as in Table 1 of "
+                                     "Boulanger-Lewandowski et al. (2012). The last line of output is "
+                                     "one JSON object: nll (nats per frame, positive), nll_se, acc, frames.")
+    parser.add_argument("checkpoint", type=Path, metavar="CKPT",
+                        help="checkpoint prefix, e.g. parameter_checkpoints/best.ckpt")
+    parser.add_argument("--data", help="data to measure (default: the checkpoint's own), e.g. "
+                        "../shared/data/nottingham.json")
+    parser.add_argument("--split", choices=["train", "valid", "test"], default="test",
+                        help="which pieces (default test; a MIDI folder or bach has train and valid only)")
+    parser.add_argument("--chains", type=_count(2), default=defaults.ais_chains,
+                        help=f"AIS chains per frame (default {defaults.ais_chains})")
+    parser.add_argument("--temperatures", type=_count(1), default=defaults.ais_temperatures,
+                        help=f"AIS intermediate distributions (default {defaults.ais_temperatures})")
+    parser.add_argument("--base", choices=["frame", "data"], default=defaults.ais_base,
+                        help="AIS base: independent pitches with each frame's own visible bias (default) "
+                        "or with the training base rates")
+    parser.add_argument("--batch_frames", type=_count(1), default=defaults.ais_batch_frames,
+                        help=f"frames whose AIS chains run together (default {defaults.ais_batch_frames})")
+    parser.add_argument("--draws", type=_count(1), default=defaults.acc_draws,
+                        help="draws of every frame (from its AIS chains, resampled by importance weight) "
+                        f"averaged in the accuracy (default {defaults.acc_draws})")
+    parser.add_argument("--cache_dir", type=Path, help="where converted rolls are cached "
+                        "(default $RNN_RBM_CACHE or ~/.cache/rnn_rbm)")
+    parser.add_argument("--workers", type=_count(1), help="processes converting MIDI (default: all cores)")
+    _common(parser, seed_default="0")
+
+    def main(args: argparse.Namespace) -> None:
+        import json
+
+        import tensorflow as tf
+        from rnn_rbm import checkpoint
+        from rnn_rbm.evaluate import evaluate
+        from rnn_rbm.model import RnnRbm
+
+        held = checkpoint.load_config(args.checkpoint)
+        config = dataclasses.replace(held, seed=0) if args.seed is None else held
+        args.steps_per_quarter = args.out_of_range = None  # frames as the checkpoint's data settings make them
+        config = _base_config(args, config)
+        settings = dataclasses.replace(
+            config.evaluate, ais_chains=args.chains, ais_temperatures=args.temperatures, ais_base=args.base,
+            ais_batch_frames=args.batch_frames, acc_draws=args.draws)
+        dataset = _load_data(args, config)
+        rolls = getattr(dataset, args.split)
+        if not rolls:
+            raise UserError(f"--data {config.data_source} has no {args.split} pieces; "
+                            "choose another --split")
+        rng = tf.random.Generator.from_seed(config.seed)
+        model = RnnRbm.from_config(config, rng)
+        checkpoint.restore(args.checkpoint, model=model)
+        log.info("measuring %d %s frames: AIS %d chains x %d temperatures (base: %s), accuracy from %d "
+                 "draws", sum(map(len, rolls)), args.split, settings.ais_chains, settings.ais_temperatures,
+                 settings.ais_base, settings.acc_draws)
+        result = evaluate(model, dataset.train, rolls, settings, rng, progress=not args.quiet)
+        print(f"{args.checkpoint} on {config.data_source}, {args.split} split, {result.frames} frames")
+        print(f"log-likelihood per frame   {-result.nll:8.3f} nats  (se {result.nll_se:.3f}; AIS "
+              f"{settings.ais_chains} chains x {settings.ais_temperatures} temperatures, {result.seconds:.0f} s)")
+        print(f"expected frame accuracy    {100 * result.acc:8.2f} %     (se {100 * result.acc_se:.2f}; "
+              f"{settings.acc_draws} draws resampled from the AIS chains)")
+        print(f"reference: uniform frames  {result.uniform_ll:8.3f} nats")
+        print(f"reference: independent pitches fitted on train {result.bernoulli_ll:8.3f} nats "
+              f"(add-{settings.reference_smoothing:g} smoothing)")
+        print(json.dumps({"nll": result.nll, "nll_se": result.nll_se, "acc": result.acc,
+                          "frames": result.frames}))
+
+    _run(main, parser, argv)

@@ -1,0 +1,68 @@
+"""Is the AIS log-likelihood of a trained model stable? The same split measured with more
+chains and temperatures, with and without the training frames summed exactly.
+
+    python benchmarks/ais_convergence.py CKPT [--split test] [--runs 8x300 8x1000 8x3000 32x1000]
+                                         [--plain]
+
+AIS underestimates log Z on average (log of a mean weight, Jensen), so too little
+computation gives an optimistic log-likelihood: a stable figure stops moving as
+chains (the first number of a run, MxK) and temperatures (the second) grow.
+Prints a markdown table, then one JSON line per run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import tensorflow as tf  # noqa: E402
+
+from rnn_rbm import checkpoint, evaluate  # noqa: E402
+from rnn_rbm.data import load_dataset  # noqa: E402
+from rnn_rbm.model import RnnRbm  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint")
+    parser.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    parser.add_argument("--runs", nargs="+", default=["8x300", "8x1000", "8x3000", "32x1000"],
+                        help="CHAINSxTEMPERATURES of each run")
+    parser.add_argument("--plain", action="store_true", help="also each run with AIS alone (no frames "
+                        "summed exactly)")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    config = checkpoint.load_config(args.checkpoint)
+    rng = tf.random.Generator.from_seed(args.seed)
+    model = RnnRbm.from_config(config, rng)
+    checkpoint.restore(args.checkpoint, model=model)
+    dataset = load_dataset(config.data_source, config.data, progress=False)
+    rolls = getattr(dataset, args.split)
+    known = evaluate.known_frames(dataset.train)
+    print(f"{args.checkpoint}: {sum(map(len, rolls))} {args.split} frames of {config.data_source}")
+    print("| chains | temperatures | training frames summed exactly | NLL (nats/frame) | se | ACC % | s |")
+    print("|---|---|---|---|---|---|---|")
+    lines = []
+    for run in args.runs:
+        chains, temperatures = (int(x) for x in run.split("x"))
+        for exact in ([True, False] if args.plain else [True]):
+            started = time.perf_counter()
+            scores = evaluate.score(model, rolls, chains, temperatures, config.evaluate.acc_draws,
+                                    config.evaluate.ais_batch_frames, rng, known=known if exact else None,
+                                    progress=False)
+            seconds = time.perf_counter() - started
+            print(f"| {chains} | {temperatures} | {'yes' if exact else 'no'} | {scores.nll:.4f} | "
+                  f"{scores.nll_se:.4f} | {100 * scores.acc:.2f} | {seconds:.0f} |", flush=True)
+            lines.append({"chains": chains, "temperatures": temperatures, "exact_training_frames": exact,
+                          "nll": scores.nll, "nll_se": scores.nll_se, "acc": scores.acc, "seconds": seconds})
+    for line in lines:
+        print(json.dumps(line))
+
+
+if __name__ == "__main__":
+    main()

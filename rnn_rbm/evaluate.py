@@ -1,0 +1,263 @@
+"""Measuring a trained RNN-RBM as Table 1 of Boulanger-Lewandowski et al. (2012) does.
+
+Both measures read each piece with the true past (teacher forcing): frame t is
+scored under the RBM whose biases bv(t), bh(t) the RNN sets from frames < t.
+One annealed importance sampling run per frame (rnn_rbm/ais.py; all frames x
+chains at once, in batches of frames) serves both:
+
+- Log-likelihood per frame, nats, averaged over every frame of a split:
+  log p(v_t) = -F_t(v_t) - log Z_t, F_t the free energy of frame t's RBM
+  (exact) and log Z_t the log of the mean AIS weight of its chains.
+  Standard error: that of the AIS estimates alone (the frames are fixed). The
+  frames' estimates are independent, so their delta-method variances add:
+  se = sqrt(sum_t Var(w_t) / (M mean(w_t)^2)) / T, M chains, T frames.
+- Expected frame-level accuracy (Bay et al. 2009): ACC = sum TP / sum (TP + FP + FN)
+  over all frames of the split, each frame's prediction a draw from its RBM:
+  one of the frame's M chains' last states, chosen with probability proportional
+  to its importance weight (sampling-importance-resampling). Each of `draws`
+  draws of the whole split gives one ACC; the figure is their mean, its standard
+  error their spread (over resampling only: the chains are shared by the draws).
+
+Rolls are time-major, (num_steps, num_pitches), float32 of 0/1.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from rnn_rbm import ais, rbm
+from rnn_rbm.config import EvalConfig
+from rnn_rbm.data import all_frames, pad_batch
+from rnn_rbm.model import RnnRbm
+
+log = logging.getLogger(__name__)
+
+# Pieces read by the RNN at once (forward only: memory is the only limit).
+PIECES_PER_BATCH = 64
+BASES = ("frame", "data")
+
+
+@dataclass
+class Scores:
+    """A split's figures. log_p, float64 (T,), nats, each frame's log-likelihood in piece order;
+    variance, float64 (T,), nats^2, the AIS variance of each; counts, float64 (draws, 3), the
+    split's true positives, false positives and false negatives of each draw."""
+
+    log_p: np.ndarray
+    variance: np.ndarray
+    counts: np.ndarray
+
+    @property
+    def nll(self) -> float:
+        """Returns: the mean negative log-likelihood per frame, nats (positive)."""
+        return float(-self.log_p.mean())
+
+    @property
+    def nll_se(self) -> float:
+        """Returns: the standard error of `nll` from the AIS estimates, nats."""
+        return float(math.sqrt(self.variance.sum()) / len(self.log_p))
+
+    @property
+    def accuracies(self) -> np.ndarray:
+        """Returns: float64 (draws,), each draw's TP / (TP + FP + FN) over the split."""
+        tp, fp, fn = self.counts.T
+        return tp / np.maximum(tp + fp + fn, 1.0)
+
+    @property
+    def acc(self) -> float:
+        """Returns: the expected frame accuracy, the mean over draws, in [0, 1]."""
+        return float(self.accuracies.mean())
+
+    @property
+    def acc_se(self) -> float:
+        """Returns: the standard error of `acc` over draws (0 for one draw)."""
+        draws = len(self.counts)
+        return float(self.accuracies.std(ddof=1) / math.sqrt(draws)) if draws > 1 else 0.0
+
+
+def frame_biases(model: RnnRbm, rolls: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every real frame of `rolls` with the biases its RBM gets from the true past.
+
+    Returns: (frames, float32 (T, V); bv(t), float32 (T, V); bh(t), float32 (T, H)), T the
+    total number of frames, in piece order (not padded).
+    """
+    step_biases = tf.function(model.step_biases, input_signature=[tf.TensorSpec([None, None, None], tf.float32)])
+    # Pieces of similar length share a batch (little padding), then go back to piece order.
+    order = sorted(range(len(rolls)), key=lambda i: len(rolls[i]))
+    pieces: list[tuple[np.ndarray, np.ndarray]] = [None] * len(rolls)  # type: ignore[list-item]
+    for start in range(0, len(order), PIECES_PER_BATCH):
+        group = order[start : start + PIECES_PER_BATCH]
+        v, _ = pad_batch([rolls[i] for i in group])
+        bv_t, bh_t = (x.numpy() for x in step_biases(tf.constant(v)))
+        for row, i in enumerate(group):
+            pieces[i] = (bv_t[row, : len(rolls[i])], bh_t[row, : len(rolls[i])])
+    return (all_frames(rolls), np.concatenate([p[0] for p in pieces]), np.concatenate([p[1] for p in pieces]))
+
+
+def base_rate_bias(train_rolls: list[np.ndarray], smoothing: float) -> np.ndarray:
+    """Log-odds of each pitch's smoothed training frequency, p_i = (count_i + s) / (frames + 2 s).
+
+    Returns: float32 (V,).
+    """
+    frames = all_frames(train_rolls)
+    p = (frames.sum(axis=0) + smoothing) / (len(frames) + 2.0 * smoothing)
+    return np.log(p / (1.0 - p)).astype(np.float32)
+
+
+def known_frames(train_rolls: list[np.ndarray]) -> np.ndarray:
+    """Returns: the distinct frames of the training pieces, float32 0/1 (S, V) (JSB: 2,420;
+    Nottingham: 1,252), the states whose part of each frame's Z is summed exactly."""
+    return np.unique(all_frames(train_rolls), axis=0)
+
+
+def score(
+    model: RnnRbm,
+    rolls: list[np.ndarray],
+    chains: int,
+    temperatures: int,
+    draws: int,
+    batch_frames: int,
+    rng: tf.random.Generator,
+    base_bias: np.ndarray | None = None,
+    known: np.ndarray | None = None,
+    progress: bool = True,
+) -> Scores:
+    """Log-likelihood of every frame of `rolls` given its true past (log Z_t by AIS with
+    `chains` chains per frame and `temperatures` intermediate distributions), and `draws`
+    draws of every frame for the expected accuracy.
+
+    base_bias: float32 (V,) visible biases of one AIS base for every frame; None gives each
+    frame the base with its own visible bias bv(t).
+    known: float32 0/1 (S, V) distinct frames whose part of every Z is summed exactly (the
+    chains then estimate only the rest, see ais.summarise); None: AIS alone.
+    Returns: the Scores of the split.
+    """
+    frames, bv_t, bh_t = frame_biases(model, rolls)
+    betas = tf.constant(ais.linear_betas(temperatures))
+    W = tf.convert_to_tensor(model.W)
+    # No known states: an empty set, which leaves AIS alone.
+    known_t = tf.constant(np.zeros((0, frames.shape[1]), np.float32) if known is None else known)
+    spec = tf.TensorSpec([None, None], tf.float32)
+
+    @tf.function(input_signature=[spec, spec, spec])
+    def run(bv: tf.Tensor, bh: tf.Tensor, b0: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        log_w, states = ais.anneal(W, bv, bh, b0, betas, chains, rng)
+        return log_w, states, ais.outside(states, known_t)
+
+    @tf.function(input_signature=[spec, spec])
+    def known_mass(bv: tf.Tensor, bh: tf.Tensor) -> tf.Tensor:
+        return ais.known_minus_free_energy(W, bv, bh, known_t)
+
+    @tf.function
+    def count(v, log_w, states, chain_outside, minus_free) -> tf.Tensor:
+        drawn = ais.resample(log_w, states, draws, rng, chain_outside, known_t, minus_free)  # (N, draws, V)
+        truth = v[:, tf.newaxis, :]
+        return tf.stack([tf.reduce_sum(drawn * truth, axis=[0, 2]),
+                         tf.reduce_sum(drawn * (1.0 - truth), axis=[0, 2]),
+                         tf.reduce_sum((1.0 - drawn) * truth, axis=[0, 2])], axis=1)  # (draws, 3)
+
+    # Frames per exact sum over the known states: its (frames, S, H) tensor near 2^25 floats.
+    exact_frames = max(1, 2**25 // max(1, len(known_t) * int(W.shape[1])))
+    log_z, variance, counts = [], [], np.zeros((draws, 3))
+    starts = range(0, len(frames), batch_frames)
+    for start in tqdm(starts, desc=f"AIS {chains} chains x {temperatures} temperatures", unit="batch",
+                      leave=False, disable=None if progress else True):
+        stop = min(start + batch_frames, len(frames))
+        bv, bh = bv_t[start:stop], bh_t[start:stop]
+        log_w, states, chain_outside = run(bv, bh, bv if base_bias is None else np.broadcast_to(base_bias, bv.shape))
+        minus_free = tf.concat([known_mass(bv[i : i + exact_frames], bh[i : i + exact_frames])
+                                for i in range(0, stop - start, exact_frames)], axis=0)
+        counts += count(frames[start:stop], log_w, states, chain_outside, minus_free).numpy()
+        log_z_known = tf.reduce_logsumexp(minus_free, axis=1).numpy() if len(known_t) else None
+        estimate = ais.summarise(log_w.numpy(), chain_outside.numpy(), log_z_known)
+        log_z.append(estimate.log_z)
+        variance.append(estimate.variance)
+    free = rbm.free_energy(tf.constant(frames), W, tf.constant(bv_t), tf.constant(bh_t)).numpy()
+    return Scores(-free.astype(np.float64) - np.concatenate(log_z), np.concatenate(variance), counts)
+
+
+def uniform_log_likelihood(num_pitches: int) -> float:
+    """Returns: log p of any frame when every one of the 2^V frames is equally likely,
+    -V log 2 nats (-61.00 for 88 keys)."""
+    return -num_pitches * math.log(2.0)
+
+
+def bernoulli_log_likelihood(train_rolls: list[np.ndarray], rolls: list[np.ndarray], smoothing: float) -> float:
+    """Mean log-likelihood per frame of `rolls` under independent pitches whose probabilities
+    are the smoothed training frequencies (`base_rate_bias`).
+
+    Returns: float, nats per frame.
+    """
+    bias = base_rate_bias(train_rolls, smoothing).astype(np.float64)
+    frames = all_frames(rolls).astype(np.float64)
+    # log sigmoid(b) for a sounding pitch, log sigmoid(-b) for a silent one.
+    return float(-np.logaddexp(0.0, -(2.0 * frames - 1.0) * bias).sum(axis=1).mean())
+
+
+def make_validator(
+    model: RnnRbm, train_rolls: list[np.ndarray], valid_rolls: list[np.ndarray], config: EvalConfig,
+    rng: tf.random.Generator,
+) -> Callable[[], dict[str, float]]:
+    """A validation that training can run every few epochs: log-likelihood and expected
+    accuracy of the validation pieces (the first `valid_pieces`, or all) with the cheaper
+    `valid_*` AIS settings.
+
+    Returns: a function () -> {"valid_nll": nats per frame, "valid_nll_se": nats,
+    "valid_acc": in [0, 1]}.
+    """
+    base_bias = _base_bias(config, train_rolls)
+    known = known_frames(train_rolls) if config.exact_training_frames else None
+    valid_rolls = valid_rolls[: config.valid_pieces or None]
+
+    def validate() -> dict[str, float]:
+        scores = score(model, valid_rolls, config.valid_ais_chains, config.valid_ais_temperatures,
+                       config.valid_acc_draws, config.ais_batch_frames, rng, base_bias, known, progress=False)
+        return {"valid_nll": scores.nll, "valid_nll_se": scores.nll_se, "valid_acc": scores.acc}
+
+    return validate
+
+
+@dataclass
+class Evaluation:
+    """What rnn_rbm_evaluate.py reports about one split."""
+
+    nll: float  # nats per frame, positive
+    nll_se: float  # nats, AIS standard error
+    acc: float  # expected frame accuracy in [0, 1]
+    acc_se: float  # over draws
+    frames: int
+    uniform_ll: float  # nats per frame (negative)
+    bernoulli_ll: float  # nats per frame (negative)
+    seconds: float
+
+
+def evaluate(
+    model: RnnRbm, train_rolls: list[np.ndarray], rolls: list[np.ndarray], config: EvalConfig,
+    rng: tf.random.Generator, progress: bool = True,
+) -> Evaluation:
+    """Measures `rolls` (a split) with the full settings of `config`.
+
+    Returns: the Evaluation.
+    """
+    started = time.perf_counter()
+    known = known_frames(train_rolls) if config.exact_training_frames else None
+    scores = score(model, rolls, config.ais_chains, config.ais_temperatures, config.acc_draws,
+                   config.ais_batch_frames, rng, _base_bias(config, train_rolls), known, progress)
+    return Evaluation(scores.nll, scores.nll_se, scores.acc, scores.acc_se, len(scores.log_p),
+                      uniform_log_likelihood(int(model.W.shape[0])),
+                      bernoulli_log_likelihood(train_rolls, rolls, config.reference_smoothing),
+                      time.perf_counter() - started)
+
+
+def _base_bias(config: EvalConfig, train_rolls: list[np.ndarray]) -> np.ndarray | None:
+    if config.ais_base not in BASES:
+        raise ValueError(f"ais_base must be one of {BASES}, not {config.ais_base!r}")
+    return base_rate_bias(train_rolls, config.reference_smoothing) if config.ais_base == "data" else None

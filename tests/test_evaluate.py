@@ -1,0 +1,145 @@
+"""The paper's measures: per-frame log-likelihood given the true past (against exact
+enumeration on a tiny model), expected frame accuracy, the reference models, and
+rnn_rbm_evaluate.py end to end on the JSB benchmark file."""
+
+import itertools
+import json
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import SHARED_DATA
+
+from rnn_rbm import checkpoint, evaluate, rbm
+from rnn_rbm.cli import evaluate_main
+from rnn_rbm.config import EvalConfig, ModelConfig, RunConfig
+from rnn_rbm.data import all_frames
+from rnn_rbm.model import RnnRbm
+
+V, H, R = 10, 6, 4
+
+
+def tiny_model(seed: int = 0) -> RnnRbm:
+    return RnnRbm(V, H, R, init_std=0.7, rng=tf.random.Generator.from_seed(seed))
+
+
+def random_rolls(lengths: list[int], seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [(rng.random((n, V)) < 0.3).astype(np.float32) for n in lengths]
+
+
+def exact_log_p(model: RnnRbm, rolls: list[np.ndarray]) -> np.ndarray:
+    """log p(v_t | past) by enumerating all 2^V frames: independent of AIS and of log_partition_exact."""
+    every = np.array(list(itertools.product((0.0, 1.0), repeat=V)), np.float32)
+    out = []
+    for roll in rolls:
+        bv, bh = (x.numpy()[0] for x in model.step_biases(roll[np.newaxis]))
+        for t, frame in enumerate(roll):
+            energies = -rbm.free_energy(every, model.W, bv[t], bh[t]).numpy().astype(np.float64)
+            top = energies.max()
+            log_z = top + math.log(np.exp(energies - top).sum())
+            out.append(-rbm.free_energy(frame[np.newaxis], model.W, bv[t], bh[t]).numpy()[0] - log_z)
+    return np.array(out)
+
+
+def test_frame_biases_keep_real_frames_in_piece_order():
+    model, rolls = tiny_model(), random_rolls([5, 9, 2])
+    frames, bv, bh = evaluate.frame_biases(model, rolls)
+    np.testing.assert_array_equal(frames, all_frames(rolls))
+    first_bv, first_bh = (x.numpy()[0] for x in model.step_biases(rolls[1][np.newaxis]))
+    np.testing.assert_allclose(bv[5:14], first_bv, atol=1e-6)
+    np.testing.assert_allclose(bh[5:14], first_bh, atol=1e-6)
+
+
+@pytest.mark.parametrize("base", ["frame", "data"])
+def test_log_likelihood_matches_enumeration(base):
+    model, rolls = tiny_model(), random_rolls([6, 11, 3])
+    base_bias = None if base == "frame" else evaluate.base_rate_bias(rolls, 1.0)
+    got = evaluate.score(model, rolls, chains=32, temperatures=300, draws=1, batch_frames=8,
+                         rng=tf.random.Generator.from_seed(1), base_bias=base_bias, progress=False)
+    truth = exact_log_p(model, rolls)
+    error = got.log_p - truth
+    assert np.abs(error).mean() < 0.03
+    assert np.all(np.abs(error) <= 4 * np.sqrt(got.variance) + 0.01)  # each frame within its error bar
+    assert got.nll == pytest.approx(-truth.mean(), abs=0.01)
+    assert 0 < got.nll_se < 0.01
+
+
+def test_expected_accuracy_counts_hits_misses_and_false_alarms():
+    model = tiny_model()
+    # No weights and no recurrence: every drawn frame is exactly pitches 2 and 5.
+    for variable in (model.W, model.Wuv, model.Wuh):
+        variable.assign(tf.zeros_like(variable))
+    model.bv.assign(np.where(np.isin(np.arange(V), [2, 5]), 30.0, -30.0).astype(np.float32))
+    roll = np.zeros((7, V), np.float32)
+    roll[:, [2, 5, 7]] = 1.0  # each frame: 2 true positives, 1 false negative
+    roll[3, 5] = 0.0  # and here 1 true positive, 1 false positive, 1 false negative
+    scores = evaluate.score(model, [roll, roll[:4]], chains=3, temperatures=5, draws=2, batch_frames=4,
+                            rng=tf.random.Generator.from_seed(0), progress=False)
+    tp, fp, fn = 2 * 11 - 2, 2, 11  # 11 frames, 2 of them the changed frame 3
+    np.testing.assert_array_equal(scores.counts, [[tp, fp, fn]] * 2)
+    assert scores.acc == pytest.approx(tp / (tp + fp + fn))
+    assert scores.acc_se == 0.0
+
+
+def test_reference_models():
+    assert evaluate.uniform_log_likelihood(88) == pytest.approx(-61.00, abs=0.005)
+    train = [np.array([[1, 0], [1, 1], [0, 0]], np.float32)]
+    test = [np.array([[1, 0]], np.float32)]
+    p = np.array([(2 + 1) / (3 + 2), (1 + 1) / (3 + 2)])  # add-one smoothing
+    expected = math.log(p[0]) + math.log(1 - p[1])
+    assert evaluate.bernoulli_log_likelihood(train, test, 1.0) == pytest.approx(expected)
+
+
+def test_validator_reports_what_training_selects_on():
+    model, rolls = tiny_model(), random_rolls([8, 5])
+    config = EvalConfig(valid_ais_chains=4, valid_ais_temperatures=10)
+    record = evaluate.make_validator(model, rolls, rolls, config, tf.random.Generator.from_seed(0))()
+    assert set(record) == {"valid_nll", "valid_nll_se", "valid_acc"}
+    assert record["valid_nll"] > 0 and record["valid_nll_se"] >= 0 and 0 <= record["valid_acc"] <= 1
+
+
+def run_evaluate(capsys, *args: str) -> tuple[int, str, str]:
+    """rnn_rbm_evaluate.py's main in this process (TensorFlow is already loaded here).
+
+    Returns: (exit code, stdout, stderr)."""
+    capsys.readouterr()
+    try:
+        evaluate_main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_evaluate_command_on_the_jsb_benchmark(tmp_path, capsys):
+    data = SHARED_DATA / "jsb_chorales.json"
+    config = RunConfig(data_source=str(data), model=ModelConfig(n_hidden=8, n_recurrent=4))
+    model = RnnRbm.from_config(config, tf.random.Generator.from_seed(0))
+    prefix = str(checkpoint.save(tmp_path / "ckpt" / "epoch_1.ckpt", config, model=model))
+    cache = ["--cache_dir", str(tmp_path / "cache"), "--quiet"]
+    code, out, err = run_evaluate(capsys, prefix, "--chains", "4", "--temperatures", "5", "--draws", "2", *cache)
+    assert code == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert set(summary) == {"nll", "nll_se", "acc", "frames"}
+    assert summary["frames"] == 4725  # every frame of JSB's 77 test pieces
+    # A nearly untrained model: better than uniform frames, worse than independent pitches fitted.
+    assert 11.0 < summary["nll"] < 61.0 and summary["nll_se"] > 0 and 0 <= summary["acc"] <= 1
+    assert "-60.997" in out  # uniform frames, 88 keys
+    code, out, err = run_evaluate(capsys, prefix, "--split", "valid", "--chains", "2", "--temperatures", "1",
+                                  "--draws", "1", *cache)
+    assert code == 0, err
+    assert json.loads(out.strip().splitlines()[-1])["frames"] == 4602
+
+
+def test_evaluate_command_user_mistakes(midi_folder, tmp_path, capsys):
+    code, _, err = run_evaluate(capsys, str(tmp_path / "nothing.ckpt"))
+    assert code == 2 and "no checkpoint at" in err
+    config = RunConfig(data_source=str(midi_folder), model=ModelConfig(n_hidden=4, n_recurrent=3))
+    prefix = str(checkpoint.save(tmp_path / "c.ckpt", config,
+                                 model=RnnRbm.from_config(config, tf.random.Generator.from_seed(0))))
+    code, _, err = run_evaluate(capsys, prefix, "--workers", "1", "--cache_dir", str(tmp_path / "cache"))
+    assert code == 2 and "no test pieces" in err  # a MIDI folder has no test split
+    assert "Traceback" not in err
