@@ -136,8 +136,9 @@ class RnnRbm(tf.Module):
         frames = tf.gather(_frames(v), rows)
         bv_t, bh_t = self.rbm_biases(tf.gather(_frames(self.previous_states(v)), rows))
         start = tf.zeros_like(frames) if negative_start == "zeros" else None
-        return cdk.cd_cost(frames, self.W, bv_t, bh_t, k, rng, weights=tf.gather(tf.reshape(mask, [-1]), rows),
-                           v_start=start, row_offset=row_offset)
+        weights = tf.gather(tf.reshape(mask, [-1]), rows)
+        return cdk.cd_cost(frames, self.W, bv_t, bh_t, k, rng, weights=weights, v_start=start,
+                           row_offset=row_offset)
 
     def predict(self, v: tf.Tensor, gibbs_steps: int, rng: tf.random.Generator,
                 mask: tf.Tensor | None = None) -> tf.Tensor:
@@ -170,7 +171,8 @@ class RnnRbm(tf.Module):
         seed = philox.new_seed(rng)  # frame t draws from sub-stream t of this seed
         for t in tf.range(num_steps):
             bv_t, bh_t = self.rbm_biases(u)
-            v = rbm.gibbs_chain(tf.zeros_like(bv_t), self.W, bv_t, bh_t, gibbs_steps, philox.substream(seed, t))
+            v = rbm.gibbs_chain(tf.zeros_like(bv_t), self.W, bv_t, bh_t, gibbs_steps,
+                                philox.substream(seed, t))
             frames = frames.write(t, v)
             u = self.rnn_step(u, v)
         return tf.transpose(frames.stack(), [1, 0, 2])
