@@ -109,7 +109,8 @@ def _machine(tf) -> dict:
         pass
     devices = [d.device_type + (f" {d.name}" if d.device_type != "CPU" else "")
                for d in tf.config.list_physical_devices()]
-    return {"cpu": cpu, "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"cpu": cpu, "cores": cores,
             "tensorflow": tf.__version__, "devices": " + ".join(devices), "python": platform.python_version(),
             "load_average_start": round(os.getloadavg()[0], 2)}
 
@@ -176,7 +177,9 @@ def _train(tf, config, dataset, repeats: int, strategy_name: str) -> dict:
 
     def epoch(prebuilt: list | None = None) -> tuple[float, float]:
         started, cpu = time.perf_counter(), _cpu_seconds()
-        for v, mask in prebuilt if prebuilt is not None else batches(dataset.train, config.train.batch_size, np_rng):
+        if prebuilt is None:
+            prebuilt = batches(dataset.train, config.train.batch_size, np_rng)
+        for v, mask in prebuilt:
             cost, _ = step(v, mask)
             float(cost)  # as train() does: reads every batch's cost back
         return time.perf_counter() - started, _cpu_seconds() - cpu
@@ -207,8 +210,10 @@ def _bare(tf, config, dataset, repeats: int) -> dict:
     @tf.function
     def chain(v):
         for _ in range(k):
-            h = tf.cast(rng.uniform([chunk, H]) < tf.sigmoid(tf.matmul(v, W) + bh), tf.float32)
-            v = tf.cast(rng.uniform([chunk, V]) < tf.sigmoid(tf.matmul(h, W, transpose_b=True) + bv), tf.float32)
+            p_h = tf.sigmoid(tf.matmul(v, W) + bh)
+            h = tf.cast(rng.uniform([chunk, H]) < p_h, tf.float32)
+            p_v = tf.sigmoid(tf.matmul(h, W, transpose_b=True) + bv)
+            v = tf.cast(rng.uniform([chunk, V]) < p_v, tf.float32)
         return v
 
     start = tf.zeros([chunk, V])

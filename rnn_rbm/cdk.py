@@ -108,7 +108,8 @@ def _run_chunks(v: tf.Tensor, v_start: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, 
          _chunks(bv, rows, size, count, n_visible), _chunks(bh, rows, size, count, n_hidden),
          _chunks(weight[:, tf.newaxis], rows, size, count, 1), tf.range(count) * size + row_offset),
         fn_output_signature=(tf.TensorSpec([], tf.float32), tf.TensorSpec([n_visible, n_hidden], tf.float32),
-                             tf.TensorSpec([None, n_visible], tf.float32), tf.TensorSpec([None, n_hidden], tf.float32),
+                             tf.TensorSpec([None, n_visible], tf.float32),
+                             tf.TensorSpec([None, n_hidden], tf.float32),
                              tf.TensorSpec([None, n_visible], tf.float32)),
         parallel_iterations=CHAIN_PARALLEL)
 

@@ -136,8 +136,9 @@ class RnnRbm(tf.Module):
         frames = tf.gather(_frames(v), rows)
         bv_t, bh_t = self.rbm_biases(tf.gather(_frames(self.previous_states(v)), rows))
         start = tf.zeros_like(frames) if negative_start == "zeros" else None
-        return cdk.cd_cost(frames, self.W, bv_t, bh_t, k, rng, weights=tf.gather(tf.reshape(mask, [-1]), rows),
-                           v_start=start, row_offset=row_offset)
+        weights = tf.gather(tf.reshape(mask, [-1]), rows)
+        return cdk.cd_cost(frames, self.W, bv_t, bh_t, k, rng, weights=weights, v_start=start,
+                           row_offset=row_offset)
 
     def predict(self, v: tf.Tensor, gibbs_steps: int, rng: tf.random.Generator,
                 mask: tf.Tensor | None = None) -> tf.Tensor:

@@ -48,8 +48,8 @@ def test_words_depend_only_on_seed_stream_and_position():
 
 def test_bernoulli_has_the_right_mean_and_independent_units():
     logits = np.array([-9.0, -3.0, -0.5, 0.0, 0.7, 2.5, 6.0], np.float32)
-    draws = philox.bernoulli_logits(tf.constant(np.tile(logits, (40_000, 1))), tf.constant([9, 8, 7, 6], tf.uint32),
-                                    stream=0).numpy()
+    seed = tf.constant([9, 8, 7, 6], tf.uint32)
+    draws = philox.bernoulli_logits(tf.constant(np.tile(logits, (40_000, 1))), seed, stream=0).numpy()
     assert set(np.unique(draws)) <= {0.0, 1.0}
     p = 1 / (1 + np.exp(-logits.astype(np.float64)))
     assert np.all(np.abs(draws.mean(axis=0) - p) < 4.5 * np.sqrt(p * (1 - p) / len(draws)) + 1e-4)
