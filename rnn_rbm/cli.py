@@ -35,8 +35,7 @@ def _accuracy_validator(state, dataset, config):
 def _likelihood_validator(state, dataset, config):
     from rnn_rbm.evaluate import make_validator
 
-    # The run's own generator: a resumed run validates with the same draws as an unbroken one.
-    return make_validator(state.model, dataset.train, dataset.valid, config.evaluate, state.tf_rng)
+    return make_validator(state.model, dataset.train, dataset.valid, config.evaluate, config.seed)
 
 
 # --select_metric: the validation each one needs, (TrainState, Dataset, RunConfig) -> () -> figures.
@@ -449,6 +448,13 @@ def generate_main(argv: Sequence[str] | None = None) -> None:
     _run(main, parser, argv)
 
 
+def _finite_or_none(value: float) -> float | None:
+    """Returns: value, or None (JSON null) where it is nan or infinite."""
+    import math
+
+    return value if math.isfinite(value) else None
+
+
 def _read_roll(path: Path | None, flag: str, config: RunConfig):
     """Returns: the MIDI file at `path` as a roll on the checkpoint's grid (None without a path)."""
     if path is None:
@@ -502,7 +508,8 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
                                      "importance sampling) and expected frame accuracy of a trained "
                                      "RNN-RBM, each frame given its true past, as in Table 1 of "
                                      "Boulanger-Lewandowski et al. (2012). The last line of output is "
-                                     "one JSON object: nll (nats per frame, positive), nll_se, acc, frames.")
+                                     "one JSON object: nll (nats per frame, positive), nll_se, acc (the paper's expected "
+                                     "frame accuracy), acc_pooled, log_z_over_known, frames.")
     parser.add_argument("checkpoint", type=Path, metavar="CKPT",
                         help="checkpoint prefix, e.g. parameter_checkpoints/best.ckpt")
     parser.add_argument("--data", help="data to measure (default: the checkpoint's own), e.g. "
@@ -528,6 +535,7 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
 
     def main(args: argparse.Namespace) -> None:
         import json
+        import math
 
         import tensorflow as tf
         from rnn_rbm import checkpoint
@@ -554,14 +562,22 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
                  settings.ais_base, settings.acc_draws)
         result = evaluate(model, dataset.train, rolls, settings, rng, progress=not args.quiet)
         print(f"{args.checkpoint} on {config.data_source}, {args.split} split, {result.frames} frames")
+        acc = result.accuracy
         print(f"log-likelihood per frame   {-result.nll:8.3f} nats  (se {result.nll_se:.3f}; AIS "
               f"{settings.ais_chains} chains x {settings.ais_temperatures} temperatures, {result.seconds:.0f} s)")
-        print(f"expected frame accuracy    {100 * result.acc:8.2f} %     (se {100 * result.acc_se:.2f}; "
+        if math.isfinite(result.log_z_over_known):
+            print(f"  mean log(Z / Z of the known training frames) {result.log_z_over_known:.4f} nats: the share "
+                  "of Z the chains found outside them (near 0: nll_se cannot see what they missed)")
+        print(f"expected frame accuracy    {100 * acc.expected:8.2f} %     (se {100 * acc.expected_se:.2f}; "
+              f"the paper's: each frame's expected TP / (TP + FP + FN), averaged over frames; "
               f"{settings.acc_draws} draws resampled from the AIS chains)")
+        print(f"pooled frame accuracy      {100 * acc.pooled:8.2f} %     (se {100 * acc.pooled_se:.2f}; "
+              "sum TP / sum (TP + FP + FN) over all frames)")
         print(f"reference: uniform frames  {result.uniform_ll:8.3f} nats")
         print(f"reference: independent pitches fitted on train {result.bernoulli_ll:8.3f} nats "
               f"(add-{settings.reference_smoothing:g} smoothing)")
-        print(json.dumps({"nll": result.nll, "nll_se": result.nll_se, "acc": result.acc,
+        print(json.dumps({"nll": result.nll, "nll_se": result.nll_se, "acc": acc.expected,
+                          "acc_pooled": acc.pooled, "log_z_over_known": _finite_or_none(result.log_z_over_known),
                           "frames": result.frames}))
 
     _run(main, parser, argv)

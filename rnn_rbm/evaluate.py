@@ -11,12 +11,14 @@ chains at once, in batches of frames) serves both:
   Standard error: that of the AIS estimates alone (the frames are fixed). The
   frames' estimates are independent, so their delta-method variances add:
   se = sqrt(sum_t Var(w_t) / (M mean(w_t)^2)) / T, M chains, T frames.
-- Expected frame-level accuracy (Bay et al. 2009): ACC = sum TP / sum (TP + FP + FN)
-  over all frames of the split, each frame's prediction a draw from its RBM:
-  one of the frame's M chains' last states, chosen with probability proportional
-  to its importance weight (sampling-importance-resampling). Each of `draws`
-  draws of the whole split gives one ACC; the figure is their mean, its standard
-  error their spread (over resampling only: the chains are shared by the draws).
+- Expected frame-level accuracy (Bay et al. 2009), as the paper defines it: for
+  each frame the expectation of TP / (TP + FP + FN) over its RBM, then the mean
+  over frames (rnn_rbm/accuracy.py; the pooled sum TP / sum (TP + FP + FN) beside
+  it). Each draw of a frame is one of its M chains' last states, chosen with
+  probability proportional to its importance weight (sampling-importance-
+  resampling). Each of `draws` draws of the whole split gives one figure; the
+  estimate is their mean, its standard error their spread (over resampling only:
+  the chains are shared by the draws).
 
 Rolls are time-major, (num_steps, num_pitches), float32 of 0/1.
 """
@@ -33,7 +35,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from rnn_rbm import ais, rbm
+from rnn_rbm import accuracy, ais, rbm, seeding
 from rnn_rbm.config import EvalConfig
 from rnn_rbm.data import all_frames, pad_batch
 from rnn_rbm.model import RnnRbm
@@ -48,12 +50,15 @@ BASES = ("frame", "data")
 @dataclass
 class Scores:
     """A split's figures. log_p, float64 (T,), nats, each frame's log-likelihood in piece order;
-    variance, float64 (T,), nats^2, the AIS variance of each; counts, float64 (draws, 3), the
-    split's true positives, false positives and false negatives of each draw."""
+    variance, float64 (T,), nats^2, the AIS variance of each; counts, float64 (T, draws, 3),
+    each frame's true positives, false positives and false negatives in each draw;
+    log_z_over_known, float64 (T,), nats, log(Z estimate / Z of the known states) of each
+    frame (0 when AIS found no mass outside them; nan without known states)."""
 
     log_p: np.ndarray
     variance: np.ndarray
     counts: np.ndarray
+    log_z_over_known: np.ndarray
 
     @property
     def nll(self) -> float:
@@ -66,30 +71,26 @@ class Scores:
         return float(math.sqrt(self.variance.sum()) / len(self.log_p))
 
     @property
-    def accuracies(self) -> np.ndarray:
-        """Returns: float64 (draws,), each draw's TP / (TP + FP + FN) over the split."""
-        tp, fp, fn = self.counts.T
-        return tp / np.maximum(tp + fp + fn, 1.0)
+    def accuracy(self) -> accuracy.Accuracy:
+        """Returns: the expected frame accuracy (the paper's) and the pooled one, over draws."""
+        return accuracy.summarise(self.counts)
 
     @property
-    def acc(self) -> float:
-        """Returns: the expected frame accuracy, the mean over draws, in [0, 1]."""
-        return float(self.accuracies.mean())
-
-    @property
-    def acc_se(self) -> float:
-        """Returns: the standard error of `acc` over draws (0 for one draw)."""
-        draws = len(self.counts)
-        return float(self.accuracies.std(ddof=1) / math.sqrt(draws)) if draws > 1 else 0.0
+    def mean_log_z_over_known(self) -> float:
+        """Returns: the mean over frames of log(Z estimate / Z known), nats: how much of the
+        estimated Z lies outside the known training frames. Near 0, the chains found almost
+        nothing else, and nll_se, which measures only the spread of what they found, says
+        little about the mass they may have missed."""
+        return float(np.mean(self.log_z_over_known))
 
 
-def frame_biases(model: RnnRbm, rolls: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def frame_biases(step_biases: Callable, rolls: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every real frame of `rolls` with the biases its RBM gets from the true past.
 
+    step_biases: the model's `step_biases`, compiled once by the caller.
     Returns: (frames, float32 (T, V); bv(t), float32 (T, V); bh(t), float32 (T, H)), T the
     total number of frames, in piece order (not padded).
     """
-    step_biases = tf.function(model.step_biases, input_signature=[tf.TensorSpec([None, None, None], tf.float32)])
     # Pieces of similar length share a batch (little padding), then go back to piece order.
     order = sorted(range(len(rolls)), key=lambda i: len(rolls[i]))
     pieces: list[tuple[np.ndarray, np.ndarray]] = [None] * len(rolls)  # type: ignore[list-item]
@@ -118,70 +119,90 @@ def known_frames(train_rolls: list[np.ndarray]) -> np.ndarray:
     return np.unique(all_frames(train_rolls), axis=0)
 
 
-def score(
-    model: RnnRbm,
-    rolls: list[np.ndarray],
-    chains: int,
-    temperatures: int,
-    draws: int,
-    batch_frames: int,
-    rng: tf.random.Generator,
-    base_bias: np.ndarray | None = None,
-    known: np.ndarray | None = None,
-    progress: bool = True,
-) -> Scores:
-    """Log-likelihood of every frame of `rolls` given its true past (log Z_t by AIS with
-    `chains` chains per frame and `temperatures` intermediate distributions), and `draws`
-    draws of every frame for the expected accuracy.
+class Scorer:
+    """Log-likelihood of every frame given its true past (log Z_t by AIS with `chains` chains
+    per frame and `temperatures` intermediate distributions) and `draws` draws of every frame
+    for the expected accuracy; compiled once, then called for any number of splits.
 
     base_bias: float32 (V,) visible biases of one AIS base for every frame; None gives each
     frame the base with its own visible bias bv(t).
     known: float32 0/1 (S, V) distinct frames whose part of every Z is summed exactly (the
     chains then estimate only the rest, see ais.summarise); None: AIS alone.
+    rng: the generator the chains and draws use.
+    """
+
+    def __init__(self, model: RnnRbm, chains: int, temperatures: int, draws: int, batch_frames: int,
+                 rng: tf.random.Generator, base_bias: np.ndarray | None = None,
+                 known: np.ndarray | None = None):
+        self.model, self.chains, self.temperatures, self.draws = model, chains, temperatures, draws
+        self.batch_frames, self.base_bias = batch_frames, base_bias
+        n_visible = int(model.W.shape[0])
+        # No known states: an empty set, which leaves AIS alone.
+        self.known = tf.constant(np.zeros((0, n_visible), np.float32) if known is None else known)
+        betas = tf.constant(ais.linear_betas(temperatures))
+        known_t, W = self.known, model.W
+        matrix = tf.TensorSpec([None, None], tf.float32)
+        self.step_biases = tf.function(model.step_biases, input_signature=[tf.TensorSpec([None, None, None],
+                                                                                         tf.float32)])
+
+        @tf.function(input_signature=[matrix, matrix, matrix])
+        def run(bv: tf.Tensor, bh: tf.Tensor, b0: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+            log_w, states = ais.anneal(W, bv, bh, b0, betas, chains, rng)
+            return log_w, states, ais.outside(states, known_t)
+
+        @tf.function(input_signature=[matrix, matrix])
+        def known_mass(bv: tf.Tensor, bh: tf.Tensor) -> tf.Tensor:
+            return ais.known_minus_free_energy(W, bv, bh, known_t)
+
+        @tf.function(input_signature=[matrix, tf.TensorSpec([None, chains], tf.float32),
+                                      tf.TensorSpec([None, chains, n_visible], tf.float32),
+                                      tf.TensorSpec([None, chains], tf.bool), matrix])
+        def count(v, log_w, states, chain_outside, minus_free) -> tf.Tensor:
+            drawn = ais.resample(log_w, states, draws, rng, chain_outside, known_t, minus_free)  # (N, draws, V)
+            return accuracy.frame_counts(drawn, v[:, tf.newaxis, :])  # (N, draws, 3)
+
+        @tf.function(input_signature=[matrix, matrix, matrix])
+        def free_energy(v: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor) -> tf.Tensor:
+            return rbm.free_energy(v, W, bv, bh)
+
+        self.run, self.known_mass, self.count, self.free_energy = run, known_mass, count, free_energy
+        self.compiled = [self.step_biases, run, known_mass, count, free_energy]
+
+    def __call__(self, rolls: list[np.ndarray], progress: bool = True) -> Scores:
+        """Returns: the Scores of the frames of `rolls` (pieces, each (steps, V), time-major)."""
+        frames, bv_t, bh_t = frame_biases(self.step_biases, rolls)
+        # Frames per exact sum over the known states: its (frames, S, H) tensor near 2^25 floats.
+        exact_frames = max(1, 2**25 // max(1, len(self.known) * int(self.model.W.shape[1])))
+        log_z, variance, over_known, counts = [], [], [], []
+        starts = range(0, len(frames), self.batch_frames)
+        for start in tqdm(starts, desc=f"AIS {self.chains} chains x {self.temperatures} temperatures",
+                          unit="batch", leave=False, disable=None if progress else True):
+            stop = min(start + self.batch_frames, len(frames))
+            bv, bh = bv_t[start:stop], bh_t[start:stop]
+            base = bv if self.base_bias is None else np.broadcast_to(self.base_bias, bv.shape)
+            log_w, states, chain_outside = self.run(bv, bh, base)
+            minus_free = tf.concat([self.known_mass(bv[i : i + exact_frames], bh[i : i + exact_frames])
+                                    for i in range(0, stop - start, exact_frames)], axis=0)
+            counts.append(self.count(frames[start:stop], log_w, states, chain_outside, minus_free).numpy())
+            log_z_known = tf.reduce_logsumexp(minus_free, axis=1).numpy() if len(self.known) else None
+            estimate = ais.summarise(log_w.numpy(), chain_outside.numpy(), log_z_known)
+            log_z.append(estimate.log_z)
+            variance.append(estimate.variance)
+            over_known.append(estimate.log_z - log_z_known if log_z_known is not None
+                              else np.full(stop - start, np.nan))
+        free = self.free_energy(frames, bv_t, bh_t).numpy()
+        return Scores(-free.astype(np.float64) - np.concatenate(log_z), np.concatenate(variance),
+                      np.concatenate(counts).astype(np.float64), np.concatenate(over_known))
+
+
+def score(model: RnnRbm, rolls: list[np.ndarray], chains: int, temperatures: int, draws: int, batch_frames: int,
+          rng: tf.random.Generator, base_bias: np.ndarray | None = None, known: np.ndarray | None = None,
+          progress: bool = True) -> Scores:
+    """One-off `Scorer(...)(rolls)`; see Scorer for the arguments.
+
     Returns: the Scores of the split.
     """
-    frames, bv_t, bh_t = frame_biases(model, rolls)
-    betas = tf.constant(ais.linear_betas(temperatures))
-    W = tf.convert_to_tensor(model.W)
-    # No known states: an empty set, which leaves AIS alone.
-    known_t = tf.constant(np.zeros((0, frames.shape[1]), np.float32) if known is None else known)
-    spec = tf.TensorSpec([None, None], tf.float32)
-
-    @tf.function(input_signature=[spec, spec, spec])
-    def run(bv: tf.Tensor, bh: tf.Tensor, b0: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        log_w, states = ais.anneal(W, bv, bh, b0, betas, chains, rng)
-        return log_w, states, ais.outside(states, known_t)
-
-    @tf.function(input_signature=[spec, spec])
-    def known_mass(bv: tf.Tensor, bh: tf.Tensor) -> tf.Tensor:
-        return ais.known_minus_free_energy(W, bv, bh, known_t)
-
-    @tf.function
-    def count(v, log_w, states, chain_outside, minus_free) -> tf.Tensor:
-        drawn = ais.resample(log_w, states, draws, rng, chain_outside, known_t, minus_free)  # (N, draws, V)
-        truth = v[:, tf.newaxis, :]
-        return tf.stack([tf.reduce_sum(drawn * truth, axis=[0, 2]),
-                         tf.reduce_sum(drawn * (1.0 - truth), axis=[0, 2]),
-                         tf.reduce_sum((1.0 - drawn) * truth, axis=[0, 2])], axis=1)  # (draws, 3)
-
-    # Frames per exact sum over the known states: its (frames, S, H) tensor near 2^25 floats.
-    exact_frames = max(1, 2**25 // max(1, len(known_t) * int(W.shape[1])))
-    log_z, variance, counts = [], [], np.zeros((draws, 3))
-    starts = range(0, len(frames), batch_frames)
-    for start in tqdm(starts, desc=f"AIS {chains} chains x {temperatures} temperatures", unit="batch",
-                      leave=False, disable=None if progress else True):
-        stop = min(start + batch_frames, len(frames))
-        bv, bh = bv_t[start:stop], bh_t[start:stop]
-        log_w, states, chain_outside = run(bv, bh, bv if base_bias is None else np.broadcast_to(base_bias, bv.shape))
-        minus_free = tf.concat([known_mass(bv[i : i + exact_frames], bh[i : i + exact_frames])
-                                for i in range(0, stop - start, exact_frames)], axis=0)
-        counts += count(frames[start:stop], log_w, states, chain_outside, minus_free).numpy()
-        log_z_known = tf.reduce_logsumexp(minus_free, axis=1).numpy() if len(known_t) else None
-        estimate = ais.summarise(log_w.numpy(), chain_outside.numpy(), log_z_known)
-        log_z.append(estimate.log_z)
-        variance.append(estimate.variance)
-    free = rbm.free_energy(tf.constant(frames), W, tf.constant(bv_t), tf.constant(bh_t)).numpy()
-    return Scores(-free.astype(np.float64) - np.concatenate(log_z), np.concatenate(variance), counts)
+    return Scorer(model, chains, temperatures, draws, batch_frames, rng, base_bias, known)(rolls, progress)
 
 
 def uniform_log_likelihood(num_pitches: int) -> float:
@@ -204,24 +225,33 @@ def bernoulli_log_likelihood(train_rolls: list[np.ndarray], rolls: list[np.ndarr
 
 def make_validator(
     model: RnnRbm, train_rolls: list[np.ndarray], valid_rolls: list[np.ndarray], config: EvalConfig,
-    rng: tf.random.Generator,
-) -> Callable[[], dict[str, float]]:
+    seed: int,
+) -> Callable[[int], dict[str, float]]:
     """A validation that training can run every few epochs: log-likelihood and expected
     accuracy of the validation pieces (the first `valid_pieces`, or all) with the cheaper
-    `valid_*` AIS settings.
+    `valid_*` AIS settings, compiled once. Its draws come from a generator of its own, reset
+    to (seed, epoch) at each call: validating changes nothing in training, and a resumed run
+    validates as an unbroken one.
 
-    Returns: a function () -> {"valid_nll": nats per frame, "valid_nll_se": nats,
-    "valid_acc": in [0, 1]}.
+    Returns: a function epoch -> {"valid_nll": nats per frame, "valid_nll_se": nats,
+    "valid_log_z_over_known": nats (see Scores), "valid_acc": the paper's expected frame
+    accuracy, "valid_acc_pooled": in [0, 1]}.
     """
-    base_bias = _base_bias(config, train_rolls)
+    rng = tf.random.Generator.from_seed(0)
     known = known_frames(train_rolls) if config.exact_training_frames else None
+    scorer = Scorer(model, config.valid_ais_chains, config.valid_ais_temperatures, config.valid_acc_draws,
+                    config.ais_batch_frames, rng, _base_bias(config, train_rolls), known)
     valid_rolls = valid_rolls[: config.valid_pieces or None]
 
-    def validate() -> dict[str, float]:
-        scores = score(model, valid_rolls, config.valid_ais_chains, config.valid_ais_temperatures,
-                       config.valid_acc_draws, config.ais_batch_frames, rng, base_bias, known, progress=False)
-        return {"valid_nll": scores.nll, "valid_nll_se": scores.nll_se, "valid_acc": scores.acc}
+    def validate(epoch: int) -> dict[str, float]:
+        rng.reset_from_seed(seeding.derived_seed(seed, seeding.VALIDATION, epoch))
+        scores = scorer(valid_rolls, progress=False)
+        acc = scores.accuracy
+        return {"valid_nll": scores.nll, "valid_nll_se": scores.nll_se,
+                "valid_log_z_over_known": scores.mean_log_z_over_known, "valid_acc": acc.expected,
+                "valid_acc_pooled": acc.pooled}
 
+    validate.compiled = scorer.compiled  # type: ignore[attr-defined]  # for tests that count traces
     return validate
 
 
@@ -231,8 +261,8 @@ class Evaluation:
 
     nll: float  # nats per frame, positive
     nll_se: float  # nats, AIS standard error
-    acc: float  # expected frame accuracy in [0, 1]
-    acc_se: float  # over draws
+    log_z_over_known: float  # nats, mean log(Z estimate / Z known); nan without known states
+    accuracy: accuracy.Accuracy  # expected (the paper's) and pooled frame accuracy
     frames: int
     uniform_ll: float  # nats per frame (negative)
     bernoulli_ll: float  # nats per frame (negative)
@@ -251,8 +281,8 @@ def evaluate(
     known = known_frames(train_rolls) if config.exact_training_frames else None
     scores = score(model, rolls, config.ais_chains, config.ais_temperatures, config.acc_draws,
                    config.ais_batch_frames, rng, _base_bias(config, train_rolls), known, progress)
-    return Evaluation(scores.nll, scores.nll_se, scores.acc, scores.acc_se, len(scores.log_p),
-                      uniform_log_likelihood(int(model.W.shape[0])),
+    return Evaluation(scores.nll, scores.nll_se, scores.mean_log_z_over_known, scores.accuracy,
+                      len(scores.log_p), uniform_log_likelihood(int(model.W.shape[0])),
                       bernoulli_log_likelihood(train_rolls, rolls, config.reference_smoothing),
                       time.perf_counter() - started)
 

@@ -16,7 +16,7 @@ from rnn_rbm import plots
 log = logging.getLogger("rnn_rbm.train")
 
 # Figures of the record shown in TensorBoard (validation figures are added as they come).
-_SCALARS = ("cost", "grad_norm", "learning_rate", "frames_per_s")
+_SCALARS = ("cost", "grad_norm", "learning_rate", "frames_per_s", "seconds", "seconds_validating")
 
 
 class MetricsLog:
@@ -32,8 +32,11 @@ class MetricsLog:
     def write(self, record: dict, num_epochs: int) -> None:
         """Logs `record` (one epoch's figures); fills in its `run`."""
         record["run"] = self.run
-        log.info("epoch %d/%d  cost %.4f  %s  %.1f s (%.0f frames/s)", record["epoch"], num_epochs,
-                 record["cost"], _validation_text(record), record["seconds"], record["frames_per_s"])
+        timing = f"train {record['seconds']:.1f} s ({record['frames_per_s']:.0f} frames/s)"
+        if "seconds_validating" in record:
+            timing += f", validation {record['seconds_validating']:.1f} s"
+        log.info("epoch %d/%d  cost %.4f  %s  %s", record["epoch"], num_epochs, record["cost"],
+                 _validation_text(record), timing)
         # JSON has no NaN: a missing figure is written as null.
         finite = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
         with open(self.dir / "metrics.jsonl", "a") as f:
@@ -68,7 +71,7 @@ def _validation_text(record: dict) -> str:
     for key, value in figures.items():
         if value is None or not math.isfinite(value):
             parts.append(f"{key} -")
-        elif key.endswith("acc"):
+        elif "_acc" in key:
             parts.append(f"{key} {100 * value:.2f}%")
         else:
             parts.append(f"{key} {value:.4f}")

@@ -45,7 +45,7 @@ def exact_log_p(model: RnnRbm, rolls: list[np.ndarray]) -> np.ndarray:
 
 def test_frame_biases_keep_real_frames_in_piece_order():
     model, rolls = tiny_model(), random_rolls([5, 9, 2])
-    frames, bv, bh = evaluate.frame_biases(model, rolls)
+    frames, bv, bh = evaluate.frame_biases(model.step_biases, rolls)
     np.testing.assert_array_equal(frames, all_frames(rolls))
     first_bv, first_bh = (x.numpy()[0] for x in model.step_biases(rolls[1][np.newaxis]))
     np.testing.assert_allclose(bv[5:14], first_bv, atol=1e-6)
@@ -78,9 +78,58 @@ def test_expected_accuracy_counts_hits_misses_and_false_alarms():
     scores = evaluate.score(model, [roll, roll[:4]], chains=3, temperatures=5, draws=2, batch_frames=4,
                             rng=tf.random.Generator.from_seed(0), progress=False)
     tp, fp, fn = 2 * 11 - 2, 2, 11  # 11 frames, 2 of them the changed frame 3
-    np.testing.assert_array_equal(scores.counts, [[tp, fp, fn]] * 2)
-    assert scores.acc == pytest.approx(tp / (tp + fp + fn))
-    assert scores.acc_se == 0.0
+    np.testing.assert_array_equal(scores.counts.sum(axis=0), [[tp, fp, fn]] * 2)
+    accuracy = scores.accuracy
+    assert accuracy.pooled == pytest.approx(tp / (tp + fp + fn))
+    # Per frame: 2/3 in the 9 ordinary frames, 1/3 in the 2 changed ones, then the mean.
+    assert accuracy.expected == pytest.approx((9 * 2 / 3 + 2 * 1 / 3) / 11)
+    assert accuracy.expected_se == 0.0 and accuracy.pooled_se == 0.0
+
+
+def exact_expected_accuracy(model: RnnRbm, rolls: list[np.ndarray]) -> np.ndarray:
+    """Each frame's E[TP / (TP + FP + FN)] under its RBM given the true past, by enumerating
+    all 2^V frames (1 for a frame where the truth and the draw are both silent)."""
+    every = np.array(list(itertools.product((0.0, 1.0), repeat=V)), np.float32)
+    out = []
+    for roll in rolls:
+        bv, bh = (x.numpy()[0] for x in model.step_biases(roll[np.newaxis]))
+        for t, truth in enumerate(roll):
+            energies = -rbm.free_energy(every, model.W, bv[t], bh[t]).numpy().astype(np.float64)
+            p = np.exp(energies - energies.max())
+            p /= p.sum()
+            tp = (every * truth).sum(axis=1)
+            errors = (every * (1 - truth)).sum(axis=1) + ((1 - every) * truth).sum(axis=1)
+            acc = np.where(tp + errors > 0, tp / np.maximum(tp + errors, 1), 1.0)
+            out.append((p * acc).sum())
+    return np.array(out)
+
+
+def test_expected_accuracy_matches_enumeration():
+    """The paper's ACC (per frame, then averaged) from resampled AIS chains against the exact
+    expectation."""
+    model, rolls = tiny_model(3), random_rolls([7, 12, 4], seed=3)
+    rolls[0][2] = 0.0  # a silent true frame: both silent counts as exact
+    exact = exact_expected_accuracy(model, rolls)
+    got = evaluate.score(model, rolls, chains=64, temperatures=200, draws=64, batch_frames=32,
+                         rng=tf.random.Generator.from_seed(4), progress=False).accuracy
+    assert got.expected == pytest.approx(exact.mean(), abs=0.02)
+
+
+def test_accuracy_monitor_matches_enumeration():
+    """The training monitor's valid_acc (Gibbs draws from the all-zero frame) estimates the same
+    expectation."""
+    from rnn_rbm.config import DataConfig, TrainConfig
+    from rnn_rbm.data import Dataset
+    from rnn_rbm.train import TrainState, accuracy_validator
+
+    config = RunConfig(data=DataConfig(num_pitches=V), model=ModelConfig(n_hidden=H, n_recurrent=R, init_std=0.7),
+                       train=TrainConfig(monitor_gibbs_steps=50), evaluate=EvalConfig(valid_acc_draws=64), seed=3)
+    state = TrainState.create(config)
+    rolls = random_rolls([7, 12, 4], seed=3)
+    record = accuracy_validator(state, Dataset("tiny", rolls, rolls), config)(1)
+    exact = exact_expected_accuracy(state.model, rolls)
+    assert record["valid_acc"] == pytest.approx(exact.mean(), abs=0.02)
+    assert set(record) == {"valid_acc", "valid_acc_pooled"}
 
 
 def test_reference_models():
@@ -95,9 +144,16 @@ def test_reference_models():
 def test_validator_reports_what_training_selects_on():
     model, rolls = tiny_model(), random_rolls([8, 5])
     config = EvalConfig(valid_ais_chains=4, valid_ais_temperatures=10)
-    record = evaluate.make_validator(model, rolls, rolls, config, tf.random.Generator.from_seed(0))()
-    assert set(record) == {"valid_nll", "valid_nll_se", "valid_acc"}
+    validate = evaluate.make_validator(model, rolls, rolls, config, seed=0)
+    record = validate(1)
+    assert set(record) == {"valid_nll", "valid_nll_se", "valid_log_z_over_known", "valid_acc", "valid_acc_pooled"}
     assert record["valid_nll"] > 0 and record["valid_nll_se"] >= 0 and 0 <= record["valid_acc"] <= 1
+    traces = sum(f.experimental_get_tracing_count() for f in validate.compiled)
+    # Its draws depend on (seed, epoch) alone: again for epoch 1, the same figures.
+    assert validate(1) == record
+    assert validate(2)["valid_nll"] != record["valid_nll"]
+    # Compiled once: later validations trace nothing again.
+    assert sum(f.experimental_get_tracing_count() for f in validate.compiled) == traces
 
 
 def run_evaluate(capsys, *args: str) -> tuple[int, str, str]:
@@ -123,7 +179,7 @@ def test_evaluate_command_on_the_jsb_benchmark(tmp_path, capsys):
     code, out, err = run_evaluate(capsys, prefix, "--chains", "4", "--temperatures", "5", "--draws", "2", *cache)
     assert code == 0, err
     summary = json.loads(out.strip().splitlines()[-1])
-    assert set(summary) == {"nll", "nll_se", "acc", "frames"}
+    assert set(summary) == {"nll", "nll_se", "acc", "acc_pooled", "log_z_over_known", "frames"}
     assert summary["frames"] == 4725  # every frame of JSB's 77 test pieces
     # A nearly untrained model: better than uniform frames, worse than independent pitches fitted.
     assert 11.0 < summary["nll"] < 61.0 and summary["nll_se"] > 0 and 0 <= summary["acc"] <= 1

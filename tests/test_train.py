@@ -56,7 +56,7 @@ def test_best_checkpoint_follows_the_selected_figure(tmp_path):
     config = tiny_config(checkpoint_every=1, select_metric="valid_nll")
     figures = iter([5.0, 4.0, 4.5, 3.0, 3.5])
     history = train(TrainState.create(config), tiny_dataset(), config, 5, tmp_path, progress=False,
-                    validate=lambda: {"valid_nll": next(figures)})
+                    validate=lambda epoch: {"valid_nll": next(figures)})
     assert [h.get("best", False) for h in history] == [True, True, False, True, False]
     assert checkpoint.progress(tmp_path / "best.ckpt") == (4, 0)
     lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").open()]
@@ -75,7 +75,7 @@ def test_early_stopping_and_plateau_schedule(tmp_path):
     config = tiny_config(early_stop_patience=3, lr_schedule="plateau", lr_plateau_patience=2,
                          lr_plateau_factor=0.5, learning_rate=0.01)
     history = train(TrainState.create(config), tiny_dataset(), config, 20, tmp_path, progress=False,
-                    validate=lambda: {"valid_acc": 0.5})
+                    validate=lambda epoch: {"valid_acc": 0.5})
     # Epoch 1 sets the best; epochs 2, 3, 4 do not beat it: stop after epoch 4.
     assert [h["epoch"] for h in history] == [1, 2, 3, 4]
     # The cut after two validations without improvement shows from epoch 4 on.
@@ -143,3 +143,40 @@ def test_a_cost_that_is_not_finite_stops_with_the_epoch_named(tmp_path):
     with pytest.raises(UserError, match=r"epoch 2, batch 1: the cost became nan.*epoch_1.ckpt"):
         train(state, tiny_dataset(), config, 3, tmp_path, progress=False)
     assert sorted(checkpoint.epoch_checkpoints(tmp_path)) == [1]
+
+
+@pytest.mark.parametrize("validate_every", [1, 3])
+def test_validation_does_not_change_training(tmp_path, validate_every):
+    """Validation and pictures draw from generators of their own: validating every epoch, every
+    third, or with the images off, the weights after 4 epochs are the same."""
+    reference = TrainState.create(tiny_config(validate_every=4, image_every=0))
+    train(reference, tiny_dataset(), tiny_config(validate_every=4, image_every=0), 4, tmp_path / "a",
+          progress=False)
+    config = tiny_config(validate_every=validate_every, image_every=2)
+    state = TrainState.create(config)
+    train(state, tiny_dataset(), config, 4, tmp_path / "b", progress=False)
+    for a, b in zip(weights(reference), weights(state)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_validation_compiles_once_and_is_reproducible():
+    config = tiny_config()
+    state = TrainState.create(config)
+    validate = train_module.accuracy_validator(state, tiny_dataset(), config)
+    first = validate(1)
+    traces = sum(f.experimental_get_tracing_count() for f in validate.compiled)
+    assert validate(1) == first  # the draws are a function of (seed, epoch)
+    for epoch in range(2, 5):
+        validate(epoch)
+    assert sum(f.experimental_get_tracing_count() for f in validate.compiled) == traces
+
+
+def test_epoch_records_time_training_and_validation_apart(tmp_path, caplog):
+    config = tiny_config(validate_every=2)
+    with caplog.at_level("INFO", logger="rnn_rbm"):
+        history = train(TrainState.create(config), tiny_dataset(), config, 3, tmp_path, progress=False)
+    assert ["seconds_validating" in h for h in history] == [False, True, True]
+    assert all(h["seconds"] > 0 and h["seconds_saving"] >= 0 for h in history)
+    assert any("validation" in r.message and "train" in r.message for r in caplog.records)
+    totals = [r.message for r in caplog.records if "wall clock" in r.message]
+    assert len(totals) == 1 and "epochs 1-3" in totals[0]
