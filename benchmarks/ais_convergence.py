@@ -23,6 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from rnn_rbm import quiet  # noqa: E402
+
+# Before TensorFlow is imported: its chatter stays out unless asked for.
+quiet.setup(verbose="--verbose" in sys.argv[1:])
+
 import tensorflow as tf  # noqa: E402
 
 from rnn_rbm import checkpoint, evaluate  # noqa: E402
@@ -40,6 +45,7 @@ def main() -> None:
     parser.add_argument("--plain", action="store_true", help="also each run with AIS alone (no frames "
                         "summed exactly)")
     parser.add_argument("--seed", type=int, default=1)
+    quiet.add_verbose_flag(parser)
     args = parser.parse_args()
     config = checkpoint.load_config(args.checkpoint)
     rng = tf.random.Generator.from_seed(args.seed)

@@ -25,6 +25,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
+from rnn_rbm import quiet  # noqa: E402
+
+# Before TensorFlow is imported: its chatter stays out unless asked for.
+quiet.setup(verbose="--verbose" in sys.argv[1:])
+
 import tensorflow as tf  # noqa: E402
 
 from rnn_rbm.config import GenerateConfig, RunConfig  # noqa: E402
@@ -38,6 +43,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--chunks", default="0,16,64", help="comma-separated; 0 = one call")
+    quiet.add_verbose_flag(parser)
     args = parser.parse_args()
     tf.get_logger().setLevel("ERROR")  # every generate() call traces anew, on purpose: say nothing
     config = RunConfig()

@@ -25,6 +25,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
+from rnn_rbm import quiet  # noqa: E402
+
+# Before TensorFlow is imported: its chatter stays out unless asked for.
+quiet.setup(verbose="--verbose" in sys.argv[1:])
+
 import tensorflow as tf  # noqa: E402
 
 from rnn_rbm.config import GenerateConfig, RunConfig, replace_section  # noqa: E402
@@ -43,6 +48,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=80)
     parser.add_argument("--samples", type=int, default=16)
     parser.add_argument("--data", default="bach")
+    quiet.add_verbose_flag(parser)
     args = parser.parse_args()
     base = dataclasses.replace(RunConfig(), data_source=args.data)
     dataset = load_dataset(args.data, base.data, progress=False)

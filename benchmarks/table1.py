@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import logging
 import os
 import platform
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from rnn_rbm import quiet  # noqa: E402
 from rnn_rbm.config import PRESETS, Preset, replace_section  # noqa: E402
 
 # The paper's Table 1, RNN-RBM row: log-likelihood per frame (nats) and expected frame accuracy.
@@ -131,8 +131,9 @@ def main() -> None:
     parser.add_argument("--set", nargs="+", default=[], metavar="SECTION.FIELD=VALUE",
                         help="change a preset setting for every data set, e.g. train.learning_rate=0.001")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines or progress bars")
+    quiet.add_verbose_flag(parser)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    quiet.setup(verbose=args.verbose, quiet=args.quiet)
     for name in args.datasets:
         if not (args.data_dir / FILES[name]).is_file():
             sys.exit(f"error: no {FILES[name]} in {args.data_dir}; give --data_dir")

@@ -1,7 +1,10 @@
 """How fast this machine trains and generates with the paper-size model (88-150-100, CD-15).
 
-    python benchmarks/throughput.py [--parts prep,train,bare,generate,memory] [--repeats 3]
+    python benchmarks/throughput.py [--parts prep,train,bare,generate,memory] [--runs 5] [--repeats 3]
                                     [--steps_per_quarter 4] [--strategy none|mirrored]
+
+Each of `--runs` runs is a fresh process measuring every part; each figure printed is the
+median over the runs with its range (min - max), and the load average before and after.
 
 Parts (all by default):
 - prep: converts the Bach default into an empty cache folder (prep_first_s), then
@@ -21,13 +24,14 @@ Parts (all by default):
 - memory: peak resident memory of `rnn_rbm_train.py 2` on the same data, run as a
   child process (getrusage of the children).
 
-Prints a readable summary, then one JSON line with every figure, the machine and
-the settings.
+Prints each run's figures, then the summary, then one JSON line with every figure's
+median, min and max, the machine and the settings.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -43,6 +47,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from rnn_rbm import quiet  # noqa: E402
+
 PARTS = ("prep", "train", "bare", "generate", "memory")
 GENERATE_STEPS = 512
 GENERATE_BATCH = 16
@@ -53,16 +59,52 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default=",".join(PARTS),
                         help=f"comma-separated subset of {','.join(PARTS)} (default all)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed epochs / generation runs (default 3)")
+    parser.add_argument("--runs", type=int, default=5, help="fresh processes, each measuring every part; "
+                        "figures are their median and range (default 5)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed epochs / generation calls within "
+                        "one run (default 3)")
     parser.add_argument("--steps_per_quarter", type=int, default=4, help="frames per quarter (default 4)")
     parser.add_argument("--strategy", default="none", help="tf.distribute strategy of the train step: "
                         "none, mirrored or multiworker (default none)")
+    parser.add_argument("--one_run", action="store_true", help=argparse.SUPPRESS)  # a child's own run
+    quiet.add_verbose_flag(parser)
     args = parser.parse_args()
     parts = [p for p in args.parts.split(",") if p]
     unknown = set(parts) - set(PARTS)
     if unknown:
         parser.error(f"unknown parts {sorted(unknown)}; choose from {','.join(PARTS)}")
+    if args.one_run:
+        _one_run(args, parts)
+        return
+    # Each run in a fresh process: what differs between processes (thread start-up, memory
+    # layout, compilation) shows in the spread, as a user's next command would meet it.
+    load_start = os.getloadavg()[0]
+    runs = []
+    for index in range(args.runs):
+        command = [sys.executable, __file__, "--one_run", *sys.argv[1:]]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            sys.exit(f"error: run {index + 1} failed:\n{result.stderr}")
+        runs.append(json.loads(result.stdout.strip().splitlines()[-1]))
+        print(f"run {index + 1}/{args.runs}: " + ", ".join(f"{k} {v:,.2f}" for k, v in runs[-1]["figures"].items()),
+              flush=True)
+    machine = {**runs[0]["machine"], "load_average_start": round(load_start, 2),
+               "load_average_end": round(os.getloadavg()[0], 2)}
+    settings = {**runs[0]["settings"], "runs": args.runs}
+    print("machine:", ", ".join(f"{k} {v}" for k, v in machine.items()))
+    print("settings:", ", ".join(f"{k} {v}" for k, v in settings.items()))
+    print(f"\n  {'figure':34s} {'median':>12s}  {'min':>10s} - {'max':<10s}")
+    summary = {}
+    for key in runs[0]["figures"]:
+        values = [run["figures"][key] for run in runs]
+        summary[key] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
+        print(f"  {key:34s} {summary[key]['median']:12,.2f}  {min(values):10,.2f} - {max(values):<10,.2f}")
+    print(json.dumps({"figures": summary, "machine": machine, "settings": settings}))
 
+
+def _one_run(args: argparse.Namespace, parts: list[str]) -> None:
+    """Measures every part once in this process; prints the figures as one JSON line."""
+    quiet.setup(verbose=args.verbose)
     import tensorflow as tf
 
     from rnn_rbm.config import RunConfig, replace_section
@@ -73,29 +115,22 @@ def main() -> None:
                 "cd_k": config.train.cd_k, "batch_size": config.train.batch_size,
                 "negative_start": config.train.negative_start, "steps_per_quarter": args.steps_per_quarter,
                 "generate_gibbs_steps": 25, "repeats": args.repeats, "strategy": args.strategy}
-    print("machine:", ", ".join(f"{k} {v}" for k, v in machine.items()))
-    print("settings:", ", ".join(f"{k} {v}" for k, v in settings.items()))
     figures: dict[str, float] = {}
-
-    with tempfile.TemporaryDirectory() as scratch:
-        cache = Path(scratch) / "cache"
-        if "prep" in parts:
-            figures.update(_prep(config.data, cache))
-        dataset = _load(config.data, cache)
-        if "train" in parts:
-            figures.update(_train(tf, config, dataset, args.repeats, args.strategy))
-        if "bare" in parts:
-            figures.update(_bare(tf, config, dataset, args.repeats))
-        if "generate" in parts:
-            figures.update(_generate(tf, config, args.repeats))
-        if "memory" in parts:
-            figures.update(_memory(config.data, cache, Path(scratch)))
-
-    print()
-    for key, value in figures.items():
-        print(f"  {key:34s} {value:12.2f}")
-    machine["load_average_end"] = round(os.getloadavg()[0], 2)
-    print(json.dumps({**figures, "machine": machine, "settings": settings}))
+    with contextlib.redirect_stdout(sys.stderr):  # the parts' own lines; stdout carries the JSON
+        with tempfile.TemporaryDirectory() as scratch:
+            cache = Path(scratch) / "cache"
+            if "prep" in parts:
+                figures.update(_prep(config.data, cache))
+            dataset = _load(config.data, cache)
+            if "train" in parts:
+                figures.update(_train(tf, config, dataset, args.repeats, args.strategy))
+            if "bare" in parts:
+                figures.update(_bare(tf, config, dataset, args.repeats))
+            if "generate" in parts:
+                figures.update(_generate(tf, config, args.repeats))
+            if "memory" in parts:
+                figures.update(_memory(config.data, cache, Path(scratch)))
+    print(json.dumps({"figures": figures, "machine": machine, "settings": settings}))
 
 
 def _machine(tf) -> dict:

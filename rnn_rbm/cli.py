@@ -13,7 +13,6 @@ import logging
 import os
 import secrets
 import sys
-import tempfile
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -73,6 +72,8 @@ _non_negative_float = _real(allow_zero=True)
 def _common(parser: argparse.ArgumentParser, seed_default: str = "0, or the --init checkpoint's") -> None:
     parser.add_argument("--seed", type=_count(0), help=f"random seed (default {seed_default})")
     parser.add_argument("--quiet", action="store_true", help="only warnings and errors, no progress bars")
+    parser.add_argument("--verbose", action="store_true", help="let TensorFlow's own log lines and Python's "
+                        "warnings through (hidden by default)")
 
 
 def _data_flags(parser: argparse.ArgumentParser) -> None:
@@ -98,14 +99,9 @@ def _model_flags(parser: argparse.ArgumentParser) -> None:
 def _run(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentParser,
          argv: Sequence[str] | None) -> None:
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr, force=True)
-    log.setLevel(logging.WARNING if args.quiet else logging.INFO)
-    from rnn_rbm.audio import quiet_fluidsynth_import
+    from rnn_rbm import quiet
 
-    # Before anything imports pretty_midi, which imports pyfluidsynth, which prints to
-    # stdout under $CI, and stdout is where the commands list the files they wrote.
-    quiet_fluidsynth_import()
-    _import_tensorflow_quietly()
+    quiet.setup(verbose=args.verbose, quiet=args.quiet)
     try:
         main(args)
     except UserError as exc:
@@ -117,33 +113,6 @@ def _run(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentPa
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
-
-
-# Lines TensorFlow's C++ side prints at start-up on every CPU-only machine; its
-# TF_CPP_MIN_LOG_LEVEL no longer reaches them (tensorflow/tensorflow#100442).
-_STARTUP_NOISE = ("absl::InitializeLog", "oneDNN custom operations", "Could not find cuda drivers",
-                  "failed call to cuInit")
-
-
-def _import_tensorflow_quietly() -> None:
-    """Imports TensorFlow and starts its devices with stderr captured, then passes on
-    every captured line except the known start-up notices above."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            import tensorflow as tf
-
-            tf.config.list_logical_devices()
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        captured.seek(0)
-        for line in captured.read().decode(errors="replace").splitlines():
-            if not any(noise in line for noise in _STARTUP_NOISE):
-                print(line, file=sys.stderr)
 
 
 def _writable_dir(path: Path, flag: str) -> Path:
@@ -249,7 +218,7 @@ def train_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--clip_norm", type=_non_negative_float, help="clip the gradient's global norm "
                         "(default 10; 0 turns it off)")
     parser.add_argument("--batch_size", type=_count(1), help="pieces per update (default 16)")
-    parser.add_argument("--validate_every", type=_count(1), help="epochs between validations (default 1)")
+    parser.add_argument("--validate_every", type=_count(1), help="epochs between validations (default 5; always at the last epoch)")
     parser.add_argument("--select_metric", choices=sorted(VALIDATORS), help="the validation figure that "
                         "picks best.ckpt and drives early stopping (default valid_acc): valid_acc, the frame "
                         "accuracy of one draw; valid_nll, the log-likelihood per frame by a quick AIS (also "

@@ -78,7 +78,10 @@ class TrainConfig:
     image_steps: int = 64  # frames of that piece
     # Epoch checkpoints kept besides best.ckpt (older ones are deleted); 0 keeps all.
     keep_last: int = 3
-    validate_every: int = 1  # epochs between validations (and always at the last epoch)
+    # Epochs between validations (and always at the last epoch). With valid_acc_draws 4 the
+    # monitor's noise (s.d. 0.11 points, measured on the Bach default) is below what it decides
+    # between, and validating every 5th epoch costs under 5 % of the run.
+    validate_every: int = 5
     # The validation figure that picks best.ckpt, stops early and cuts the learning rate.
     # Figures named valid_nll* are better when lower, the others when higher.
     select_metric: str = "valid_acc"
@@ -139,7 +142,9 @@ class EvalConfig:
     # Validation during training: the same measures, cheaper.
     valid_ais_chains: int = 8
     valid_ais_temperatures: int = 100
-    valid_acc_draws: int = 1
+    # Draws of every validation frame, for valid_acc in both validations: one draw gave a
+    # standard deviation of 0.2-0.35 points between repeated validations of one checkpoint.
+    valid_acc_draws: int = 4
     valid_pieces: int = 0  # the first N validation pieces only (a fixed subset); 0 = all
 
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +56,45 @@ def test_pretrain_train_generate(midi_folder, tmp_path):
     primed = run("rnn_rbm_generate.py", "parameter_checkpoints/epoch_2.ckpt", "--primer",
                  str(midi_folder / "piece_0.mid"), "--num_steps", "8", "--gibbs_steps", "2", cwd=tmp_path)
     assert primed.returncode == 0, primed.stderr
+    for result in (pre, train, gen, primed):
+        assert not chatter(result.stderr), result.stderr
+
+
+# What TensorFlow's C++ log lines (absl's format), its Python logger and Python warnings look like.
+CHATTER = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d|tensorflow|Warning:|retracing|Sharding callback",
+                     re.IGNORECASE | re.MULTILINE)
+
+
+def chatter(stderr: str) -> list[str]:
+    """Returns: the lines of stderr that are library chatter rather than our own messages."""
+    return [line for line in stderr.splitlines() if CHATTER.search(line)]
+
+
+QUIET_PROBE = """
+import logging, sys, warnings
+from rnn_rbm import quiet
+quiet.setup(verbose=len(sys.argv) > 1)
+import tensorflow as tf
+logging.getLogger("tensorflow").info("Sharding callback duration: 3 microseconds")
+tf.get_logger().warning("5 out of the last 5 calls triggered tf.function retracing")
+warnings.warn("a deprecation in some library", DeprecationWarning)
+logging.getLogger("rnn_rbm").info("our own message")
+"""
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_library_chatter_only_with_verbose(tmp_path, verbose):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("PYTHONWARNINGS", None)
+    result = subprocess.run([sys.executable, "-c", QUIET_PROBE, *(["--verbose"] if verbose else [])], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "our own message" in result.stderr
+    found = chatter(result.stderr)
+    if verbose:
+        assert any("retracing" in line for line in found) and any("deprecation" in line for line in found)
+    else:
+        assert not found, result.stderr
 
 
 @pytest.mark.parametrize("script, args, message", [

@@ -14,7 +14,8 @@ from rnn_rbm.train import TrainState, train
 
 
 def tiny_config(**train_changes) -> RunConfig:
-    train_config = TrainConfig(cd_k=2, batch_size=2, monitor_gibbs_steps=3, checkpoint_every=2, keep_last=0)
+    train_config = TrainConfig(cd_k=2, batch_size=2, monitor_gibbs_steps=3, checkpoint_every=2, keep_last=0,
+                               validate_every=1)
     return RunConfig(data=DataConfig(num_pitches=10), model=ModelConfig(n_hidden=6, n_recurrent=4),
                      train=dataclasses.replace(train_config, **train_changes))
 
