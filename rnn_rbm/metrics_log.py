@@ -35,8 +35,9 @@ class MetricsLog:
         timing = f"train {record['seconds']:.1f} s ({record['frames_per_s']:.0f} frames/s)"
         if "seconds_validating" in record:
             timing += f", validation {record['seconds_validating']:.1f} s"
-        log.info("epoch %d/%d  cost %.4f  %s  %s", record["epoch"], num_epochs, record["cost"],
-                 _validation_text(record), timing)
+        parts = [f"epoch {record['epoch']}/{num_epochs}", f"cost {record['cost']:.4f}", _validation_text(record),
+                 timing]
+        log.info("  ".join(part for part in parts if part))
         # JSON has no NaN: a missing figure is written as null.
         finite = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
         with open(self.dir / "metrics.jsonl", "a") as f:
