@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rnn_rbm import quiet  # noqa: E402
+from rnn_rbm.cli import SAMPLER_THREADS  # noqa: E402
 
 PARTS = ("prep", "train", "bare", "generate", "memory")
 GENERATE_STEPS = 512
@@ -80,12 +81,21 @@ def main() -> None:
     # layout, compilation) shows in the spread, as a user's next command would meet it.
     load_start = os.getloadavg()[0]
     runs = []
+    # Generation is measured in a process of its own, with the threads rnn_rbm_generate.py uses.
+    groups = [([p for p in parts if p != "generate"], {}),
+              (["generate"] if "generate" in parts else [], {"TF_NUM_INTRAOP_THREADS": str(SAMPLER_THREADS)})]
     for index in range(args.runs):
-        command = [sys.executable, __file__, "--one_run", *sys.argv[1:]]
-        result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode != 0:
-            sys.exit(f"error: run {index + 1} failed:\n{result.stderr}")
-        runs.append(json.loads(result.stdout.strip().splitlines()[-1]))
+        merged = {"figures": {}}
+        for group, env in groups:
+            if not group:
+                continue
+            command = [sys.executable, __file__, "--one_run", *sys.argv[1:], "--parts", ",".join(group)]
+            result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env})
+            if result.returncode != 0:
+                sys.exit(f"error: run {index + 1} failed:\n{result.stderr}")
+            run = json.loads(result.stdout.strip().splitlines()[-1])
+            merged = {**run, "figures": {**merged["figures"], **run["figures"]}}
+        runs.append(merged)
         print(f"run {index + 1}/{args.runs}: " + ", ".join(f"{k} {v:,.2f}" for k, v in runs[-1]["figures"].items()),
               flush=True)
     machine = {**runs[0]["machine"], "load_average_start": round(load_start, 2),

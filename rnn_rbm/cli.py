@@ -22,6 +22,11 @@ from rnn_rbm.errors import RunInterrupted, UserError
 log = logging.getLogger("rnn_rbm")
 
 DEFAULT_CHECKPOINT_DIR = Path("parameter_checkpoints")
+# Generation is a long chain of tiny operations (one frame of 88 x 150 at a time): split
+# across threads, each waits for the slowest, and on a machine with any other load one
+# sample was drawn up to 2.6x slower from run to run. One thread: as fast on an idle
+# machine, and steady under load (README, "Speed").
+SAMPLER_THREADS = 1
 INITIAL_CHECKPOINT = "initial.ckpt"
 
 
@@ -97,11 +102,11 @@ def _model_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentParser,
-         argv: Sequence[str] | None) -> None:
+         argv: Sequence[str] | None, intra_op_threads: int | None = None) -> None:
     args = parser.parse_args(argv)
     from rnn_rbm import quiet
 
-    quiet.setup(verbose=args.verbose, quiet=args.quiet)
+    quiet.setup(verbose=args.verbose, quiet=args.quiet, intra_op_threads=intra_op_threads)
     try:
         main(args)
     except UserError as exc:
@@ -414,7 +419,7 @@ def generate_main(argv: Sequence[str] | None = None) -> None:
                                                    primer_steps))
         log.info("results page %s", report.rebuild_index(out_dir))
 
-    _run(main, parser, argv)
+    _run(main, parser, argv, intra_op_threads=SAMPLER_THREADS)
 
 
 def _finite_or_none(value: float) -> float | None:

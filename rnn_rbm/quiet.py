@@ -24,11 +24,16 @@ _STARTUP_NOISE = ("absl::InitializeLog", "oneDNN custom operations", "Could not 
                   "failed call to cuInit")
 
 
-def setup(verbose: bool = False, quiet: bool = False) -> None:
+def setup(verbose: bool = False, quiet: bool = False, intra_op_threads: int | None = None) -> None:
     """Configures logging (our messages at INFO, or WARNING when `quiet`; everything else at
     WARNING) and imports TensorFlow quietly, unless `verbose`, which lets every library
     speak. Call once, first thing in a command or a benchmark script.
+
+    intra_op_threads: threads TensorFlow may split one operation over (default: one per
+    core); it must be fixed before TensorFlow starts, so it is set here.
     """
+    if intra_op_threads is not None:
+        os.environ["TF_NUM_INTRAOP_THREADS"] = str(intra_op_threads)
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr, force=True)
     logging.getLogger("rnn_rbm").setLevel(logging.WARNING if quiet else logging.INFO)
     from rnn_rbm.audio import quiet_fluidsynth_import
