@@ -280,26 +280,29 @@ class Comparison:
     overlap: float = math.nan
 
 
-def _mean_sd(values: np.ndarray) -> tuple[float, float]:
+def mean_sd(values: np.ndarray) -> tuple[float, float]:
+    """Returns: the mean and standard deviation (ddof 1; 0 for one value) of the values that
+    are not nan (nan, nan when none is)."""
     values = values[~np.isnan(values)]
     if not values.size:
         return math.nan, math.nan
     return float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0
 
 
-def _mean(values: np.ndarray) -> float:
-    return _mean_sd(values)[0]
+def mean(values: np.ndarray) -> float:
+    """Returns: the mean of the values that are not nan (nan when none is)."""
+    return mean_sd(values)[0]
 
 
 def compare(samples: SetStats, reference: SetStats | None = None) -> list[Comparison]:
     """Returns: one Comparison per measure, in the order of MEASURES."""
     rows = []
     for m in MEASURES:
-        row = dict(zip(("mean", "sd"), _mean_sd(samples.values[m.key])),
-                   first=_mean(samples.first[m.key]), last=_mean(samples.last[m.key]))
+        row = dict(zip(("mean", "sd"), mean_sd(samples.values[m.key])),
+                   first=mean(samples.first[m.key]), last=mean(samples.last[m.key]))
         if reference is not None:
-            row.update(zip(("ref_mean", "ref_sd"), _mean_sd(reference.values[m.key])),
-                       ref_first=_mean(reference.first[m.key]), ref_last=_mean(reference.last[m.key]),
+            row.update(zip(("ref_mean", "ref_sd"), mean_sd(reference.values[m.key])),
+                       ref_first=mean(reference.first[m.key]), ref_last=mean(reference.last[m.key]),
                        overlap=overlapping_area(samples.values[m.key], reference.values[m.key]))
         rows.append(Comparison(m.key, m.label, **row))
     return rows

@@ -1,12 +1,16 @@
 """Each measure of generated music on hand-made rolls with a known answer, the overlapping
 area on sets with a known answer, and drift."""
 
+import json
 import math
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA, make_midi, midi_bytes
+from test_cli import run
 
 from rnn_rbm import samplestats
+from rnn_rbm.cli import evaluate_main
 from rnn_rbm.samplestats import piece_measures
 
 C_MAJOR = [60, 62, 64, 65, 67, 69, 71, 72]
@@ -116,3 +120,41 @@ def test_report_against_a_reference():
     assert 0 < out["measures"]["dense"]["overlap"] < 1
     short = samplestats.describe([roll_of([[60]] * 3)], steps_per_quarter=2)
     assert math.isnan(short.first["polyphony"][0])  # too short for quarters
+
+
+def test_evaluate_samples_command(tmp_path):
+    folder = tmp_path / "generated"
+    folder.mkdir()
+    scale = [(p, i, i + 1) for i, p in enumerate(C_MAJOR)]
+    make_midi(scale).write(str(folder / "scale.mid"))
+    make_midi([(p, 0, 8) for p in (60, 64, 67)]).write(str(folder / "chord.mid"))
+    (folder / "broken.mid").write_bytes(midi_bytes(make_midi(scale))[:30])
+    result = run("rnn_rbm_evaluate.py", "--samples", str(folder), "--reference",
+                 str(SHARED_DATA / "jsb_chorales.json"), "--steps_per_quarter", "1", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"skipped {folder / 'broken.mid'}" in result.stderr
+    assert "2 pieces from --samples, 1 skipped, against jsb_chorales, test split" in result.stdout
+    assert "scale consistency" in result.stdout and "overlap" in result.stdout
+    out = json.loads(result.stdout.splitlines()[-1])
+    assert out["pieces"] == 2 and out["reference_pieces"] == 77 and out["skipped"] == [str(folder / "broken.mid")]
+    assert out["measures"]["scale"]["mean"] == 1.0  # a C-major scale and a C-major chord
+    assert out["measures"]["pitch_classes"]["mean"] == (7 + 3) / 2
+    assert 0 <= out["measures"]["polyphony"]["overlap"] <= 1
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "nothing to measure"),
+    (["--samples", "no_such_folder"], "no such file or folder"),
+    (["--samples", "empty"], "no usable MIDI file"),
+    (["x.ckpt", "--samples", "empty"], "give one of the two"),
+    (["x.ckpt", "--reference", "bach"], "--reference is for --samples"),
+])
+def test_evaluate_samples_mistakes_end_in_one_clear_message(args, message, tmp_path, monkeypatch, capsys):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "junk.mid").write_bytes(b"not MIDI")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        evaluate_main(args)  # in this process: each case fails before any data is read
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
