@@ -442,8 +442,9 @@ def generate_main(argv: Sequence[str] | None = None) -> None:
         for sample in files:
             print(sample.midi)
         log.info("mean polyphony %.2f notes per sounding frame", mean_polyphony(rolls))
-        report.write_manifest(out_dir, _run_record(args, run, seed, settings, config, synth, files, rolls,
-                                                   primer_steps))
+        record = _run_record(args, run, seed, settings, config, synth, files, rolls, primer_steps)
+        _add_sample_stats(record, rolls[:, primer_steps:], config, out_dir, args.plot)
+        report.write_manifest(out_dir, record)
         log.info("results page %s", report.rebuild_index(out_dir))
 
     _run(main, parser, argv)
@@ -489,6 +490,31 @@ def _run_record(args: argparse.Namespace, run: str, seed: int, settings: Generat
             "data": config.data_source, "seed": seed, "settings": dataclasses.asdict(settings),
             "primer": args.primer and str(args.primer), "melody": args.melody and str(args.melody),
             "synth": synth and synth.describe(), "command": shlex.join(command), "samples": samples}
+
+
+def _add_sample_stats(record: dict, rolls, config: RunConfig, out_dir: Path, plot: bool) -> None:
+    """Adds to a generation run's record the statistics of its generated frames (rolls:
+    (samples, steps, V), primer left out) against the checkpoint's training pieces when the
+    roll cache holds them (a conversion would cost more than the generation), and with
+    `plot` a picture of them, one panel per measure."""
+    from rnn_rbm import plots, samplestats
+    from rnn_rbm.data import load_cached
+
+    dataset = load_cached(config.data_source, config.data)
+    reference = dataset.train if dataset is not None and dataset.train else None
+    result = samplestats.report(rolls, reference, config.data.steps_per_quarter, config.data.lowest_pitch)
+    label = f"{dataset.label}, training pieces" if reference else None
+    if reference is None:
+        log.info("sample statistics without a reference: %s is not in the roll cache", config.data_source)
+    record["sample_stats"] = {**result.to_json(), "reference": label}
+    for sample, values in zip(record["samples"], result.pieces_json()):
+        sample["stats"] = values
+    if plot:
+        labels = {m.key: m.label for m in samplestats.MEASURES}
+        title = f"run {record['run']}" + (f", against {label}" if label else "")
+        png = plots.measure_histograms_png(out_dir / f"{record['run']}_stats.png", result.samples.values, labels,
+                                           result.reference and result.reference.values, title)
+        record["stats_png"] = png.name
 
 
 def evaluate_main(argv: Sequence[str] | None = None) -> None:

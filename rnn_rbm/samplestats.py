@@ -322,8 +322,8 @@ class Report:
 
     def to_json(self) -> dict:
         """Returns: a JSON-able dict: pieces, frames, the dense-frame figures and, per measure
-        key, {mean, sd, first, last, ref_mean, ref_sd, ref_first, ref_last, overlap} (None
-        where undefined), numbers rounded to 4 digits."""
+        key, {label, mean, sd, first, last, ref_mean, ref_sd, ref_first, ref_last, overlap}
+        (None where undefined), numbers rounded to 4 digits."""
         out = {"pieces": self.samples.pieces, "frames": self.samples.frames,
                "dense_max": _finite(self.samples.dense_max), "dense_overall": _finite(self.samples.dense_overall)}
         if self.reference is not None:
@@ -331,10 +331,16 @@ class Report:
                        reference_dense_max=_finite(self.reference.dense_max),
                        reference_dense_overall=_finite(self.reference.dense_overall))
         out["measures"] = {
-            r.key: {name: _finite(getattr(r, name)) for name in
-                    ("mean", "sd", "first", "last", "ref_mean", "ref_sd", "ref_first", "ref_last", "overlap")}
+            r.key: {"label": r.label, **{name: _finite(getattr(r, name)) for name in (
+                "mean", "sd", "first", "last", "ref_mean", "ref_sd", "ref_first", "ref_last", "overlap")}}
             for r in self.rows}
         return out
+
+    def pieces_json(self) -> list[dict]:
+        """Returns: per sample piece, {measure key: value} (None where undefined, 4 digits)."""
+        values = self.samples.values
+        return [{key: _finite(float(column[i])) for key, column in values.items()}
+                for i in range(self.samples.pieces)]
 
 
 def report(samples: list[np.ndarray] | np.ndarray, reference: list[np.ndarray] | None,
