@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from rnn_rbm.errors import UserError
+from rnn_rbm.samplestats import MEASURES
 from rnn_rbm.statstable import number
 
 log = logging.getLogger(__name__)
@@ -157,8 +158,10 @@ def _stats_table(out_dir: Path, record: dict) -> str:
     def both(m: dict, mean: str, sd: str) -> str:
         return f"{_number(m.get(mean))} ± {_number(m.get(sd))}" if _is_number(m.get(mean)) else "-"
 
+    known = [m.key for m in MEASURES]  # the manifest's keys are sorted: show them in the measures' order
     rows = []
-    for key, m in measures.items():
+    for key in sorted(measures, key=lambda k: known.index(k) if k in known else len(known)):
+        m = measures[key]
         if not isinstance(m, dict):
             continue
         drift = f"{_number(m.get('first'))} → {_number(m.get('last'))}"
@@ -168,8 +171,9 @@ def _stats_table(out_dir: Path, record: dict) -> str:
             drift += f" (reference {_number(m.get('ref_first'))} → {_number(m.get('ref_last'))})"
         rows.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells + [drift]) + "</tr>")
     head = ["measure", "samples"] + (["reference", "overlap"] if reference else []) + ["first → last quarter"]
-    against = (f"against {_e(reference)}; overlap: the overlapping area of the two distributions over pieces "
-               "(1 = indistinguishable)" if reference else "no reference: the training data was not in the roll cache")
+    against = (f"against {_e(reference)}; overlap: the overlapping area of the two distributions over "
+               "pieces (1 = indistinguishable)" if reference
+               else "no reference: the training data was not in the roll cache")
     picture = _link(out_dir, record.get("stats_png"))
     image = f'<img src="{picture}" alt="histograms of the sample statistics" loading="lazy">' if picture else ""
     return f"""<figure class="stats">

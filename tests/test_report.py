@@ -124,3 +124,4 @@ def test_sample_statistics_table_and_picture(tmp_path):
     assert "no reference: the training data was not in the roll cache" in text
     assert text.count("<table>") == 2
     assert [a["src"] for tag, a in elements(page) if tag == "img" and "stats" in a["src"]] == ["run_stats.png"]
+    assert text.index("notes per sounding frame") < text.index("&lt;b&gt;x&lt;/b&gt;")  # known measures first
