@@ -415,8 +415,9 @@ def generate_main(argv: Sequence[str] | None = None) -> None:
         for sample in files:
             print(sample.midi)
         log.info("mean polyphony %.2f notes per sounding frame", mean_polyphony(rolls))
-        report.write_manifest(out_dir, _run_record(args, run, seed, settings, config, synth, files, rolls,
-                                                   primer_steps))
+        record = _run_record(args, run, seed, settings, config, synth, files, rolls, primer_steps)
+        _add_sample_stats(record, rolls[:, primer_steps:], config, out_dir, args.plot)
+        report.write_manifest(out_dir, record)
         log.info("results page %s", report.rebuild_index(out_dir))
 
     _run(main, parser, argv, intra_op_threads=SAMPLER_THREADS)
@@ -471,6 +472,31 @@ def _run_record(args: argparse.Namespace, run: str, seed: int, settings: Generat
             "synth": synth and synth.describe(), "command": shlex.join(command), "samples": samples}
 
 
+def _add_sample_stats(record: dict, rolls, config: RunConfig, out_dir: Path, plot: bool) -> None:
+    """Adds to a generation run's record the statistics of its generated frames (rolls:
+    (samples, steps, V), primer left out) against the checkpoint's training pieces when the
+    roll cache holds them (a conversion would cost more than the generation), and with
+    `plot` a picture of them, one panel per measure."""
+    from rnn_rbm import plots, samplestats
+    from rnn_rbm.data import load_cached
+
+    dataset = load_cached(config.data_source, config.data)
+    reference = dataset.train if dataset is not None and dataset.train else None
+    result = samplestats.report(rolls, reference, config.data.steps_per_quarter, config.data.lowest_pitch)
+    label = f"{dataset.label}, training pieces" if reference else None
+    if reference is None:
+        log.info("sample statistics without a reference: %s is not in the roll cache", config.data_source)
+    record["sample_stats"] = {**result.to_json(), "reference": label}
+    for sample, values in zip(record["samples"], result.pieces_json()):
+        sample["stats"] = values
+    if plot:
+        labels = {m.key: m.label for m in samplestats.MEASURES}
+        title = f"run {record['run']}" + (f", against {label}" if label else "")
+        png = plots.measure_histograms_png(out_dir / f"{record['run']}_stats.png", result.samples.values, labels,
+                                           result.reference and result.reference.values, title)
+        record["stats_png"] = png.name
+
+
 def evaluate_main(argv: Sequence[str] | None = None) -> None:
     """rnn_rbm_evaluate.py: the paper's measures (log-likelihood per frame by AIS, expected
     frame accuracy) of a checkpoint on one split of its data."""
@@ -483,13 +509,16 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
                                      "RNN-RBM, each frame given its true past, as in Table 1 of "
                                      "Boulanger-Lewandowski et al. (2012). The last line of output is "
                                      "one JSON object: nll (nats per frame, positive), nll_se, acc (the paper's expected "
-                                     "frame accuracy), acc_pooled, log_z_over_known, frames.")
-    parser.add_argument("checkpoint", type=Path, metavar="CKPT",
+                                     "frame accuracy), acc_pooled, log_z_over_known, frames. With --samples instead of "
+                                     "CKPT: statistics of generated MIDI against a reference data set.")
+    parser.add_argument("checkpoint", type=Path, metavar="CKPT", nargs="?",
                         help="checkpoint prefix, e.g. parameter_checkpoints/best.ckpt")
     parser.add_argument("--data", help="data to measure (default: the checkpoint's own), e.g. "
                         "../shared/data/nottingham.json")
-    parser.add_argument("--split", choices=["train", "valid", "test"], default="test",
-                        help="which pieces (default test; a MIDI folder or bach has train and valid only)")
+    parser.add_argument("--split", choices=["train", "valid", "test"],
+                        help="which pieces (default test; a MIDI folder or bach has train and valid only; "
+                        "as --reference: all its pieces where it has no test split)")
+    _samples_flags(parser)
     parser.add_argument("--chains", type=_count(2), default=defaults.ais_chains,
                         help=f"AIS chains per frame (default {defaults.ais_chains})")
     parser.add_argument("--temperatures", type=_count(1), default=defaults.ais_temperatures,
@@ -508,6 +537,14 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
     _common(parser, seed_default="0")
 
     def main(args: argparse.Namespace) -> None:
+        if args.samples is not None or args.checkpoint is None:
+            return _evaluate_samples(args)
+        for flag in ("reference", "steps_per_quarter"):
+            if getattr(args, flag) is not None:
+                raise UserError(f"--{flag} is for --samples; a checkpoint is measured on its own grid "
+                                "and on --data")
+        args.split = args.split or "test"
+
         import json
         import math
 
@@ -555,3 +592,54 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
                           "frames": result.frames}))
 
     _run(main, parser, argv)
+
+
+def _samples_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--samples", nargs="+", type=Path, metavar="DIR_OR_FILE", help="measure these "
+                        "MIDI files (or every MIDI file of these folders) instead of a checkpoint: notes per "
+                        "frame, held notes, pitches, scale, empty beats, drift, each against --reference")
+    parser.add_argument("--reference", help="with --samples: the data to compare with: 'bach' (default), a "
+                        "folder of MIDI files or a benchmark .json")
+    parser.add_argument("--steps_per_quarter", type=_count(1), help="with --samples: frames per quarter note "
+                        "when reading MIDI (default 2); the model's own, e.g. 1 beside jsb_chorales.json")
+
+
+def _evaluate_samples(args: argparse.Namespace) -> None:
+    """rnn_rbm_evaluate.py --samples: statistics of generated MIDI against a reference data set,
+    a table and one JSON line."""
+    import json
+
+    from rnn_rbm import samplestats, statstable
+    from rnn_rbm.config import DataConfig
+    from rnn_rbm.data import load_dataset
+    from rnn_rbm.sources import convert_files, midi_files
+
+    if args.samples is None:
+        raise UserError("nothing to measure: give a checkpoint (CKPT) to evaluate a model, or --samples "
+                        "DIR_OR_FILE ... to measure generated MIDI")
+    if args.checkpoint is not None:
+        raise UserError(f"--samples measures MIDI files, {args.checkpoint} is a model: give one of the two")
+    if args.data is not None:
+        raise UserError("--data is for a checkpoint; with --samples, give the data to compare with as --reference")
+    data = DataConfig(steps_per_quarter=args.steps_per_quarter or DataConfig().steps_per_quarter)
+    paths = []
+    for given in args.samples:
+        if not given.exists() and not given.is_symlink():
+            raise UserError(f"--samples {given}: no such file or folder")
+        paths += midi_files(given) if given.is_dir() else [given]
+    read = convert_files(paths, [str(p) for p in paths], data, args.workers, progress=not args.quiet)
+    if not read.rolls:
+        raise UserError(f"--samples {' '.join(map(str, args.samples))}: no usable MIDI file"
+                        f"{' (see the messages above)' if read.skipped else ''}")
+    reference_spec = args.reference or "bach"
+    dataset = load_dataset(reference_spec, data, args.cache_dir, args.workers, progress=not args.quiet)
+    reference, split = samplestats.reference_pieces(dataset, args.split)
+    if not reference:
+        raise UserError(f"--reference {reference_spec} has no {args.split} pieces; choose another --split")
+    result = samplestats.report(read.rolls, reference, data.steps_per_quarter, data.lowest_pitch)
+    label = f"{dataset.label}, {split}"
+    skipped = f", {len(read.skipped)} skipped" if read.skipped else ""
+    print(f"{len(read.rolls)} pieces from --samples{skipped}, against {label}; "
+          f"{data.steps_per_quarter} frames per quarter note")
+    print(statstable.comparison_table(result, label))
+    print(json.dumps({**result.to_json(), "reference": label, "skipped": [name for name, _ in read.skipped]}))

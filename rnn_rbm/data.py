@@ -18,7 +18,7 @@ import numpy as np
 from rnn_rbm import rollcache
 from rnn_rbm.config import DataConfig
 from rnn_rbm.errors import UserError
-from rnn_rbm.sources import Converted, convert, resolve_source, source_identity
+from rnn_rbm.sources import Converted, Source, convert, resolve_source, source_identity
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +65,7 @@ def load_dataset(
 
     Returns: the Dataset. Raises UserError when the source is unknown or holds no usable piece.
     """
-    source = resolve_source(spec)
-    path = rollcache.cache_path(cache_dir or rollcache.default_cache_dir(), source,
-                                source_identity(source), config)
+    source, path = _cache_file(spec, config, cache_dir)
     converted = rollcache.read(path)
     if converted is None:
         log.info("converting %s (cached afterwards in %s)", spec, path)
@@ -89,6 +87,30 @@ def load_dataset(
     if not dataset.train:
         raise UserError(f"--data {spec}: no usable piece to train on; see the messages above")
     return dataset
+
+
+def load_cached(spec: str, config: DataConfig, cache_dir: Path | None = None) -> Dataset | None:
+    """Loads --data `spec` from the HDF5 cache only, never converting (for figures that are
+    worth a cache read but not a conversion).
+
+    Returns: the Dataset, or None when the source is gone or not cached with these settings.
+    """
+    try:
+        source, path = _cache_file(spec, config, cache_dir)
+    except UserError:
+        return None
+    converted = rollcache.read(path)
+    if converted is None or not converted.rolls:
+        return None
+    return _split(converted, config.valid_fraction, source.label)
+
+
+def _cache_file(spec: str, config: DataConfig, cache_dir: Path | None) -> tuple[Source, Path]:
+    """Returns: the source `spec` names and its cache file for `config`. Raises UserError
+    when the source is unknown."""
+    source = resolve_source(spec)
+    return source, rollcache.cache_path(cache_dir or rollcache.default_cache_dir(), source,
+                                        source_identity(source), config)
 
 
 def _report(converted: Converted, spec: str, items: str) -> None:

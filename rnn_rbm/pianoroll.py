@@ -190,12 +190,23 @@ def roll_to_midi(
     return midi
 
 
+def notes_per_frame(rolls: list[np.ndarray] | np.ndarray) -> np.ndarray:
+    """How many notes sound in each frame of `rolls` (each (steps, V), time-major, nonzero =
+    sounding), frames of all rolls one after another.
+
+    Returns: int64, shape (total steps,).
+    """
+    if not len(rolls):
+        return np.zeros(0, dtype=np.int64)
+    return np.concatenate([(np.asarray(r) > 0).reshape(-1, np.shape(r)[-1]).sum(axis=1) for r in rolls])
+
+
 def mean_polyphony(rolls: list[np.ndarray] | np.ndarray) -> float:
     """Notes sounding per non-silent frame, over all frames of `rolls` (each (steps, V)).
 
     Returns: float (nan when every frame is silent).
     """
-    counts = np.concatenate([np.asarray(r).reshape(-1, np.shape(r)[-1]).sum(axis=1) for r in rolls])
+    counts = notes_per_frame(rolls)
     sounding = counts[counts > 0]
     return float(sounding.mean()) if sounding.size else float("nan")
 

@@ -184,3 +184,45 @@ def training_curves_png(records: list[dict], path: Path, title: str | None = Non
         fig.suptitle(title)
     fig.savefig(path, format="png")
     return Path(path)
+
+
+def measure_histograms_png(path: Path, samples: dict[str, np.ndarray], labels: dict[str, str],
+                           reference: dict[str, np.ndarray] | None = None, title: str | None = None) -> Path:
+    """Draws one panel per measure: the histogram of the samples' per-piece values and, when
+    given, the reference's, each scaled to unit area so that sets of any size compare.
+
+    samples, reference: {measure key: float array (pieces,)}, nan values left out.
+    labels: {measure key: panel title}, in the order of the panels.
+    Returns: path.
+    """
+    keys = list(labels)
+    columns = min(len(keys), 5)
+    rows = -(-len(keys) // columns)
+    fig = Figure(figsize=(2.6 * columns, 2.1 * rows + 0.5), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    sets = [("samples", samples, GENERATED)] + ([("reference", reference, PRIMER)] if reference else [])
+    for ax, key in zip(axes, keys):
+        drawn = {name: np.asarray(values[key], dtype=float) for name, values, _ in sets}
+        drawn = {name: v[np.isfinite(v)] for name, v in drawn.items()}
+        everything = np.concatenate(list(drawn.values()))
+        if everything.size:
+            low, high = float(everything.min()), float(everything.max())
+            bins = np.linspace(low, high if high > low else low + 1.0, 21)
+            for name, values, colour in sets:
+                if drawn[name].size:
+                    ax.hist(drawn[name], bins=bins, density=True, histtype="stepfilled", alpha=0.45,
+                            color=np.divide(colour, 255), label=name)
+        else:
+            ax.text(0.5, 0.5, "undefined", ha="center", va="center", transform=ax.transAxes, color="#888888")
+        ax.set_title(labels[key], fontsize="small")
+        ax.tick_params(labelsize="x-small")
+        ax.set_yticks([])
+    for ax in axes[len(keys):]:
+        ax.set_axis_off()
+    if len(sets) > 1:
+        axes[0].legend(fontsize="x-small")
+    if title:
+        fig.suptitle(title, fontsize="medium")
+    fig.savefig(path, format="png")
+    return Path(path)

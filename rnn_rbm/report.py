@@ -18,6 +18,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from rnn_rbm.errors import UserError
+from rnn_rbm.samplestats import MEASURES
+from rnn_rbm.statstable import number
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,8 @@ code { background: #f3f3f3; padding: 0.1em 0.3em; word-break: break-all; }
 figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
 audio { display: block; margin: 0.5em 0; width: 100%; max-width: 40em; }
 .missing { color: #a33; }
+table { border-collapse: collapse; font-size: 0.9em; } caption { text-align: left; color: #555; }
+th, td { padding: 0.15em 0.8em; text-align: right; } th:first-child, td:first-child { text-align: left; }
 """
 
 
@@ -52,8 +56,9 @@ def check_page(out_dir: Path) -> None:
 
 def write_manifest(out_dir: Path, record: dict) -> Path:
     """Writes one run's record (keys: run, created, checkpoint, seed, settings, command,
-    primer, melody, synth, samples: [{midi, wav, png, frames, polyphony}], file names
-    relative to out_dir) as `<run>.run.json`.
+    primer, melody, synth, samples: [{midi, wav, png, frames, polyphony, stats}], sample_stats
+    (samplestats.Report.to_json with the reference's name), stats_png; file names relative
+    to out_dir) as `<run>.run.json`.
 
     Returns: the manifest's path.
     """
@@ -136,8 +141,61 @@ def _run_section(out_dir: Path, record: dict) -> str:
 {rows}
 </dl>
 {again}
+{_stats_table(out_dir, record)}
 {samples}
 </section>"""
+
+
+def _stats_table(out_dir: Path, record: dict) -> str:
+    """The run's sample statistics (record["sample_stats"], see samplestats.Report.to_json)
+    as a table, with the picture of them (record["stats_png"]) when it is there."""
+    stats = record.get("sample_stats")
+    measures = stats.get("measures") if isinstance(stats, dict) else None
+    if not isinstance(measures, dict):
+        return ""
+    reference = stats.get("reference")
+
+    def both(m: dict, mean: str, sd: str) -> str:
+        return f"{_number(m.get(mean))} ± {_number(m.get(sd))}" if _is_number(m.get(mean)) else "-"
+
+    known = [m.key for m in MEASURES]  # the manifest's keys are sorted: show them in the measures' order
+    rows = []
+    for key in sorted(measures, key=lambda k: known.index(k) if k in known else len(known)):
+        m = measures[key]
+        if not isinstance(m, dict):
+            continue
+        drift = f"{_number(m.get('first'))} → {_number(m.get('last'))}"
+        cells = [m.get("label", key), both(m, "mean", "sd")]
+        if reference:
+            cells += [both(m, "ref_mean", "ref_sd"), _number(m.get("overlap"))]
+            drift += f" (reference {_number(m.get('ref_first'))} → {_number(m.get('ref_last'))})"
+        rows.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells + [drift]) + "</tr>")
+    head = ["measure", "samples"] + (["reference", "overlap"] if reference else []) + ["first → last quarter"]
+    against = (f"against {_e(reference)}; overlap: the overlapping area of the two distributions over "
+               "pieces (1 = indistinguishable)" if reference
+               else "no reference: the training data was not in the roll cache")
+    picture = _link(out_dir, record.get("stats_png"))
+    image = f'<img src="{picture}" alt="histograms of the sample statistics" loading="lazy">' if picture else ""
+    return f"""<figure class="stats">
+<table>
+<caption>Sample statistics, mean ± sd over the pieces of this run, {against}</caption>
+<tr>{"".join(f"<th>{_e(h)}</th>" for h in head)}</tr>
+{chr(10).join(rows)}
+</table>
+{image}
+</figure>"""
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _number(value: object) -> str:
+    """Returns: a manifest's number as statstable prints it, '-' for anything else."""
+    try:
+        return number(float(value)) if _is_number(value) else "-"
+    except OverflowError:  # an int of hundreds of digits
+        return "-"
 
 
 def _sample_figure(out_dir: Path, sample: dict) -> str:

@@ -133,16 +133,27 @@ def convert(source: Source, config: DataConfig, workers: int | None = None, prog
     if source.kind == "json":
         return _convert_benchmark(source.path, config)
     if source.kind == "bach":
-        paths, root = bach.chorale_paths(), None
+        paths = bach.chorale_paths()
+        names = [p.name for p in paths]
     else:
-        paths, root = midi_files(source.path), source.path
+        paths = midi_files(source.path)
         if not paths:
             raise UserError(f"--data {source.path}: no MIDI files (*.mid, *.midi) in this folder")
+        names = [str(p.relative_to(source.path)) for p in paths]
+    return convert_files(paths, names, config, workers, progress, source.kind, f"converting {source.label}")
+
+
+def convert_files(paths: list[Path], names: list[str], config: DataConfig, workers: int | None = None,
+                  progress: bool = True, kind: str = "folder", what: str = "reading MIDI") -> Converted:
+    """Converts each MIDI file of `paths` (music21 scores where kind is "bach") to a roll,
+    skipping and logging, by its name in `names`, each one that cannot be used.
+
+    Returns: Converted, split "all", rolls uint8 of 0/1, each (num_steps, config.num_pitches), time-major.
+    """
     out = Converted()
-    jobs = [(source.kind, str(p), config) for p in paths]
-    results = _run_jobs(_convert_file, jobs, workers, progress, f"converting {source.label}")
-    for path, (roll, moved, dropped, reason) in zip(paths, results):
-        name = path.name if root is None else str(path.relative_to(root))
+    jobs = [(kind, str(p), config) for p in paths]
+    results = _run_jobs(_convert_file, jobs, workers, progress, what)
+    for name, (roll, moved, dropped, reason) in zip(names, results):
         if roll is None:
             out.skipped.append((name, reason))
             log.warning("skipped %s: %s", name, reason)

@@ -192,7 +192,9 @@ def page_links(page: Path) -> list[str]:
     return re.findall(r'(?:src|href)="([^"]+)"', page.read_text())
 
 
-def test_a_run_with_audio_and_plot_leaves_files_and_a_page_whose_links_resolve(tiny_checkpoint, tmp_path, capsys):
+def test_a_run_with_audio_and_plot_leaves_files_and_a_page_whose_links_resolve(tiny_checkpoint, tmp_path, capsys,
+                                                                               monkeypatch):
+    monkeypatch.setenv("RNN_RBM_CACHE", str(tmp_path / "cache"))  # empty: statistics without a reference
     out = tmp_path / "results"
     generate_cli(str(tiny_checkpoint), "--audio", "--plot", "--num_samples", "2", "--num_steps", "16",
                  "--gibbs_steps", "2", "--seed", "3", "--out_dir", str(out))
@@ -209,12 +211,18 @@ def test_a_run_with_audio_and_plot_leaves_files_and_a_page_whose_links_resolve(t
     manifests = sorted(out.glob("*.run.json"))
     assert len(manifests) == 2  # the second run kept the first one's entry
     links = page_links(out / "index.html")
-    assert len(links) == 2 * 4 + 1  # run 1: picture, player, MIDI and WAV links of 2 pieces; run 2: MIDI
+    # run 1: picture, player, MIDI and WAV links of 2 pieces, and its statistics' picture; run 2: MIDI
+    assert len(links) == 2 * 4 + 1 + 1
     assert all((out / link).is_file() for link in links)
     assert {Path(p).name for p in printed} <= set(links)
     record = json.loads(manifests[0].read_text())
     assert record["seed"] == 3 and record["checkpoint"] == str(tiny_checkpoint)
     assert "--seed 3" in record["command"] and record["settings"]["num_steps"] == 16
+    stats = record["sample_stats"]
+    assert stats["pieces"] == 2 and stats["frames"] == 32 and stats["reference"] is None
+    assert stats["measures"]["polyphony"]["label"] == "notes per sounding frame"
+    assert [set(s["stats"]) for s in record["samples"]] == [set(stats["measures"])] * 2
+    assert record["stats_png"] in links and "stats_png" not in json.loads(manifests[1].read_text())
 
 
 def test_cli_harmonises_a_melody_file_for_its_length(tiny_checkpoint, tmp_path, capsys):

@@ -103,3 +103,19 @@ def test_read_metrics_reads_what_training_writes(tmp_path):
 def test_roll_image_scales_by_whole_pixels(scale):
     image = plots.roll_image(tiny_roll(), 60, scale=scale)
     assert image.shape == (13 * scale, 4 * scale, 3)
+
+
+def test_measure_histograms_have_a_panel_per_measure_in_both_colours(tmp_path):
+    labels = {"a": "first measure", "b": "all undefined", "c": "one value"}
+    samples = {"a": np.array([1.0, 2.0, 2.5]), "b": np.array([np.nan, np.nan]), "c": np.array([3.0, 3.0])}
+    reference = {"a": np.array([4.0, 5.0]), "b": np.array([np.nan]), "c": np.array([3.0])}
+    both = plots.measure_histograms_png(tmp_path / "both.png", samples, labels, reference, title="run x")
+    alone = plots.measure_histograms_png(tmp_path / "alone.png", samples, labels)
+
+    def count(png, colour):  # pixels of a histogram's fill: its colour at 45 % on white
+        pixels = np.asarray(Image.open(png).convert("RGB")).reshape(-1, 3).astype(int)
+        return int((np.abs(pixels - colour).sum(axis=1) < 40).sum())
+
+    blue, grey = (151, 173, 214), (207, 207, 207)  # GENERATED, PRIMER
+    assert count(both, blue) > 1000 and count(both, grey) > 1000
+    assert count(alone, blue) > 1000 and count(alone, grey) < 1000 // 2

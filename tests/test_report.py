@@ -103,3 +103,25 @@ def test_a_page_we_did_not_write_is_never_overwritten(tmp_path):
     (tmp_path / "index.html").write_text("<html>someone's page</html>")
     with pytest.raises(UserError, match="not a results page"):
         report.check_page(tmp_path)
+
+
+def test_sample_statistics_table_and_picture(tmp_path):
+    measures = {"polyphony": {"label": "notes per sounding frame", "mean": 4.17, "sd": 0.4, "first": 4.0,
+                              "last": 4.4, "ref_mean": 3.95, "ref_sd": 0.09, "ref_first": 3.94, "ref_last": 3.96,
+                              "overlap": 0.31},
+                "evil": {"label": "<b>x</b>", "mean": "<i>", "overlap": 10**400}, "odd": [1]}
+    (tmp_path / "run_stats.png").write_bytes(b"x")
+    make_run(tmp_path, "run", "2026-01-01 10:00:00", stats_png="run_stats.png",
+             sample_stats={"measures": measures, "reference": "bach & co, training pieces"})
+    make_run(tmp_path, "older", "2025-01-01 10:00:00", sample_stats={"measures": measures, "reference": None})
+    make_run(tmp_path, "oldest", "2024-01-01 10:00:00", sample_stats="not a dict")
+    page = report.rebuild_index(tmp_path)
+    text = page.read_text()
+    assert "<td>notes per sounding frame</td><td>4.170 ± 0.400</td><td>3.950 ± 0.090</td><td>0.310</td>" in text
+    assert "4.000 → 4.400 (reference 3.940 → 3.960)" in text
+    assert "against bach &amp; co, training pieces" in text
+    assert "<b>x</b>" not in text and "&lt;b&gt;x&lt;/b&gt;" in text and "<i>" not in text
+    assert "no reference: the training data was not in the roll cache" in text
+    assert text.count("<table>") == 2
+    assert [a["src"] for tag, a in elements(page) if tag == "img" and "stats" in a["src"]] == ["run_stats.png"]
+    assert text.index("notes per sounding frame") < text.index("&lt;b&gt;x&lt;/b&gt;")  # known measures first

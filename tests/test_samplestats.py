@@ -1,0 +1,160 @@
+"""Each measure of generated music on hand-made rolls with a known answer, the overlapping
+area on sets with a known answer, and drift."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from conftest import SHARED_DATA, make_midi, midi_bytes
+from test_cli import run
+
+from rnn_rbm import samplestats
+from rnn_rbm.cli import evaluate_main
+from rnn_rbm.samplestats import piece_measures
+
+C_MAJOR = [60, 62, 64, 65, 67, 69, 71, 72]
+
+
+def roll_of(frames: list[list[int]]) -> np.ndarray:
+    """frames: the MIDI pitches sounding in each frame. Returns: float32 (len(frames), 88)."""
+    roll = np.zeros((len(frames), 88), dtype=np.float32)
+    for t, pitches in enumerate(frames):
+        roll[t, np.asarray(pitches, dtype=int) - 21] = 1.0
+    return roll
+
+
+def test_c_major_scale():
+    scale = roll_of([[p] for p in C_MAJOR for _ in range(2)])  # each note two frames: a quarter note
+    m = piece_measures(scale, steps_per_quarter=2)
+    assert m["scale"] == 1.0
+    assert m["polyphony"] == 1.0 and m["dense"] == 0.0 and m["silent"] == 0.0
+    assert m["pitch_range"] == 12 and m["pitches"] == 8 and m["pitch_classes"] == 7
+    assert m["held"] == pytest.approx(8 / 15)  # of 15 sounding frames before the last, 8 go on
+    # 8 notes, C twice: -(2/8 log2 2/8 + 6 * 1/8 log2 1/8)
+    assert m["pc_entropy"] == pytest.approx(-(0.25 * math.log2(0.25) + 6 * 0.125 * math.log2(0.125)))
+    assert m["empty_beats"] == 0.0
+
+
+def test_a_chromatic_run_is_not_in_one_scale():
+    m = piece_measures(roll_of([[p] for p in range(60, 72)]), steps_per_quarter=1)
+    assert m["scale"] == pytest.approx(7 / 12)
+    assert m["pc_entropy"] == pytest.approx(math.log2(12))  # muspy's entropy is in bits
+    assert m["pitch_classes"] == 12
+
+
+def test_one_pitch_class_has_no_entropy():
+    m = piece_measures(roll_of([[48], [60, 72], [], [36]]), steps_per_quarter=1)
+    assert m["pc_entropy"] == 0.0 and m["pitch_classes"] == 1 and m["pitch_range"] == 36
+
+
+def test_a_sustained_chord_is_held():
+    m = piece_measures(roll_of([[60, 64, 67]] * 100), steps_per_quarter=2)
+    assert m["held"] == 1.0 and m["polyphony"] == 3.0 and m["scale"] == 1.0
+
+
+def test_dense_frames_are_counted():
+    frames = [[60, 62, 64, 65]] * 9 + [list(range(60, 70))]  # one frame of 10 notes among ten
+    m = piece_measures(roll_of(frames), steps_per_quarter=2)
+    assert m["dense"] == pytest.approx(0.1)
+    assert m["polyphony"] == pytest.approx((9 * 4 + 10) / 10)
+    exactly_eight = piece_measures(roll_of([list(range(60, 68))] * 4), steps_per_quarter=2)
+    assert exactly_eight["dense"] == 0.0  # above 8, not 8 or more
+
+
+def test_silence():
+    # Beats of two frames: [C C] [- -] [- E] [- -]: 5 silent frames of 8, 2 empty beats of 4.
+    m = piece_measures(roll_of([[60], [60], [], [], [], [64], [], []]), steps_per_quarter=2)
+    assert m["silent"] == pytest.approx(5 / 8)
+    assert m["empty_beats"] == pytest.approx(2 / 4)
+    assert m["polyphony"] == 1.0  # silent frames left out
+    nothing = piece_measures(np.zeros((6, 88), np.float32), steps_per_quarter=2)
+    assert nothing["silent"] == 1.0 and nothing["empty_beats"] == 1.0
+    assert math.isnan(nothing["polyphony"]) and math.isnan(nothing["scale"]) and math.isnan(nothing["held"])
+
+
+def test_a_last_partial_beat_counts():
+    m = piece_measures(roll_of([[60], [60], []]), steps_per_quarter=2)  # one full beat, then half a silent one
+    assert m["empty_beats"] == pytest.approx(1 / 2)
+
+
+def test_overlap_of_identical_and_of_disjoint_sets():
+    values = np.random.default_rng(0).normal(4.0, 0.3, size=50)
+    assert samplestats.overlapping_area(values, values) == pytest.approx(1.0, abs=1e-6)
+    assert samplestats.overlapping_area(values, values + 10) < 1e-6
+    halves = samplestats.overlapping_area(values, values + 0.3)  # shifted by one sd
+    assert 0.3 < halves < 0.9
+
+
+def test_overlap_of_sets_without_spread():
+    assert samplestats.overlapping_area([3, 3, 3], [3, 3]) == 1.0
+    assert samplestats.overlapping_area([3, 3, 3], [4]) == 0.0
+    spread = np.linspace(0.0, 2.0, 40)
+    inside = samplestats.overlapping_area([1.0] * 5, spread)  # borrows the other set's bandwidth
+    assert 0.1 < inside < 1.0
+    assert samplestats.overlapping_area([50.0] * 5, spread) < 1e-6
+    assert math.isnan(samplestats.overlapping_area([math.nan], spread))
+
+
+def test_drift_of_a_piece_that_grows_denser():
+    sparse, dense = [[60, 64, 67]], [[48, 52, 55, 60, 64, 67]]
+    piece = roll_of(sparse * 30 + dense * 10)  # quarters of 10 frames: the last is all six-note chords
+    stats = samplestats.describe([piece, piece], steps_per_quarter=2)
+    rows = {r.key: r for r in samplestats.compare(stats)}
+    assert rows["polyphony"].first == 3.0 and rows["polyphony"].last == 6.0
+    assert rows["polyphony"].mean == pytest.approx((30 * 3 + 10 * 6) / 40) and rows["polyphony"].sd == 0.0
+    assert rows["pitch_range"].first == 7 and rows["pitch_range"].last == 19
+    assert math.isnan(rows["polyphony"].overlap)  # no reference
+
+
+def test_report_against_a_reference():
+    steady = roll_of([[60, 64, 67]] * 16)
+    cluster = roll_of([list(range(40, 50))] * 8 + [[60, 64, 67]] * 8)
+    result = samplestats.report([steady, cluster], [steady, steady], steps_per_quarter=2)
+    assert result.samples.dense_max == 0.5 and result.samples.dense_overall == pytest.approx(8 / 32)
+    out = result.to_json()
+    assert out["pieces"] == 2 and out["frames"] == 32 and out["reference_pieces"] == 2
+    assert out["measures"]["scale"]["ref_mean"] == 1.0
+    assert out["measures"]["silent"]["overlap"] == 1.0  # never silent, either set
+    assert out["measures"]["polyphony"]["first"] == (10 + 3) / 2 and out["measures"]["polyphony"]["last"] == 3
+    assert 0 < out["measures"]["dense"]["overlap"] < 1
+    short = samplestats.describe([roll_of([[60]] * 3)], steps_per_quarter=2)
+    assert math.isnan(short.first["polyphony"][0])  # too short for quarters
+
+
+def test_evaluate_samples_command(tmp_path):
+    folder = tmp_path / "generated"
+    folder.mkdir()
+    scale = [(p, i, i + 1) for i, p in enumerate(C_MAJOR)]
+    make_midi(scale).write(str(folder / "scale.mid"))
+    make_midi([(p, 0, 8) for p in (60, 64, 67)]).write(str(folder / "chord.mid"))
+    (folder / "broken.mid").write_bytes(midi_bytes(make_midi(scale))[:30])
+    result = run("rnn_rbm_evaluate.py", "--samples", str(folder), "--reference",
+                 str(SHARED_DATA / "jsb_chorales.json"), "--steps_per_quarter", "1", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"skipped {folder / 'broken.mid'}" in result.stderr
+    assert "2 pieces from --samples, 1 skipped, against jsb_chorales, test split" in result.stdout
+    assert "scale consistency" in result.stdout and "overlap" in result.stdout
+    out = json.loads(result.stdout.splitlines()[-1])
+    assert out["pieces"] == 2 and out["reference_pieces"] == 77 and out["skipped"] == [str(folder / "broken.mid")]
+    assert out["measures"]["scale"]["mean"] == 1.0  # a C-major scale and a C-major chord
+    assert out["measures"]["pitch_classes"]["mean"] == (7 + 3) / 2
+    assert 0 <= out["measures"]["polyphony"]["overlap"] <= 1
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "nothing to measure"),
+    (["--samples", "no_such_folder"], "no such file or folder"),
+    (["--samples", "empty"], "no usable MIDI file"),
+    (["x.ckpt", "--samples", "empty"], "give one of the two"),
+    (["x.ckpt", "--reference", "bach"], "--reference is for --samples"),
+])
+def test_evaluate_samples_mistakes_end_in_one_clear_message(args, message, tmp_path, monkeypatch, capsys):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "junk.mid").write_bytes(b"not MIDI")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        evaluate_main(args)  # in this process: each case fails before any data is read
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
