@@ -228,6 +228,9 @@ def train_main(argv: Sequence[str] | None = None) -> None:
                         "picks best.ckpt and drives early stopping (default valid_acc): valid_acc, the frame "
                         "accuracy of one draw; valid_nll, the log-likelihood per frame by a quick AIS (also "
                         "reports valid_acc)")
+    parser.add_argument("--select_min_delta", type=_non_negative_float, help="a validation is better only "
+                        "when it beats the best by more than this (default 0.003, twice valid_acc's measured "
+                        "noise)")
     parser.add_argument("--early_stop_patience", type=_count(0), help="stop after N validations without "
                         "improvement (default 0: never)")
     parser.add_argument("--strategy", choices=["none", "mirrored"], default="none",
@@ -275,6 +278,7 @@ def train_main(argv: Sequence[str] | None = None) -> None:
 def _train_changes(args: argparse.Namespace) -> dict:
     return dict(cd_k=args.cd_k, negative_start=args.negative_start, learning_rate=args.learning_rate,
                 lr_schedule=args.lr_schedule, clip_norm=args.clip_norm, batch_size=args.batch_size,
+                select_min_delta=args.select_min_delta,
                 checkpoint_every=args.checkpoint_every, keep_last=args.keep_last,
                 validate_every=args.validate_every, select_metric=args.select_metric,
                 early_stop_patience=args.early_stop_patience)

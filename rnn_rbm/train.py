@@ -316,7 +316,7 @@ def _after_validation(state: TrainState, record: dict, config: RunConfig, checkp
         return False  # no validation pieces: nothing to select by
     at = state.progress
     score = value if name.startswith("valid_nll") else -value
-    if score < float(at.best.numpy()):
+    if score < float(at.best.numpy()) - train.select_min_delta:
         at.best.assign(score)
         at.best_epoch.assign(record["epoch"])
         at.since_best.assign(0)

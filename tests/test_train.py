@@ -181,3 +181,14 @@ def test_epoch_records_time_training_and_validation_apart(tmp_path, caplog):
     assert any("validation" in r.message and "train" in r.message for r in caplog.records)
     totals = [r.message for r in caplog.records if "wall clock" in r.message]
     assert len(totals) == 1 and "epochs 1-3" in totals[0]
+
+
+def test_a_better_figure_must_beat_the_noise(tmp_path):
+    config = tiny_config(checkpoint_every=1, select_metric="valid_nll", select_min_delta=0.01,
+                         early_stop_patience=2)
+    figures = iter([5.0, 4.0, 3.995, 3.992, 3.0])
+    history = train(TrainState.create(config), tiny_dataset(), config, 5, tmp_path, progress=False,
+                    validate=lambda epoch: {"valid_nll": next(figures)})
+    # 3.995 and 3.992 are within the noise of 4.0: no new best, and two of them stop the run.
+    assert [h.get("best", False) for h in history] == [True, True, False, False]
+    assert checkpoint.progress(tmp_path / "best.ckpt") == (2, 0)
