@@ -29,18 +29,24 @@ def random_rolls(lengths: list[int], seed: int = 0) -> list[np.ndarray]:
     return [(rng.random((n, V)) < 0.3).astype(np.float32) for n in lengths]
 
 
-def exact_log_p(model: RnnRbm, rolls: list[np.ndarray]) -> np.ndarray:
-    """log p(v_t | past) by enumerating all 2^V frames: independent of AIS and of log_partition_exact."""
-    every = np.array(list(itertools.product((0.0, 1.0), repeat=V)), np.float32)
-    out = []
+EVERY_FRAME = np.array(list(itertools.product((0.0, 1.0), repeat=V)), np.float32)
+
+
+def enumerated(model: RnnRbm, rolls: list[np.ndarray]):
+    """Yields (true frame, log p of each of the 2^V frames EVERY_FRAME under its RBM given the true
+    past), frame after frame: exact enumeration, independent of AIS and of log_partition_exact."""
     for roll in rolls:
         bv, bh = (x.numpy()[0] for x in model.step_biases(roll[np.newaxis]))
         for t, frame in enumerate(roll):
-            energies = -rbm.free_energy(every, model.W, bv[t], bh[t]).numpy().astype(np.float64)
+            energies = -rbm.free_energy(EVERY_FRAME, model.W, bv[t], bh[t]).numpy().astype(np.float64)
             top = energies.max()
-            log_z = top + math.log(np.exp(energies - top).sum())
-            out.append(-rbm.free_energy(frame[np.newaxis], model.W, bv[t], bh[t]).numpy()[0] - log_z)
-    return np.array(out)
+            yield frame, energies - (top + math.log(np.exp(energies - top).sum()))
+
+
+def exact_log_p(model: RnnRbm, rolls: list[np.ndarray]) -> np.ndarray:
+    """log p(v_t | past) of every true frame."""
+    index = {tuple(f): i for i, f in enumerate(EVERY_FRAME)}
+    return np.array([log_p[index[tuple(frame)]] for frame, log_p in enumerated(model, rolls)])
 
 
 def test_frame_biases_keep_real_frames_in_piece_order():
@@ -89,18 +95,12 @@ def test_expected_accuracy_counts_hits_misses_and_false_alarms():
 def exact_expected_accuracy(model: RnnRbm, rolls: list[np.ndarray]) -> np.ndarray:
     """Each frame's E[TP / (TP + FP + FN)] under its RBM given the true past, by enumerating
     all 2^V frames (1 for a frame where the truth and the draw are both silent)."""
-    every = np.array(list(itertools.product((0.0, 1.0), repeat=V)), np.float32)
     out = []
-    for roll in rolls:
-        bv, bh = (x.numpy()[0] for x in model.step_biases(roll[np.newaxis]))
-        for t, truth in enumerate(roll):
-            energies = -rbm.free_energy(every, model.W, bv[t], bh[t]).numpy().astype(np.float64)
-            p = np.exp(energies - energies.max())
-            p /= p.sum()
-            tp = (every * truth).sum(axis=1)
-            errors = (every * (1 - truth)).sum(axis=1) + ((1 - every) * truth).sum(axis=1)
-            acc = np.where(tp + errors > 0, tp / np.maximum(tp + errors, 1), 1.0)
-            out.append((p * acc).sum())
+    for truth, log_p in enumerated(model, rolls):
+        tp = (EVERY_FRAME * truth).sum(axis=1)
+        errors = (EVERY_FRAME * (1 - truth)).sum(axis=1) + ((1 - EVERY_FRAME) * truth).sum(axis=1)
+        acc = np.where(tp + errors > 0, tp / np.maximum(tp + errors, 1), 1.0)
+        out.append((np.exp(log_p) * acc).sum())
     return np.array(out)
 
 
