@@ -1,17 +1,22 @@
 """Table 1 of Boulanger-Lewandowski, Bengio & Vincent (ICML 2012), from scratch.
 
-    python benchmarks/table1.py [--datasets jsb nottingham] [--data_dir ../shared/data]
-                                [--work_dir table1_runs] [--set SECTION.FIELD=VALUE ...] [--quiet]
+    python benchmarks/table1.py [--datasets jsb nottingham] [--models rnn_rbm rnn_nade lstm]
+                                [--data_dir ../shared/data] [--work_dir table1_runs]
+                                [--set SECTION.FIELD=VALUE ...] [--quiet]
 
-For each data set: pretrains the RBM, trains the RNN-RBM with the recommended
-settings (rnn_rbm.config.PRESETS: validation by a quick AIS log-likelihood every
-few epochs, best.ckpt, plateau learning-rate schedule, early stopping), then
-measures best.ckpt on the test split as rnn_rbm_evaluate.py does (AIS
-log-likelihood per frame, expected frame accuracy). Prints a markdown table with
-the paper's figures beside ours, then one JSON line:
-{"jsb": {"nll": .., "nll_se": .., "acc": .., "train_seconds": .., ...}, ...}.
-train_seconds counts pretraining and training with its validations;
-eval_seconds the test measurement.
+For each data set and model: pretrains where the model has a pretraining step, trains
+with the recommended settings (rnn_rbm.config.PRESETS, per model and data set; a data
+set without its own gets a generic preset: validation every few epochs, best.ckpt,
+plateau learning-rate schedule, early stopping), then measures best.ckpt on the test
+split as rnn_rbm_evaluate.py does (log-likelihood per frame, exact or by AIS; expected
+frame accuracy). Prints a markdown table with the paper's figures beside ours, then one
+JSON line: {"jsb": {"rnn_rbm": {"nll": .., "nll_se": .., "acc": .., "params": ..,
+"train_seconds": .., ...}, ...}, ...}. train_seconds counts pretraining and training with
+its validations; eval_seconds the test measurement.
+
+A data set NAME is DATA_DIR/NAME.json (jsb and nottingham: the paper's files), any JSON
+of the benchmark layout ({"train": [...], "valid": [...], "test": [...]}, each piece a
+list of frames, each frame a list of MIDI pitches).
 """
 
 from __future__ import annotations
@@ -29,20 +34,29 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rnn_rbm import quiet  # noqa: E402
-from rnn_rbm.config import PRESETS, Preset, replace_section  # noqa: E402
+from rnn_rbm.config import FAMILIES, Preset, preset, replace_section  # noqa: E402
 
-# The paper's Table 1, RNN-RBM row: log-likelihood per frame (nats) and expected frame accuracy.
-PAPER = {"jsb": {"nll": 6.27, "acc": 0.3312}, "nottingham": {"nll": 2.39, "acc": 0.7540}}
+# The paper's Table 1: log-likelihood per frame (nats) and expected frame accuracy, by the
+# model it compares ours with. lstm: the paper's "RNN" row (independent outputs); rnn_nade:
+# its RNN-NADE trained with Hessian-free optimisation.
+PAPER = {"rnn_rbm": {"jsb": {"nll": 6.27, "acc": 0.3312}, "nottingham": {"nll": 2.39, "acc": 0.7540}},
+         "rnn_nade": {"jsb": {"nll": 5.56, "acc": 0.3250}, "nottingham": {"nll": 2.31, "acc": 0.7150}},
+         "lstm": {"jsb": {"nll": 8.71, "acc": 0.2850}, "nottingham": {"nll": 4.46, "acc": 0.6290}}}
 FILES = {"jsb": "jsb_chorales.json", "nottingham": "nottingham.json"}
 
 
-def with_changes(preset: Preset, changes: list[str]) -> Preset:
+def data_file(data_dir: Path, name: str) -> Path:
+    """Returns: the JSON file of data set `name` in data_dir."""
+    return data_dir / FILES.get(name, f"{name}.json")
+
+
+def with_changes(base: Preset, changes: list[str]) -> Preset:
     """Applies --set changes such as "pretrain.epochs=30", "train.learning_rate=0.001",
     "epochs=80" (a value is read as JSON when it can be: numbers, true/false, else text).
 
     Returns: the changed Preset. Raises SystemExit on an unknown field.
     """
-    config, epochs = preset.run, preset.epochs
+    config, epochs = base.run, base.epochs
     for change in changes:
         key, _, text = change.partition("=")
         try:
@@ -61,34 +75,39 @@ def with_changes(preset: Preset, changes: list[str]) -> Preset:
     return Preset(config, epochs)
 
 
-def run(name: str, preset: Preset, data: Path, work_dir: Path, progress: bool) -> dict:
-    """Pretrains, trains and measures one data set with `preset`.
+def run(name: str, chosen: Preset, data: Path, work_dir: Path, progress: bool) -> dict:
+    """Pretrains (where the model has a pretraining step), trains and measures one model on
+    one data set with the settings `chosen`.
 
     Returns: {"nll", "nll_se", "log_z_over_known", "acc" (the paper's expected frame accuracy),
-    "acc_se", "acc_pooled", "frames", "epochs", "best_epoch",
+    "acc_se", "acc_pooled", "frames", "params", "epochs", "best_epoch",
     "train_seconds", "eval_seconds", "bernoulli_ll"}; nats per frame, seconds.
     """
     import numpy as np
+    import tensorflow as tf
 
     from rnn_rbm import checkpoint
     from rnn_rbm.data import all_frames, load_dataset
     from rnn_rbm.evaluate import evaluate, make_validator
-    from rnn_rbm.pretrain import pretrain
+    from rnn_rbm.pretrain import pretrain, set_visible_bias_from_data
     from rnn_rbm.train import BEST_CHECKPOINT, TrainState, train
 
-    config = dataclasses.replace(preset.run, data_source=str(data.resolve()))
+    config = dataclasses.replace(chosen.run, data_source=str(data.resolve()))
     # A folder of this run's own: a best.ckpt left by an earlier run can never be scored.
-    out = work_dir / name / time.strftime("%Y-%m-%d_%H%M%S")
+    out = work_dir / name / config.model.family / time.strftime("%Y-%m-%d_%H%M%S")
     out.mkdir(parents=True, exist_ok=False)
     dataset = load_dataset(config.data_source, config.data, progress=progress)
 
     started = time.perf_counter()
     state = TrainState.create(config)
-    pretrain(state.model, all_frames(dataset.train), config.pretrain, np.random.default_rng(config.seed),
-             state.tf_rng, progress=progress)
-    checkpoint.save(out / "initial.ckpt", config, model=state.model)
+    if state.model.PRETRAINS and config.pretrain.epochs:
+        pretrain(state.model, all_frames(dataset.train), config.pretrain, np.random.default_rng(config.seed),
+                 state.tf_rng, progress=progress)
+        checkpoint.save(out / "initial.ckpt", config, model=state.model)
+    else:
+        set_visible_bias_from_data(state.model, all_frames(dataset.train))
     validate = make_validator(state.model, dataset.train, dataset.valid, config.evaluate, config.seed)
-    history = train(state, dataset, config, preset.epochs, out, progress=progress, validate=validate)
+    history = train(state, dataset, config, chosen.epochs, out, progress=progress, validate=validate)
     train_seconds = time.perf_counter() - started
 
     if not any(r.get("best") for r in history):
@@ -97,36 +116,44 @@ def run(name: str, preset: Preset, data: Path, work_dir: Path, progress: bool) -
     checkpoint.restore(out / BEST_CHECKPOINT, model=best.model)
     result = evaluate(best.model, dataset.train, dataset.test, config.evaluate, best.tf_rng, progress)
     acc = result.accuracy
-    return {"nll": result.nll, "nll_se": result.nll_se, "log_z_over_known": result.log_z_over_known,
+    # None where there is no such figure (an exact likelihood): NaN is not JSON.
+    log_z_over_known = result.log_z_over_known if np.isfinite(result.log_z_over_known) else None
+    return {"nll": result.nll, "nll_se": result.nll_se, "log_z_over_known": log_z_over_known,
             "acc": acc.expected, "acc_se": acc.expected_se, "acc_pooled": acc.pooled,
-            "frames": result.frames, "epochs": history[-1]["epoch"],
+            "frames": result.frames, "params": int(sum(int(tf.size(v)) for v in best.model.trainable_variables)),
+            "epochs": history[-1]["epoch"],
             "best_epoch": max((r["epoch"] for r in history if r.get("best")), default=None),
             "train_seconds": train_seconds, "eval_seconds": result.seconds,
             "bernoulli_ll": result.bernoulli_ll}
 
 
-def table(results: dict[str, dict]) -> str:
-    """Returns: the markdown table, ours beside the paper's RNN-RBM."""
-    lines = ["| data set | log-likelihood (paper) | log-likelihood (ours) | ACC % (paper) | ACC % (ours) "
-             "| pooled ACC % (ours) | epochs (best) | train s | test eval s |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for name, r in results.items():
-        paper = PAPER[name]
-        paper_acc = f"{100 * paper['acc']:.2f}" if paper["acc"] else "-"
-        lines.append(f"| {name} | {-paper['nll']:.2f} | {-r['nll']:.2f} ± {r['nll_se']:.2f} | {paper_acc} | "
-                     f"{100 * r['acc']:.2f} ± {100 * r['acc_se']:.2f} | {100 * r['acc_pooled']:.2f} | "
-                     f"{r['epochs']} ({r['best_epoch']}) | "
-                     f"{r['train_seconds']:.0f} | {r['eval_seconds']:.0f} |")
+def table(results: dict[str, dict[str, dict]]) -> str:
+    """Returns: the markdown table, each model beside the paper's figure for it."""
+    lines = ["| data set | model | log-likelihood (paper) | log-likelihood (ours) | ACC % (paper) | ACC % (ours) "
+             "| pooled ACC % (ours) | parameters | epochs (best) | train s | test eval s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, models in results.items():
+        for family, r in models.items():
+            paper = PAPER[family].get(name)
+            paper_ll = f"{-paper['nll']:.2f}" if paper else "-"
+            paper_acc = f"{100 * paper['acc']:.2f}" if paper else "-"
+            lines.append(f"| {name} | {family} | {paper_ll} | {-r['nll']:.2f} ± {r['nll_se']:.2f} | {paper_acc} | "
+                         f"{100 * r['acc']:.2f} ± {100 * r['acc_se']:.2f} | {100 * r['acc_pooled']:.2f} | "
+                         f"{r['params']:,} | {r['epochs']} ({r['best_epoch']}) | "
+                         f"{r['train_seconds']:.0f} | {r['eval_seconds']:.0f} |")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", choices=sorted(PRESETS), default=["jsb", "nottingham"])
+    parser.add_argument("--datasets", nargs="+", default=["jsb", "nottingham"], metavar="NAME",
+                        help="data sets: jsb, nottingham, or NAME for DATA_DIR/NAME.json (default jsb nottingham)")
+    parser.add_argument("--models", nargs="+", choices=list(FAMILIES), default=["rnn_rbm"],
+                        help="models to train and measure (default rnn_rbm)")
     parser.add_argument("--data_dir", type=Path, default=ROOT.parent / "shared" / "data",
-                        help="folder of jsb_chorales.json and nottingham.json (default ../shared/data)")
+                        help="folder of the data sets' JSON files (default ../shared/data)")
     parser.add_argument("--work_dir", type=Path, default=Path("table1_runs"),
-                        help="checkpoints of each run go to a new folder WORK_DIR/<data set>/<date_time> "
+                        help="checkpoints of each run go to a new folder WORK_DIR/<data set>/<model>/<date_time> "
                         "(default table1_runs)")
     parser.add_argument("--set", nargs="+", default=[], metavar="SECTION.FIELD=VALUE",
                         help="change a preset setting for every data set, e.g. train.learning_rate=0.001")
@@ -135,13 +162,17 @@ def main() -> None:
     args = parser.parse_args()
     quiet.setup(verbose=args.verbose, quiet=args.quiet)
     for name in args.datasets:
-        if not (args.data_dir / FILES[name]).is_file():
-            sys.exit(f"error: no {FILES[name]} in {args.data_dir}; give --data_dir")
+        if not data_file(args.data_dir, name).is_file():
+            sys.exit(f"error: no {data_file(args.data_dir, name).name} in {args.data_dir}; give --data_dir")
 
     import tensorflow as tf
 
-    results = {name: run(name, with_changes(PRESETS[name], args.set), args.data_dir / FILES[name],
-                         args.work_dir, not args.quiet) for name in args.datasets}
+    results: dict[str, dict[str, dict]] = {}
+    for name in args.datasets:
+        for family in args.models:
+            results.setdefault(name, {})[family] = run(
+                name, with_changes(preset(family, name), args.set), data_file(args.data_dir, name), args.work_dir,
+                not args.quiet)
     print(f"machine: {os.cpu_count()} cores, {platform.machine()}, {platform.processor() or '?'}; "
           f"TensorFlow {tf.__version__}, Python {platform.python_version()}")
     print(table(results))

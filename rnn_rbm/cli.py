@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from rnn_rbm.config import GenerateConfig, RunConfig, replace_section
+from rnn_rbm.config import FAMILIES, GenerateConfig, RunConfig, family_config, replace_section
 from rnn_rbm.errors import RunInterrupted, UserError
 
 log = logging.getLogger("rnn_rbm")
@@ -96,9 +96,16 @@ def _data_flags(parser: argparse.ArgumentParser) -> None:
                         help=f"where checkpoints go (default {DEFAULT_CHECKPOINT_DIR})")
 
 
-def _model_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--n_hidden", type=_count(1), help="RBM hidden units (default 150)")
-    parser.add_argument("--n_recurrent", type=_count(1), help="RNN units (default 100)")
+def _model_flags(parser: argparse.ArgumentParser, families: Sequence[str] = tuple(FAMILIES)) -> None:
+    parser.add_argument("--model", choices=list(families), help="which model: " + ", ".join(
+                        f"{name} ({MODEL_HELP[name]})" for name in families) + "; default rnn_rbm, or the "
+                        "--init checkpoint's")
+    parser.add_argument("--n_hidden", type=_count(1), help="hidden units of the RBM or NADE (default 150)")
+    parser.add_argument("--n_recurrent", type=_count(1), help="RNN units (default 100; the LSTM's 200)")
+
+
+MODEL_HELP = {"rnn_rbm": "the RNN-RBM, an RBM over each frame", "rnn_nade": "the RNN-NADE, a NADE over each "
+              "frame, exact likelihood", "lstm": "an LSTM with independent Bernoulli outputs"}
 
 
 def _run(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentParser,
@@ -157,10 +164,11 @@ def _base_config(args: argparse.Namespace, base: RunConfig | None = None) -> Run
 def pretrain_main(argv: Sequence[str] | None = None) -> None:
     """weight_initializations.py: CD-k pretraining of the RBM, writes initial.ckpt."""
     parser = argparse.ArgumentParser(prog="weight_initializations.py", description=
-                                     "Pretrain the RBM (W, bv, bh) by CD-k on all training frames; "
-                                     "writes CHECKPOINT_DIR/initial.ckpt for rnn_rbm_train.py.")
+                                     "Pretrain the RBM (W, bv, bh) by CD-k on all training frames (with "
+                                     "--model rnn_nade: the NADE by its likelihood); writes "
+                                     "CHECKPOINT_DIR/initial.ckpt for rnn_rbm_train.py.")
     _data_flags(parser)
-    _model_flags(parser)
+    _model_flags(parser, [name for name in FAMILIES if name != "lstm"])
     parser.add_argument("--epochs", type=_count(1), help="passes over the frames (default 10)")
     parser.add_argument("--cd_k", type=_count(1), help="Gibbs steps of CD-k (default 15)")
     parser.add_argument("--learning_rate", type=_positive_float, help="Adam step size (default 0.005)")
@@ -168,7 +176,7 @@ def pretrain_main(argv: Sequence[str] | None = None) -> None:
     _common(parser, seed_default="0")
 
     def main(args: argparse.Namespace) -> None:
-        config = _base_config(args)
+        config = _base_config(args, family_config(args.model or "rnn_rbm"))
         config = replace_section(config, "model", n_hidden=args.n_hidden, n_recurrent=args.n_recurrent)
         config = replace_section(config, "pretrain", epochs=args.epochs, cd_k=args.cd_k,
                                  learning_rate=args.learning_rate, batch_size=args.batch_size)
@@ -179,14 +187,15 @@ def pretrain_main(argv: Sequence[str] | None = None) -> None:
         import tensorflow as tf
         from rnn_rbm import checkpoint
         from rnn_rbm.data import all_frames
-        from rnn_rbm.model import RnnRbm
+        from rnn_rbm.models import registry
         from rnn_rbm.pretrain import pretrain
 
         tf_rng = tf.random.Generator.from_seed(config.seed)
-        model = RnnRbm.from_config(config, tf_rng)
+        model = registry.build(config, tf_rng)
         frames = all_frames(dataset.train)
-        log.info("pretraining the RBM on %d frames: CD-%d, %d epochs", len(frames), config.pretrain.cd_k,
-                 config.pretrain.epochs)
+        how = f"CD-{config.pretrain.cd_k}" if config.model.family == "rnn_rbm" else "exact likelihood"
+        log.info("pretraining the %s's frame distribution on %d frames: %s, %d epochs", config.model.family,
+                 len(frames), how, config.pretrain.epochs)
         pretrain(model, frames, config.pretrain, np.random.default_rng(config.seed), tf_rng,
                  progress=not args.quiet)
         prefix = checkpoint.save(out_dir / INITIAL_CHECKPOINT, config, model=model)
@@ -198,8 +207,9 @@ def pretrain_main(argv: Sequence[str] | None = None) -> None:
 def train_main(argv: Sequence[str] | None = None) -> None:
     """rnn_rbm_train.py: trains the RNN-RBM, writes epoch_<N>.ckpt and best.ckpt."""
     parser = argparse.ArgumentParser(prog="rnn_rbm_train.py", description=
-                                     "Train the RNN-RBM by CD-k with back-propagation through time. "
-                                     "Starts from CHECKPOINT_DIR/initial.ckpt when it is there.")
+                                     "Train the RNN-RBM by CD-k with back-propagation through time (or "
+                                     "another --model on its loss). Starts from CHECKPOINT_DIR/initial.ckpt "
+                                     "when it is there and holds the same model.")
     parser.add_argument("num_epochs", type=_count(1), metavar="NUM_EPOCHS",
                         help="the epoch to reach (with --resume, counting the epochs already done)")
     _data_flags(parser)
@@ -264,8 +274,15 @@ def train_main(argv: Sequence[str] | None = None) -> None:
             log.info("resuming %s at epoch %d", prefix, epochs_done + 1)
         elif init is not None:
             checkpoint.restore(init, model=state.model)
-        log.info("training to epoch %d: CD-%d, %d pieces per batch", args.num_epochs, config.train.cd_k,
-                 config.train.batch_size)
+        else:
+            from rnn_rbm.data import all_frames
+            from rnn_rbm.pretrain import set_visible_bias_from_data
+
+            # No pretraining: at least the note frequencies are right from the first step.
+            set_visible_bias_from_data(state.model, all_frames(dataset.train))
+        loss = f"CD-{config.train.cd_k}" if config.model.family == "rnn_rbm" else "exact likelihood"
+        log.info("training the %s to epoch %d: %s, %d pieces per batch", config.model.family, args.num_epochs,
+                 loss, config.train.batch_size)
         validate = VALIDATORS[config.train.select_metric](state, dataset, config)
         history = train(state, dataset, config, args.num_epochs, out_dir, progress=not args.quiet,
                         validate=validate)
@@ -290,7 +307,10 @@ def _fresh_config(args: argparse.Namespace, out_dir: Path) -> tuple[RunConfig, P
 
     init = args.init or out_dir / INITIAL_CHECKPOINT
     base = None
-    if checkpoint.exists(init):
+    if checkpoint.exists(init) and args.init is None and args.model not in (None, checkpoint.load_config(init).model.family):
+        log.info("%s holds a pretrained %s, not a %s: starting from random weights", init,
+                 checkpoint.load_config(init).model.family, args.model)
+    elif checkpoint.exists(init):
         held = checkpoint.load_config(init)
         _check_model_flags(args, held, init)
         # The weights fix the data and model settings; training settings are this run's own.
@@ -306,7 +326,11 @@ def _fresh_config(args: argparse.Namespace, out_dir: Path) -> tuple[RunConfig, P
         log.warning("%s holds an earlier run (up to epoch %d); this one starts at epoch 1 and replaces "
                     "its checkpoints of the same names (--resume goes on with it instead)", out_dir,
                     checkpoint.progress(earlier)[0])
-    config = _base_config(args, base)
+    if base is not None:
+        # The family's training defaults, the pretrained weights' data and sizes.
+        base = dataclasses.replace(family_config(base.model.family), data_source=base.data_source,
+                                   data=base.data, model=base.model, pretrain=base.pretrain, seed=base.seed)
+    config = _base_config(args, base or family_config(args.model or "rnn_rbm"))
     config = replace_section(config, "model", n_hidden=args.n_hidden, n_recurrent=args.n_recurrent)
     config = replace_section(config, "train", **_train_changes(args))
     return config, init if base is not None else None
@@ -338,8 +362,8 @@ def _resume_config(args: argparse.Namespace, out_dir: Path) -> tuple[Path, RunCo
 
 
 def _check_model_flags(args: argparse.Namespace, base: RunConfig, init: Path) -> None:
-    for flag in ("n_hidden", "n_recurrent"):
-        wanted, held = getattr(args, flag), getattr(base.model, flag)
+    for flag in ("model", "n_hidden", "n_recurrent"):
+        wanted, held = getattr(args, flag), getattr(base.model, "family" if flag == "model" else flag)
         if wanted is not None and wanted != held:
             raise UserError(f"--{flag} {wanted}, but {init} has {held}; drop the flag, "
                             "or pretrain again with it")
@@ -392,7 +416,7 @@ def generate_main(argv: Sequence[str] | None = None) -> None:
         from rnn_rbm import checkpoint
         from rnn_rbm.generate import generate, run_name, write_samples
         from rnn_rbm.guide import top_voice
-        from rnn_rbm.model import RnnRbm
+        from rnn_rbm.models import registry
         from rnn_rbm.pianoroll import mean_polyphony
 
         config = checkpoint.load_config(args.checkpoint)
@@ -406,10 +430,12 @@ def generate_main(argv: Sequence[str] | None = None) -> None:
                                   temperature=args.temperature)
         seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
         rng = tf.random.Generator.from_seed(seed)
-        model = RnnRbm.from_config(config, rng)
+        model = registry.build(config, rng)
         checkpoint.restore(args.checkpoint, model=model)
-        log.info("drawing %d x %d frames, %d Gibbs steps each, temperature %g, seed %d (--seed %d repeats it)",
-                 settings.num_samples, settings.num_steps, settings.gibbs_steps, settings.temperature, seed, seed)
+        how = "exact draws" if model.EXACT else f"{settings.gibbs_steps} Gibbs steps each"
+        log.info("drawing %d x %d frames from the %s, %s, temperature %g, seed %d (--seed %d repeats it)",
+                 settings.num_samples, settings.num_steps, config.model.family, how, settings.temperature, seed,
+                 seed)
         rolls = generate(model, settings, rng, primer, melody, progress=not args.quiet)
         primer_steps = 0 if primer is None else len(primer)
         run = run_name(out_dir)
@@ -555,7 +581,7 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
         import tensorflow as tf
         from rnn_rbm import checkpoint
         from rnn_rbm.evaluate import evaluate
-        from rnn_rbm.model import RnnRbm
+        from rnn_rbm.models import registry
 
         held = checkpoint.load_config(args.checkpoint)
         config = dataclasses.replace(held, seed=0) if args.seed is None else held
@@ -570,22 +596,25 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
             raise UserError(f"--data {config.data_source} has no {args.split} pieces; "
                             "choose another --split")
         rng = tf.random.Generator.from_seed(config.seed)
-        model = RnnRbm.from_config(config, rng)
+        model = registry.build(config, rng)
         checkpoint.restore(args.checkpoint, model=model)
-        log.info("measuring %d %s frames: AIS %d chains x %d temperatures (base: %s), accuracy from %d "
-                 "draws", sum(map(len, rolls)), args.split, settings.ais_chains, settings.ais_temperatures,
-                 settings.ais_base, settings.acc_draws)
+        how = ("exact likelihood" if model.EXACT else f"AIS {settings.ais_chains} chains x "
+               f"{settings.ais_temperatures} temperatures (base: {settings.ais_base})")
+        log.info("measuring %d %s frames of the %s: %s, accuracy from %d draws", sum(map(len, rolls)),
+                 args.split, config.model.family, how, settings.acc_draws)
         result = evaluate(model, dataset.train, rolls, settings, rng, progress=not args.quiet)
         print(f"{args.checkpoint} on {config.data_source}, {args.split} split, {result.frames} frames")
         acc = result.accuracy
-        print(f"log-likelihood per frame   {-result.nll:8.3f} nats  (se {result.nll_se:.3f}; AIS "
-              f"{settings.ais_chains} chains x {settings.ais_temperatures} temperatures, {result.seconds:.0f} s)")
+        how = "exact" if model.EXACT else f"AIS {settings.ais_chains} chains x {settings.ais_temperatures} temperatures"
+        print(f"log-likelihood per frame   {-result.nll:8.3f} nats  (se {result.nll_se:.3f}; {how}, "
+              f"{result.seconds:.0f} s)")
         if math.isfinite(result.log_z_over_known):
             print(f"  mean log(Z / Z of the known training frames) {result.log_z_over_known:.4f} nats: the share "
                   "of Z the chains found outside them (near 0: nll_se cannot see what they missed)")
         print(f"expected frame accuracy    {100 * acc.expected:8.2f} %     (se {100 * acc.expected_se:.2f}; "
               f"the paper's: each frame's expected TP / (TP + FP + FN), averaged over frames; "
-              f"{settings.acc_draws} draws resampled from the AIS chains)")
+              f"{settings.acc_draws} draws " + ("of each frame" if model.EXACT else "resampled from the AIS chains")
+              + ")")
         print(f"pooled frame accuracy      {100 * acc.pooled:8.2f} %     (se {100 * acc.pooled_se:.2f}; "
               "sum TP / sum (TP + FP + FN) over all frames)")
         print(f"reference: uniform frames  {result.uniform_ll:8.3f} nats")

@@ -25,7 +25,9 @@ import tensorflow as tf
 
 from rnn_rbm.config import RunConfig
 from rnn_rbm.errors import UserError
-from rnn_rbm.model import TIME_QUANTUM, RnnRbm, chain_rows
+from rnn_rbm.model import chain_rows
+from rnn_rbm.models import registry
+from rnn_rbm.models.base import TIME_QUANTUM
 
 STRATEGIES = ("none", "mirrored", "multiworker")
 
@@ -57,7 +59,7 @@ def replicate(state, config: RunConfig, strategy: tf.distribute.Strategy | None)
         return state
     with strategy.scope():
         # Its own generator: the run's generator must not advance for a throwaway init.
-        model = RnnRbm.from_config(config, tf.random.Generator.from_seed(0))
+        model = registry.build(config, tf.random.Generator.from_seed(0))
         for target, source in zip(model.trainable_variables, state.model.trainable_variables):
             target.assign(source)
         optimizer = type(state.optimizer).from_config(state.optimizer.get_config())

@@ -1,9 +1,12 @@
-"""Measuring a trained RNN-RBM as Table 1 of Boulanger-Lewandowski et al. (2012) does.
+"""Measuring a trained model as Table 1 of Boulanger-Lewandowski et al. (2012) does.
 
 Both measures read each piece with the true past (teacher forcing): frame t is
-scored under the RBM whose biases bv(t), bh(t) the RNN sets from frames < t.
-One annealed importance sampling run per frame (rnn_rbm/ais.py; all frames x
-chains at once, in batches of frames) serves both:
+scored under the distribution that the model sets from frames < t. A model with
+an exact log-probability (FrameModel.EXACT) is scored exactly, and its expected
+accuracy comes from exact draws of each frame (ExactScorer). For the RNN-RBM,
+frame t's RBM has biases bv(t), bh(t), and one annealed importance sampling run
+per frame (rnn_rbm/ais.py; all frames x chains at once, in batches of frames)
+serves both measures (Scorer):
 
 - Log-likelihood per frame, nats, averaged over every frame of a split:
   log p(v_t) = -F_t(v_t) - log Z_t, F_t the free energy of frame t's RBM
@@ -35,10 +38,11 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from rnn_rbm import accuracy, ais, rbm, seeding
+from rnn_rbm import accuracy, ais, bernoulli, philox, rbm, seeding
 from rnn_rbm.config import EvalConfig
 from rnn_rbm.data import all_frames, pad_batch
 from rnn_rbm.model import RnnRbm
+from rnn_rbm.models.base import FrameModel
 
 log = logging.getLogger(__name__)
 
@@ -195,14 +199,64 @@ class Scorer:
                       np.concatenate(counts).astype(np.float64), np.concatenate(over_known))
 
 
-def score(model: RnnRbm, rolls: list[np.ndarray], chains: int, temperatures: int, draws: int, batch_frames: int,
+class ExactScorer:
+    """Exact log-likelihood of every frame given its true past, and `draws` exact draws of
+    every frame for the expected accuracy, for a model whose frame_log_prob is exact;
+    compiled once. Called like Scorer, it gives the same Scores (AIS variance 0, no
+    log_z_over_known)."""
+
+    def __init__(self, model: FrameModel, draws: int, gibbs_steps: int, rng: tf.random.Generator):
+        self.model = model
+        batch_spec = [tf.TensorSpec([None, None, model.n_visible], tf.float32), tf.TensorSpec([None, None], tf.float32)]
+
+        @tf.function(input_signature=batch_spec)
+        def run(v: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            rows = tf.where(mask > 0)
+            frames = tf.gather_nd(v, rows)
+            contexts = tf.gather_nd(model.contexts(v), rows)
+            seed = philox.new_seed(rng)
+            drawn = tf.stack([model.draw(contexts, gibbs_steps, philox.substream(seed, d)) for d in range(draws)],
+                             axis=1)  # (N, draws, V)
+            return model.frame_log_prob(frames, contexts), accuracy.frame_counts(drawn, frames[:, tf.newaxis, :])
+
+        self.run = run
+        self.compiled = [run]
+
+    def __call__(self, rolls: list[np.ndarray], progress: bool = True) -> Scores:
+        """Returns: the Scores of the frames of `rolls` (pieces, each (steps, V), time-major),
+        in piece order."""
+        log_p, counts = [], []
+        starts = range(0, len(rolls), PIECES_PER_BATCH)
+        for start in tqdm(starts, desc="exact likelihood", unit="batch", leave=False,
+                          disable=None if progress else True):
+            v, mask = pad_batch(rolls[start : start + PIECES_PER_BATCH])
+            got = self.run(tf.constant(v), tf.constant(mask))
+            log_p.append(got[0].numpy())
+            counts.append(got[1].numpy())
+        log_p_all = np.concatenate(log_p).astype(np.float64)
+        return Scores(log_p_all, np.zeros_like(log_p_all), np.concatenate(counts).astype(np.float64),
+                      np.full_like(log_p_all, np.nan))
+
+
+def make_scorer(model: FrameModel, chains: int, temperatures: int, draws: int, batch_frames: int,
+                rng: tf.random.Generator, base_bias: np.ndarray | None = None, known: np.ndarray | None = None,
+                gibbs_steps: int = 25) -> Scorer | ExactScorer:
+    """Returns: the scorer of `model`: exact where its log-probability is (ExactScorer, which
+    draws with `gibbs_steps` if the model samples by a chain), AIS otherwise (Scorer, with the
+    other arguments)."""
+    if model.EXACT:
+        return ExactScorer(model, draws, gibbs_steps, rng)
+    return Scorer(model, chains, temperatures, draws, batch_frames, rng, base_bias, known)
+
+
+def score(model: FrameModel, rolls: list[np.ndarray], chains: int, temperatures: int, draws: int, batch_frames: int,
           rng: tf.random.Generator, base_bias: np.ndarray | None = None, known: np.ndarray | None = None,
           progress: bool = True) -> Scores:
-    """One-off `Scorer(...)(rolls)`; see Scorer for the arguments.
+    """One-off `make_scorer(...)(rolls)`; see Scorer for the arguments.
 
     Returns: the Scores of the split.
     """
-    return Scorer(model, chains, temperatures, draws, batch_frames, rng, base_bias, known)(rolls, progress)
+    return make_scorer(model, chains, temperatures, draws, batch_frames, rng, base_bias, known)(rolls, progress)
 
 
 def uniform_log_likelihood(num_pitches: int) -> float:
@@ -217,14 +271,12 @@ def bernoulli_log_likelihood(train_rolls: list[np.ndarray], rolls: list[np.ndarr
 
     Returns: float, nats per frame.
     """
-    bias = base_rate_bias(train_rolls, smoothing).astype(np.float64)
-    frames = all_frames(rolls).astype(np.float64)
-    # log sigmoid(b) for a sounding pitch, log sigmoid(-b) for a silent one.
-    return float(-np.logaddexp(0.0, -(2.0 * frames - 1.0) * bias).sum(axis=1).mean())
+    bias = base_rate_bias(train_rolls, smoothing)
+    return float(tf.reduce_mean(bernoulli.log_prob(all_frames(rolls), bias[np.newaxis])))
 
 
 def make_validator(
-    model: RnnRbm, train_rolls: list[np.ndarray], valid_rolls: list[np.ndarray], config: EvalConfig,
+    model: FrameModel, train_rolls: list[np.ndarray], valid_rolls: list[np.ndarray], config: EvalConfig,
     seed: int,
 ) -> Callable[[int], dict[str, float]]:
     """A validation that training can run every few epochs: log-likelihood and expected
@@ -238,9 +290,9 @@ def make_validator(
     accuracy, "valid_acc_pooled": in [0, 1]}.
     """
     rng = tf.random.Generator.from_seed(0)
-    known = known_frames(train_rolls) if config.exact_training_frames else None
-    scorer = Scorer(model, config.valid_ais_chains, config.valid_ais_temperatures, config.valid_acc_draws,
-                    config.ais_batch_frames, rng, _base_bias(config, train_rolls), known)
+    known = known_frames(train_rolls) if config.exact_training_frames and not model.EXACT else None
+    scorer = make_scorer(model, config.valid_ais_chains, config.valid_ais_temperatures, config.valid_acc_draws,
+                         config.ais_batch_frames, rng, _base_bias(config, train_rolls), known)
     valid_rolls = valid_rolls[: config.valid_pieces or None]
 
     def validate(epoch: int) -> dict[str, float]:
@@ -270,7 +322,7 @@ class Evaluation:
 
 
 def evaluate(
-    model: RnnRbm, train_rolls: list[np.ndarray], rolls: list[np.ndarray], config: EvalConfig,
+    model: FrameModel, train_rolls: list[np.ndarray], rolls: list[np.ndarray], config: EvalConfig,
     rng: tf.random.Generator, progress: bool = True,
 ) -> Evaluation:
     """Measures `rolls` (a split) with the full settings of `config`.
@@ -278,11 +330,11 @@ def evaluate(
     Returns: the Evaluation.
     """
     started = time.perf_counter()
-    known = known_frames(train_rolls) if config.exact_training_frames else None
+    known = known_frames(train_rolls) if config.exact_training_frames and not model.EXACT else None
     scores = score(model, rolls, config.ais_chains, config.ais_temperatures, config.acc_draws,
                    config.ais_batch_frames, rng, _base_bias(config, train_rolls), known, progress)
     return Evaluation(scores.nll, scores.nll_se, scores.mean_log_z_over_known, scores.accuracy,
-                      len(scores.log_p), uniform_log_likelihood(int(model.W.shape[0])),
+                      len(scores.log_p), uniform_log_likelihood(model.n_visible),
                       bernoulli_log_likelihood(train_rolls, rolls, config.reference_smoothing),
                       time.perf_counter() - started)
 

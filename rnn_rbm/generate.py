@@ -1,4 +1,4 @@
-"""Drawing new music from a trained RNN-RBM and writing it as MIDI, with a WAV and a
+"""Drawing new music from a trained model and writing it as MIDI, with a WAV and a
 piano-roll PNG beside each file when asked."""
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from tqdm import tqdm
 from rnn_rbm import audio, philox, plots
 from rnn_rbm.config import DataConfig, GenerateConfig
 from rnn_rbm.guide import melody_clamp
-from rnn_rbm.model import RnnRbm
+from rnn_rbm.models.base import FrameModel
 from rnn_rbm.pianoroll import roll_to_midi
 
 
 def generate(
-    model: RnnRbm,
+    model: FrameModel,
     config: GenerateConfig,
     rng: tf.random.Generator,
     primer: np.ndarray | None = None,
@@ -42,7 +42,7 @@ def generate(
     """
     count, chunk = config.num_samples, config.chunk_steps
     u = model.initial_state(count)
-    head = np.zeros((count, 0, model.W.shape[0]), dtype=np.float32)
+    head = np.zeros((count, 0, model.n_visible), dtype=np.float32)
     if primer is not None and len(primer):
         head = np.repeat(primer[np.newaxis].astype(np.float32), count, axis=0)
         u = model.final_state(tf.constant(head))
@@ -66,7 +66,7 @@ def generate(
 
 
 @functools.lru_cache(maxsize=8)
-def _compiled_sampler(model: RnnRbm, gibbs_steps: int, temperature: float) -> Callable:
+def _compiled_sampler(model: FrameModel, gibbs_steps: int, temperature: float) -> Callable:
     """model.sample compiled by XLA (the frame loop then costs a few microseconds a step
     instead of tens), kept for later calls with the same model and settings.
 

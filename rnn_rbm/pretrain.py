@@ -1,8 +1,9 @@
-"""Pretraining: the RBM alone (W, bv, bh) by CD-k on every training frame.
+"""Pretraining: the frame distribution alone (the RBM's W, bv, bh by CD-k; the NADE's
+W, V, bv, bh by its exact likelihood) on every training frame.
 
-This is the initialisation the paper recommends before training the RNN-RBM;
-the recurrent weights keep their random start. With u(0) = 0 the RBM trained
-here is exactly the RNN-RBM's RBM for a piece's first frame.
+This is the initialisation the paper recommends before training the RNN-RBM and the
+RNN-NADE; the recurrent weights keep their random start. With u(0) = 0 the distribution
+trained here is exactly the model's for a piece's first frame.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from rnn_rbm import cdk, rbm
+from rnn_rbm import rbm
 from rnn_rbm.config import PretrainConfig
 from rnn_rbm.model import RnnRbm
+from rnn_rbm.models.base import FrameModel
 
 log = logging.getLogger(__name__)
 
@@ -24,40 +26,45 @@ log = logging.getLogger(__name__)
 BIAS_INIT_CLIP = 1e-3
 
 
-def set_visible_bias_from_data(model: RnnRbm, frames: np.ndarray) -> None:
-    """bv_i = log(p_i / (1 - p_i)) with p_i how often pitch i sounds (Hinton's
-    "practical guide" to RBMs): the RBM starts from the right note frequencies.
+def set_visible_bias_from_data(model: FrameModel, frames: np.ndarray) -> None:
+    """The visible bias (the RBM's and NADE's bv, the LSTM's bo) at log(p_i / (1 - p_i)), p_i
+    how often pitch i sounds (Hinton's "practical guide" to RBMs): the model starts from the
+    right note frequencies.
 
     frames: float32 (N, V) of 0/1.
     """
     p = np.clip(frames.mean(axis=0), BIAS_INIT_CLIP, 1.0 - BIAS_INIT_CLIP)
-    model.bv.assign(np.log(p / (1.0 - p)).astype(np.float32))
+    model.visible_bias.assign(np.log(p / (1.0 - p)).astype(np.float32))
 
 
 def pretrain(
-    model: RnnRbm,
+    model: FrameModel,
     frames: np.ndarray,
     config: PretrainConfig,
     np_rng: np.random.Generator,
     tf_rng: tf.random.Generator,
     progress: bool = True,
 ) -> list[dict]:
-    """Trains W, bv, bh with CD-k on shuffled minibatches of frames.
+    """Trains model.pretrain_variables() on model.pretrain_cost (CD-k for the RBM) on shuffled
+    minibatches of frames.
 
     frames: float32 (N, V) of 0/1, every training frame.
     Returns: one dict per epoch: epoch, cost (CD surrogate, nats per frame),
-    recon (mean squared error of a one-step mean-field reconstruction), seconds.
+    recon (the RBM's: mean squared error of a one-step mean-field reconstruction; nan for
+    others), seconds.
     """
     set_visible_bias_from_data(model, frames)
     optimizer = tf.keras.optimizers.Adam(config.learning_rate)
-    params = model.rbm_parameters()
-    spec = tf.TensorSpec([None, model.W.shape[0]], tf.float32)
+    params = model.pretrain_variables()
+    spec = tf.TensorSpec([None, model.n_visible], tf.float32)
 
     @tf.function(input_signature=[spec])
     def step(v: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         with tf.GradientTape() as tape:
-            cost = cdk.cd_cost(v, model.W, model.bv, model.bh, config.cd_k, tf_rng)
+            cost = model.pretrain_cost(v, config.cd_k, tf_rng)
         optimizer.apply_gradients(zip(tape.gradient(cost, params), params))
+        if not isinstance(model, RnnRbm):
+            return cost, tf.constant(np.nan, tf.float32)
         reconstruction = rbm.propdown(rbm.propup(v, model.W, model.bh), model.W, model.bv)
         return cost, tf.reduce_mean(tf.square(v - reconstruction))
 

@@ -1,6 +1,7 @@
-"""Training the RNN-RBM: an explicit epoch loop around a compiled CD-k step.
+"""Training any model of the registry: an explicit epoch loop around a compiled step on
+the model's loss.
 
-The CD-k cost is a surrogate whose gradient is the CD-k estimate, not a
+The RNN-RBM's loss is CD-k's surrogate, whose gradient is the CD-k estimate, not a
 `loss(y, y_pred)`, so Keras' fit() does not apply. Every step of a batch of
 whole pieces is trained at once (teacher forcing), gradients reaching the RNN
 through time.
@@ -31,7 +32,8 @@ from rnn_rbm.data import Dataset, batches
 from rnn_rbm.errors import RunInterrupted, UserError
 from rnn_rbm.generate import generate
 from rnn_rbm.metrics_log import MetricsLog
-from rnn_rbm.model import RnnRbm
+from rnn_rbm.models import registry
+from rnn_rbm.models.base import FrameModel
 from rnn_rbm.signals import sigint_requests
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ class Progress(tf.Module):
 class TrainState:
     """What a run trains and draws from; checkpointed together."""
 
-    model: RnnRbm
+    model: FrameModel
     optimizer: tf.keras.optimizers.Optimizer
     tf_rng: tf.random.Generator
     progress: Progress
@@ -74,7 +76,7 @@ class TrainState:
     def create(cls, config: RunConfig) -> TrainState:
         """Returns: a fresh model (initialised from config.seed), Adam and Progress."""
         tf_rng = tf.random.Generator.from_seed(config.seed)
-        model = RnnRbm.from_config(config, tf_rng)
+        model = registry.build(config, tf_rng)
         optimizer = tf.keras.optimizers.Adam(config.train.learning_rate)
         # Adam's moments exist before a restore, so that a resumed run gets them back at once.
         optimizer.build(model.trainable_variables)
@@ -88,7 +90,7 @@ class TrainState:
 
 def make_train_step(state: TrainState, config: RunConfig) -> Callable:
     """Returns: a compiled function (v (B, T, V), mask (B, T)) -> (cost, gradient norm)
-    that takes one CD-k step on the batch (split across replicas under state.strategy)."""
+    that takes one step on the model's loss over the batch (split across replicas under state.strategy)."""
     model, train = state.model, config.train
     variables = list(model.trainable_variables)
     batch_spec = [tf.TensorSpec([None, None, config.data.num_pitches], tf.float32),
@@ -97,7 +99,7 @@ def make_train_step(state: TrainState, config: RunConfig) -> Callable:
     def cost_and_gradients(v: tf.Tensor, mask: tf.Tensor, seed: tf.Tensor,
                            row_offset: tf.Tensor | int = 0) -> tuple[tf.Tensor, list[tf.Tensor]]:
         with tf.GradientTape() as tape:
-            cost = model.cost(v, mask, train.cd_k, seed, train.negative_start, row_offset)
+            cost = model.loss(v, mask, train, seed, row_offset)
         return cost, tape.gradient(cost, variables)
 
     @tf.function(input_signature=batch_spec)
@@ -116,7 +118,7 @@ def make_train_step(state: TrainState, config: RunConfig) -> Callable:
     return step
 
 
-def make_monitor(model: RnnRbm, config: RunConfig, rng: tf.random.Generator) -> Callable:
+def make_monitor(model: FrameModel, config: RunConfig, rng: tf.random.Generator) -> Callable:
     """Returns: a compiled function (v (B, T, V), mask (B, T)) -> float32 (frames, 3), the
     true positives, false positives and false negatives of each real frame (in batch order)
     drawn from the model given the true past, with draws from `rng`."""
@@ -243,7 +245,7 @@ def _closing(metrics: MetricsLog) -> Iterator[None]:
         log.info("curves in %s", metrics.close())
 
 
-def _drawn_image(model: RnnRbm, config: RunConfig, epoch: int) -> np.ndarray:
+def _drawn_image(model: FrameModel, config: RunConfig, epoch: int) -> np.ndarray:
     """Returns: uint8 (1, H, W, 3) picture of a piece drawn now by the compiled sampler of
     generation, from a generator of its own (seeded by seed and epoch) so that training's
     random stream, and resuming, are untouched."""

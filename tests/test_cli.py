@@ -60,6 +60,40 @@ def test_pretrain_train_generate(midi_folder, tmp_path):
         assert not chatter(result.stderr), result.stderr
 
 
+@pytest.mark.parametrize("model", ["rnn_nade", "lstm"])
+def test_every_model_through_the_same_commands(model, midi_folder, tmp_path):
+    # The RNN-NADE pretrains (its NADE, by likelihood), the LSTM has nothing to pretrain.
+    pretrain = run("weight_initializations.py", "--model", model, "--data", str(midi_folder), "--epochs", "1",
+                   *TINY, cwd=tmp_path)
+    if model == "lstm":
+        assert pretrain.returncode == 2 and "invalid choice: 'lstm'" in pretrain.stderr
+        args = ["--model", model, "--data", str(midi_folder), *TINY]
+    else:
+        assert pretrain.returncode == 0, pretrain.stderr
+        args = []
+    train = run("rnn_rbm_train.py", "2", *args, "--validate_every", "1", cwd=tmp_path)
+    assert train.returncode == 0, train.stderr
+    assert f"training the {model}" in train.stderr and "valid_nll" in train.stderr
+    config = json.loads((tmp_path / "parameter_checkpoints" / "config.json").read_text())
+    assert config["model"]["family"] == model and config["train"]["select_metric"] == "valid_nll"
+
+    # Rebuilt from the checkpoint alone: primer, melody, plot, the results page.
+    gen = run("rnn_rbm_generate.py", "parameter_checkpoints/best.ckpt", "--seed", "1", "--num_steps", "16",
+              "--primer", str(midi_folder / "piece_1.mid"), "--melody", str(midi_folder / "piece_2.mid"), "--plot",
+              cwd=tmp_path)
+    assert gen.returncode == 0, gen.stderr
+    assert f"from the {model}, exact draws" in gen.stderr
+    assert (tmp_path / "results" / "index.html").exists() and list((tmp_path / "results").glob("*.png"))
+
+    evaluation = run("rnn_rbm_evaluate.py", "parameter_checkpoints/best.ckpt", "--split", "valid", "--draws", "2",
+                     cwd=tmp_path)
+    assert evaluation.returncode == 0, evaluation.stderr
+    figures = json.loads(evaluation.stdout.splitlines()[-1])
+    assert figures["nll_se"] == 0 and figures["log_z_over_known"] is None and 0 < figures["nll"] < 61
+    for result in (train, gen, evaluation):
+        assert not chatter(result.stderr), result.stderr
+
+
 # What TensorFlow's C++ log lines (absl's format), its Python logger and Python warnings look like.
 CHATTER = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d|tensorflow|Warning:|retracing|Sharding callback",
                      re.IGNORECASE | re.MULTILINE)

@@ -1,0 +1,41 @@
+"""Independent binary units given their logits: the output layer of the LSTM, and each
+conditional of the NADE (one unit at a time).
+
+Shapes: v and logits (N, D), float32; v of 0/1.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from rnn_rbm import philox
+
+
+def log_prob(v: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    """log p(v) = sum_i log sigmoid((2 v_i - 1) logit_i), each unit a Bernoulli.
+
+    Returns: float32 (N,), nats (<= 0).
+    """
+    # softplus(-x) = -log sigmoid(x), stable for large |x|.
+    return -tf.reduce_sum(tf.nn.softplus(-(2.0 * v - 1.0) * logits), axis=-1)
+
+
+def draw(logits: tf.Tensor, seed: tf.Tensor, stream: int | tf.Tensor = 0, temperature: float = 1.0,
+         held_mask: tf.Tensor | None = None, held_values: tf.Tensor | None = None) -> tf.Tensor:
+    """Draws every unit with P(1) = sigmoid(logit / temperature), then sets the units where
+    held_mask is 1 to held_values: the units are independent, so the free ones are then
+    exactly drawn given the held ones.
+
+    logits: (N, D), D known when tracing; held_mask, held_values: (N or 1, D) of 0/1.
+    Returns: float32 0/1 (N, D).
+    """
+    scaled = logits if temperature == 1 else logits / temperature
+    v = philox.bernoulli_logits(scaled, seed, stream)
+    return hold(v, held_mask, held_values)
+
+
+def hold(v: tf.Tensor, held_mask: tf.Tensor | None, held_values: tf.Tensor | None) -> tf.Tensor:
+    """Returns: v with the units where held_mask is 1 replaced by held_values (v when no mask)."""
+    if held_mask is None:
+        return v
+    return v * (1.0 - held_mask) + held_values * held_mask

@@ -1,0 +1,293 @@
+"""What every model of piano-roll sequences fills in, so that one training loop, one
+generation path and one evaluation serve them all.
+
+A model factorises a piece as p(v(1..T)) = prod_t p(v(t) | v(<t)): a recurrent state
+summarises the true past, and a distribution over one frame reads it. Generation,
+the validation monitor and the evaluation call only the methods of FrameModel.
+
+Rolls and batches are time-major: v is (batch, num_steps, V), float32 0/1, column i the
+pitch lowest_pitch + i.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import tensorflow as tf
+
+from rnn_rbm import philox, recurrence
+from rnn_rbm.config import RunConfig, TrainConfig
+
+# The compiled recurrence and the monitors pad each batch to a multiple of these, so that XLA
+# meets a few shapes only.
+TIME_QUANTUM = 64
+BATCH_QUANTUM = 4
+
+
+class FrameModel(tf.Module):
+    """The interface. Subclasses set FAMILY (its name in the registry), EXACT (whether
+    frame_log_prob is the exact log-probability; otherwise evaluation estimates it) and
+    PRETRAINS (whether weight_initializations.py applies), and fill in the methods that
+    raise NotImplementedError."""
+
+    FAMILY: ClassVar[str]
+    EXACT: ClassVar[bool] = True
+    PRETRAINS: ClassVar[bool] = False
+
+    @classmethod
+    def from_config(cls, config: RunConfig, rng: tf.random.Generator) -> FrameModel:
+        """Returns: a freshly initialised model of the config's sizes, weights drawn from rng."""
+        raise NotImplementedError
+
+    @property
+    def n_visible(self) -> int:
+        """The units of a frame (pitches)."""
+        raise NotImplementedError
+
+    def initial_state(self, batch: int | tf.Tensor) -> tf.Tensor:
+        """Returns: the state before the first frame, float32 (batch, S)."""
+        raise NotImplementedError
+
+    def rnn_step(self, state: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
+        """Returns: the state after reading frame v (batch, V), float32 (batch, S)."""
+        raise NotImplementedError
+
+    def context(self, state: tf.Tensor) -> tf.Tensor:
+        """Returns: what the next frame's distribution reads of the state, float32 (..., C)."""
+        return state
+
+    def contexts(self, v: tf.Tensor) -> tf.Tensor:
+        """Runs the recurrence over the true frames of v (batch, T, V) (teacher forcing).
+
+        Returns: the context of every step, float32 (batch, T, C): entry t has seen frames < t only.
+        """
+        raise NotImplementedError
+
+    def final_state(self, v: tf.Tensor, state0: tf.Tensor | None = None) -> tf.Tensor:
+        """Returns: the state after reading all frames of v (batch, T, V), float32 (batch, S)."""
+        raise NotImplementedError
+
+    def draw(self, context: tf.Tensor, gibbs_steps: int, seed: tf.Tensor, temperature: float = 1.0,
+             held_mask: tf.Tensor | None = None, held_values: tf.Tensor | None = None) -> tf.Tensor:
+        """Draws one frame per row of context (N, C), from seed (philox.new_seed); units where
+        held_mask (N or 1, V) is 1 take their held_values and the others are drawn given them.
+        temperature > 0 flattens (above 1) or sharpens (below 1) the distribution;
+        gibbs_steps is for models sampled by a Markov chain (others ignore it).
+
+        Returns: float32 0/1 (N, V).
+        """
+        raise NotImplementedError
+
+    def frame_log_prob(self, v: tf.Tensor, context: tf.Tensor) -> tf.Tensor:
+        """Returns: log p(v | context) of each row of v (N, V), float32 (N,), nats; exact
+        when EXACT, otherwise not available (evaluation estimates it)."""
+        raise NotImplementedError
+
+    def loss(self, v: tf.Tensor, mask: tf.Tensor, train: TrainConfig, seed: tf.Tensor,
+             row_offset: int | tf.Tensor = 0) -> tf.Tensor:
+        """The cost of a batch whose gradient training follows, weighted mean over the real frames.
+
+        v: (batch, T, V); mask: (batch, T), 1 on real frames; seed: philox.new_seed, for models
+        whose cost draws (their draws those of rows row_offset... of the seed, so that a batch
+        split between devices draws what it would draw whole).
+        Returns: float32 scalar, nats per frame. Default: the exact negative log-likelihood.
+        """
+        log_p = self.log_prob(v, mask)
+        return -tf.reduce_sum(log_p) / tf.maximum(tf.reduce_sum(mask), 1.0)
+
+    @property
+    def visible_bias(self) -> tf.Variable:
+        """The bias of every pitch when the state is its initial one (pretraining starts it at
+        the log-odds of each pitch's frequency), float32 (V,)."""
+        raise NotImplementedError
+
+    def pretrain_variables(self) -> list[tf.Variable]:
+        """Returns: the variables pretraining trains (models with PRETRAINS)."""
+        raise NotImplementedError
+
+    def pretrain_cost(self, frames: tf.Tensor, k: int, rng: tf.random.Generator) -> tf.Tensor:
+        """The cost of the frame distribution alone, as it is for a piece's first frame, on a
+        batch of frames (N, V) (models with PRETRAINS; k: Gibbs steps where it uses a chain).
+
+        Returns: float32 scalar, nats per frame.
+        """
+        raise NotImplementedError
+
+    # ---- written once, for every model ----
+
+    def log_prob(self, v: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+        """log p(v(t) | v(<t)) of every frame of a batch (EXACT models).
+
+        v: (batch, T, V); mask: (batch, T), 1 on real frames.
+        Returns: float32 (batch, T), nats; 0 where mask is 0.
+        """
+        shape = tf.shape(v)
+        contexts = self.contexts(v)
+        flat = self.frame_log_prob(flatten_steps(v), flatten_steps(contexts))
+        return tf.reshape(flat, shape[:2]) * mask
+
+    def predict(self, v: tf.Tensor, gibbs_steps: int, rng: tf.random.Generator | tf.Tensor,
+                mask: tf.Tensor | None = None) -> tf.Tensor:
+        """Draws each frame from the model given the true past.
+
+        mask: optional (batch, T), 1 on real frames: only those are drawn, the others are 0.
+        rng: a Generator (one seed is drawn from it) or a seed.
+        Returns: float32 0/1 (batch, T, V).
+        """
+        shape = tf.shape(v)
+        mask = tf.ones(shape[:2]) if mask is None else mask
+        seed = philox.new_seed(rng) if isinstance(rng, tf.random.Generator) else rng
+        rows = tf.where(tf.reshape(mask, [-1]) > 0)
+        contexts = tf.gather_nd(flatten_steps(self.contexts(v)), rows)
+        drawn = self.draw(contexts, gibbs_steps, seed)
+        return tf.reshape(tf.scatter_nd(rows, drawn, tf.shape(flatten_steps(v), out_type=rows.dtype)), shape)
+
+    def sample(self, u0: tf.Tensor, num_steps: tf.Tensor, gibbs_steps: int,
+               rng: tf.random.Generator | tf.Tensor, temperature: float = 1.0,
+               clamp_mask: tf.Tensor | None = None, clamp_values: tf.Tensor | None = None,
+               return_state: bool = False,
+               first_step: int | tf.Tensor = 0) -> tf.Tensor | tuple[tf.Tensor, tf.Tensor]:
+        """Generates frame after frame: frame t drawn given the state after frame t-1, then the
+        state moved on by the drawn frame.
+
+        u0: (batch, S) state to start from (initial_state, or after a primer).
+        temperature: a Python float > 0 (1: the model as trained).
+        clamp_mask, clamp_values: optional float32 0/1 (batch or 1, num_steps, V): units held
+            at their values in every frame (the others drawn given them).
+        return_state: also return the state after the last frame, to carry on from it.
+        rng: a Generator (one seed is drawn from it) or a seed (philox.new_seed); frame t
+            draws from sub-stream first_step + t of the seed, so a piece drawn in chunks
+            from one seed (first_step = frames before the chunk) is the piece drawn at once.
+        Returns: float32 0/1 (batch, num_steps, V); with return_state, also the state.
+        """
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, not {temperature}")
+        frames = tf.TensorArray(tf.float32, size=num_steps)
+        u = u0
+        seed = philox.new_seed(rng) if isinstance(rng, tf.random.Generator) else rng
+        for t in tf.range(num_steps):
+            stream = philox.substream(seed, first_step + t)
+            held = (None, None) if clamp_mask is None else (clamp_mask[:, t], clamp_values[:, t])
+            v = self.draw(self.context(u), gibbs_steps, stream, temperature, *held)
+            frames = frames.write(t, v)
+            u = self.rnn_step(u, v)
+        drawn = tf.transpose(frames.stack(), [1, 0, 2])
+        return (drawn, u) if return_state else drawn
+
+
+class RecurrentBiases(FrameModel):
+    """A frame distribution with weights W (V, H) and biases bv, bh whose per-step values a
+    tanh RNN sets (Boulanger-Lewandowski et al. 2012): the RNN-RBM and the RNN-NADE.
+
+    Glossary (paper's symbols; V visible = pitches, H hidden, R recurrent units):
+        W    (V, H)  frame distribution's weights, shared by every time step
+        bv   (V,)    visible bias, bv(t) = bv + u(t-1) Wuv        (paper eq. 9)
+        bh   (H,)    hidden bias,  bh(t) = bh + u(t-1) Wuh        (paper eq. 10)
+        Wuv  (R, V)  RNN state -> visible bias
+        Wuh  (R, H)  RNN state -> hidden bias
+        Wvu  (V, R)  frame -> RNN state
+        Wuu  (R, R)  RNN state -> RNN state
+        bu   (R,)    RNN bias,     u(t) = tanh(bu + v(t) Wvu + u(t-1) Wuu)   (eq. 11)
+        u(0) = 0: the first frame's distribution has biases bv, bh.
+    The state is u, and the context of a step is u(t-1) itself.
+    """
+
+    def __init__(self, n_visible: int, n_hidden: int, n_recurrent: int, init_std: float,
+                 rng: tf.random.Generator, name: str):
+        super().__init__(name=name)
+        self.W = self._weight((n_visible, n_hidden), "W", init_std, rng)
+        self.bv = tf.Variable(tf.zeros([n_visible]), name="bv")
+        self.bh = tf.Variable(tf.zeros([n_hidden]), name="bh")
+        self.Wuv = self._weight((n_recurrent, n_visible), "Wuv", init_std, rng)
+        self.Wuh = self._weight((n_recurrent, n_hidden), "Wuh", init_std, rng)
+        self.Wvu = self._weight((n_visible, n_recurrent), "Wvu", init_std, rng)
+        self.Wuu = self._weight((n_recurrent, n_recurrent), "Wuu", init_std, rng)
+        self.bu = tf.Variable(tf.zeros([n_recurrent]), name="bu")
+
+    @staticmethod
+    def _weight(shape: tuple[int, int], name: str, init_std: float, rng: tf.random.Generator) -> tf.Variable:
+        return tf.Variable(rng.normal(shape, stddev=init_std), name=name)
+
+    @classmethod
+    def from_config(cls, config: RunConfig, rng: tf.random.Generator) -> RecurrentBiases:
+        return cls(config.data.num_pitches, config.model.n_hidden, config.model.n_recurrent,
+                   config.model.init_std, rng)
+
+    @property
+    def n_visible(self) -> int:
+        return int(self.W.shape[0])
+
+    @property
+    def n_recurrent(self) -> int:
+        return int(self.bu.shape[0])
+
+    @property
+    def visible_bias(self) -> tf.Variable:
+        return self.bv
+
+    def pretrain_variables(self) -> list[tf.Variable]:
+        """Returns: [W, bv, bh] (and any other weights of the frame distribution alone)."""
+        return [self.W, self.bv, self.bh]
+
+    def initial_state(self, batch: int | tf.Tensor) -> tf.Tensor:
+        """Returns: u(0) = 0, float32 (batch, R)."""
+        return tf.zeros([batch, self.n_recurrent])
+
+    def rnn_step(self, u_prev: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
+        """u(t) = tanh(bu + v(t) Wvu + u(t-1) Wuu).
+
+        Returns: float32 (batch, R).
+        """
+        return tf.tanh(self.bu + tf.matmul(v, self.Wvu) + tf.matmul(u_prev, self.Wuu))
+
+    def step_biases_from(self, u_prev: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """The biases of frame t's distribution from the RNN state u(t-1), shape (..., R).
+
+        Returns: (bv(t), float32 (..., V); bh(t), float32 (..., H)).
+        """
+        return (self.bv + tf.tensordot(u_prev, self.Wuv, axes=1),
+                self.bh + tf.tensordot(u_prev, self.Wuh, axes=1))
+
+    def previous_states(self, v: tf.Tensor, u0: tf.Tensor | None = None) -> tf.Tensor:
+        """Runs the RNN over the true frames (teacher forcing).
+
+        v: (batch, T, V). u0: (batch, R) state before the first frame (zeros if None).
+        Returns: u(t-1) for t = 1..T, float32 (batch, T, R): entry t has seen frames < t only.
+        """
+        batch = tf.shape(v)[0]
+        u0 = self.initial_state(batch) if u0 is None else u0
+        # The input term of every step at once; the loop only does the recurrent product.
+        drive = self.bu + tf.tensordot(tf.transpose(v, [1, 0, 2]), self.Wvu, axes=1)  # (T, batch, R)
+        states = recurrence.states(drive, self.Wuu, u0)
+        previous = tf.concat([u0[tf.newaxis], states[:-1]], axis=0)
+        return tf.transpose(previous, [1, 0, 2])
+
+    def contexts(self, v: tf.Tensor) -> tf.Tensor:
+        shape = tf.shape(v)
+        padded, _ = pad_for_recurrence(v, tf.zeros(shape[:2]))
+        return self.previous_states(padded)[:shape[0], :shape[1]]
+
+    def final_state(self, v: tf.Tensor, state0: tf.Tensor | None = None) -> tf.Tensor:
+        return self.rnn_step(self.previous_states(v, state0)[:, -1], v[:, -1])
+
+    def step_biases(self, v: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """The biases of every step of v (batch, T, V), each set from the true past.
+
+        Returns: (bv(t), float32 (batch, T, V); bh(t), float32 (batch, T, H)).
+        """
+        return self.step_biases_from(self.previous_states(v))
+
+
+def pad_for_recurrence(v: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Pads a batch with empty steps to a multiple of TIME_QUANTUM and empty pieces to a
+    multiple of BATCH_QUANTUM: the compiled recurrence then meets a few shapes only.
+
+    Returns: (v, (batch', T', V); mask, (batch', T')), zeros where padded.
+    """
+    extra = [[0, -tf.shape(v)[0] % BATCH_QUANTUM], [0, -tf.shape(v)[1] % TIME_QUANTUM]]
+    return tf.pad(v, extra + [[0, 0]]), tf.pad(mask, extra)
+
+
+def flatten_steps(x: tf.Tensor) -> tf.Tensor:
+    """(batch, T, D) -> (batch * T, D): every step becomes one row of the frame maths."""
+    return tf.reshape(x, [-1, tf.shape(x)[-1]])

@@ -1,0 +1,101 @@
+"""An LSTM whose output layer gives every pitch of the next frame an independent Bernoulli:
+the "RNN" row of Table 1 of Boulanger-Lewandowski et al. (ICML 2012), with the LSTM cell
+(Hochreiter & Schmidhuber 1997, with a forget gate) of the later benchmark papers.
+
+    gates(t) = v(t) Wx + h(t-1) Wh + b          (4 blocks of R: input, forget, cell, output)
+    c(t) = f * c(t-1) + i * tanh(g),  h(t) = o * tanh(c(t))
+    p(v_i(t) = 1 | v(<t)) = sigmoid(bo + h(t-1) Wo)_i
+
+Glossary (V visible = pitches, R LSTM units): Wx (V, 4R), Wh (R, 4R), b (4R,) with the
+forget block started at 1 (Gers et al. 2000: the cell keeps its memory at first), Wo (R, V),
+bo (V,). The state is [h, c], float32 (batch, 2R); the context of a step is h(t-1).
+
+The cell is written out rather than taken from Keras: the model's variables then live
+where the checkpoint, the tf.distribute mirroring and the compiled sampler of every other
+model expect them, and the same six lines serve training and generation.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from rnn_rbm import bernoulli
+from rnn_rbm.config import RunConfig
+from rnn_rbm.models.base import FrameModel
+
+
+class Lstm(FrameModel):
+    """An LSTM with independent Bernoulli outputs."""
+
+    FAMILY = "lstm"
+    EXACT = True
+    PRETRAINS = False
+
+    def __init__(self, n_visible: int, n_recurrent: int, init_std: float, rng: tf.random.Generator):
+        super().__init__(name="lstm")
+        units = n_recurrent
+
+        def weight(shape: tuple[int, int], name: str) -> tf.Variable:
+            return tf.Variable(rng.normal(shape, stddev=init_std), name=name)
+
+        self.Wx = weight((n_visible, 4 * units), "Wx")
+        self.Wh = weight((units, 4 * units), "Wh")
+        self.b = tf.Variable(tf.concat([tf.zeros([units]), tf.ones([units]), tf.zeros([2 * units])], 0),
+                             name="b")
+        self.Wo = weight((units, n_visible), "Wo")
+        self.bo = tf.Variable(tf.zeros([n_visible]), name="bo")
+
+    @classmethod
+    def from_config(cls, config: RunConfig, rng: tf.random.Generator) -> Lstm:
+        return cls(config.data.num_pitches, config.model.n_recurrent, config.model.init_std, rng)
+
+    @property
+    def n_visible(self) -> int:
+        return int(self.bo.shape[0])
+
+    @property
+    def visible_bias(self) -> tf.Variable:
+        # With h(0) = 0, the first frame's logits are bo alone.
+        return self.bo
+
+    @property
+    def units(self) -> int:
+        return int(self.Wh.shape[0])
+
+    def initial_state(self, batch: int | tf.Tensor) -> tf.Tensor:
+        """Returns: [h(0), c(0)] = 0, float32 (batch, 2R)."""
+        return tf.zeros([batch, 2 * self.units])
+
+    def rnn_step(self, state: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
+        h, c = tf.split(state, 2, axis=-1)
+        i, f, g, o = tf.split(tf.matmul(v, self.Wx) + tf.matmul(h, self.Wh) + self.b, 4, axis=-1)
+        c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+        return tf.concat([tf.sigmoid(o) * tf.tanh(c), c], axis=-1)
+
+    def context(self, state: tf.Tensor) -> tf.Tensor:
+        return state[..., : self.units]
+
+    def contexts(self, v: tf.Tensor) -> tf.Tensor:
+        states = self._states(v, self.initial_state(tf.shape(v)[0]))  # (T, batch, 2R) after each frame
+        h = self.context(states)
+        previous = tf.concat([tf.zeros_like(h[:1]), h[:-1]], axis=0)
+        return tf.transpose(previous, [1, 0, 2])
+
+    def final_state(self, v: tf.Tensor, state0: tf.Tensor | None = None) -> tf.Tensor:
+        state0 = self.initial_state(tf.shape(v)[0]) if state0 is None else state0
+        return self._states(v, state0)[-1]
+
+    def _states(self, v: tf.Tensor, state0: tf.Tensor) -> tf.Tensor:
+        """Returns: the state after each frame of v (batch, T, V), time-major (T, batch, 2R)."""
+        return tf.scan(self.rnn_step, tf.transpose(v, [1, 0, 2]), initializer=state0)
+
+    def _logits(self, context: tf.Tensor) -> tf.Tensor:
+        return self.bo + tf.matmul(context, self.Wo)
+
+    def frame_log_prob(self, v: tf.Tensor, context: tf.Tensor) -> tf.Tensor:
+        return bernoulli.log_prob(v, self._logits(context))
+
+    def draw(self, context: tf.Tensor, gibbs_steps: int, seed: tf.Tensor, temperature: float = 1.0,
+             held_mask: tf.Tensor | None = None, held_values: tf.Tensor | None = None) -> tf.Tensor:
+        """Every pitch drawn at once, independently; gibbs_steps: unused."""
+        return bernoulli.draw(self._logits(context), seed, 0, temperature, held_mask, held_values)

@@ -1,0 +1,54 @@
+"""The RNN-NADE (Boulanger-Lewandowski, Bengio & Vincent, ICML 2012, section 4): the RNN
+of the RNN-RBM sets, at every step, the biases of a NADE over the frame (nade.py) instead
+of an RBM's. Its log-probability is exact, and a frame is drawn one pitch after another.
+
+Glossary: models/base.py's RecurrentBiases (W, bv, bh, Wuv, Wuh, Wvu, Wuu, bu), and
+    V  (V, H)  the NADE's hidden layer of pitch i -> its conditional, one row per pitch
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from rnn_rbm import nade
+from rnn_rbm.config import RunConfig
+from rnn_rbm.models.base import RecurrentBiases
+
+
+class RnnNade(RecurrentBiases):
+    """A NADE over each frame whose biases the RNN sets."""
+
+    FAMILY = "rnn_nade"
+    EXACT = True
+    PRETRAINS = True
+
+    def __init__(self, n_visible: int, n_hidden: int, n_recurrent: int, init_std: float,
+                 rng: tf.random.Generator):
+        super().__init__(n_visible, n_hidden, n_recurrent, init_std, rng, name="rnn_nade")
+        self.V = self._weight((n_visible, n_hidden), "V", init_std, rng)
+
+    @classmethod
+    def from_config(cls, config: RunConfig, rng: tf.random.Generator) -> RnnNade:
+        return cls(config.data.num_pitches, config.model.n_hidden, config.model.n_recurrent,
+                   config.model.init_std, rng)
+
+    def pretrain_variables(self) -> list[tf.Variable]:
+        return [self.W, self.V, self.bv, self.bh]
+
+    def pretrain_cost(self, frames: tf.Tensor, k: int, rng: tf.random.Generator) -> tf.Tensor:
+        """The NADE alone (the first frame's), exact negative log-likelihood of frames (N, V).
+
+        Returns: float32 scalar, nats per frame.
+        """
+        return -tf.reduce_mean(nade.log_prob(frames, self.W, self.V, self.bv, self.bh))
+
+    def frame_log_prob(self, v: tf.Tensor, context: tf.Tensor) -> tf.Tensor:
+        bv_t, bh_t = self.step_biases_from(context)
+        return nade.log_prob(v, self.W, self.V, bv_t, bh_t)
+
+    def draw(self, context: tf.Tensor, gibbs_steps: int, seed: tf.Tensor, temperature: float = 1.0,
+             held_mask: tf.Tensor | None = None, held_values: tf.Tensor | None = None) -> tf.Tensor:
+        """Draws pitch after pitch from the lowest (nade.sample); held pitches take their
+        values in their turn. gibbs_steps: unused (the draw is exact)."""
+        bv_t, bh_t = self.step_biases_from(context)
+        return nade.sample(self.W, self.V, bv_t, bh_t, seed, temperature, held_mask, held_values)
