@@ -173,6 +173,8 @@ def main() -> None:
             results.setdefault(name, {})[family] = run(
                 name, with_changes(preset(family, name), args.set), data_file(args.data_dir, name), args.work_dir,
                 not args.quiet)
+            # Each result as soon as it is there: a long run cut short keeps what it measured.
+            print(json.dumps({"dataset": name, "model": family, **results[name][family]}), flush=True)
     print(f"machine: {os.cpu_count()} cores, {platform.machine()}, {platform.processor() or '?'}; "
           f"TensorFlow {tf.__version__}, Python {platform.python_version()}")
     print(table(results))

@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from rnn_rbm.config import RunConfig
 from rnn_rbm.errors import UserError
+from rnn_rbm.files import write_text_atomic
 
 CONFIG_KEY = "config/.ATTRIBUTES/VARIABLE_VALUE"
 # Where a training checkpoint says how far its run had got (train.Progress).
@@ -54,7 +55,7 @@ def save(prefix: str | Path, config: RunConfig, **trackables: object) -> Path:
     for path in files:
         os.replace(path, folder / (prefix.name + path.name[len(written.name):]))
     staging.rmdir()
-    _write_text_atomic(folder / "config.json", config.to_json() + "\n")
+    write_text_atomic(folder / "config.json", config.to_json() + "\n")
     return prefix
 
 
@@ -160,9 +161,3 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True  # someone else's process
     return True
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

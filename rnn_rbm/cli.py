@@ -113,8 +113,9 @@ def _run(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentPa
     args = parser.parse_args(argv)
     from rnn_rbm import quiet
 
-    quiet.setup(verbose=args.verbose, quiet=args.quiet, intra_op_threads=intra_op_threads)
     try:
+        quiet.setup(verbose=args.verbose, quiet=args.quiet, intra_op_threads=intra_op_threads,
+                    before_devices=_multiworker_first if getattr(args, "strategy", None) == "multiworker" else None)
         main(args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -125,6 +126,12 @@ def _run(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentPa
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+
+
+def _multiworker_first() -> None:
+    from rnn_rbm import distribute
+
+    distribute.multiworker()
 
 
 def _writable_dir(path: Path, flag: str) -> Path:
@@ -243,14 +250,32 @@ def train_main(argv: Sequence[str] | None = None) -> None:
                         "noise)")
     parser.add_argument("--early_stop_patience", type=_count(0), help="stop after N validations without "
                         "improvement (default 0: never)")
-    parser.add_argument("--strategy", choices=["none", "mirrored"], default="none",
+    parser.add_argument("--strategy", choices=["none", "mirrored", "multiworker"], default="none",
                         help="mirrored: split each batch across every GPU of this machine "
-                        "(tf.distribute.MirroredStrategy); default none")
+                        "(tf.distribute.MirroredStrategy); multiworker: across the processes that the "
+                        "TF_CONFIG environment variable names, each running this same command "
+                        "(tf.distribute.MultiWorkerMirroredStrategy; the chief, worker 0, writes the "
+                        "checkpoints); default none")
     _common(parser)
 
     def main(args: argparse.Namespace) -> None:
         out_dir = _writable_dir(args.checkpoint_dir, "--checkpoint_dir")
 
+        from rnn_rbm import distribute
+
+        strategy = distribute.make_strategy(args.strategy)
+        if distribute.is_chief(strategy):
+            return _train(args, out_dir, strategy)
+        import shutil
+        import tempfile
+
+        # The same run on a copy of the folder (its initial.ckpt, or the checkpoint to resume),
+        # its files thrown away at the end: the chief writes the real ones.
+        with tempfile.TemporaryDirectory(prefix="rnn_rbm_worker_") as scratch:
+            shutil.copytree(out_dir, scratch, dirs_exist_ok=True)
+            _train(args, Path(scratch), strategy)
+
+    def _train(args: argparse.Namespace, out_dir: Path, strategy) -> None:
         from rnn_rbm import checkpoint, distribute
         from rnn_rbm.train import TrainState, train
 
@@ -265,8 +290,10 @@ def train_main(argv: Sequence[str] | None = None) -> None:
         else:
             config, init = _fresh_config(args, out_dir)
         dataset = _load_data(args, config)
-        state = distribute.replicate(TrainState.create(config), config,
-                                     distribute.make_strategy(args.strategy))
+        state = distribute.replicate(TrainState.create(config), config, strategy)
+        if strategy is not None:
+            log.info("each batch split between %d replicas (--strategy %s)", strategy.num_replicas_in_sync,
+                     args.strategy)
         if args.resume:
             checkpoint.restore(prefix, **state.trackables())
             if args.learning_rate is not None:

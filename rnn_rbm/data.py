@@ -151,6 +151,16 @@ def all_frames(rolls: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(rolls).astype(np.float32)
 
 
+def pitch_log_odds(frames: np.ndarray, smoothing: float) -> np.ndarray:
+    """log(p_i / (1 - p_i)) of each pitch's smoothed frequency, p_i = (count_i + s) / (frames + 2 s)
+    (add-s smoothing: a pitch never or always heard keeps a finite log-odds).
+
+    frames: (N, V) of 0/1. Returns: float32 (V,).
+    """
+    p = (np.asarray(frames, np.float64).sum(axis=0) + smoothing) / (len(frames) + 2.0 * smoothing)
+    return np.log(p / (1.0 - p)).astype(np.float32)
+
+
 def pad_batch(rolls: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Pads rolls to the longest.
 

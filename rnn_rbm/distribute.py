@@ -2,11 +2,11 @@
 
 - "none": one device, the default.
 - "mirrored": tf.distribute.MirroredStrategy, every GPU of this machine (or its CPU).
-- "multiworker": tf.distribute.MultiWorkerMirroredStrategy, the machines that the
-  TF_CONFIG environment variable names, each running the same program with the same
-  data and seed. TensorFlow requires it to be made before any other TensorFlow call,
-  so it is for scripts that call make_strategy first; the command line offers the
-  other two.
+- "multiworker": tf.distribute.MultiWorkerMirroredStrategy, the processes (machines, or
+  ports of one machine) that the TF_CONFIG environment variable names, each running the
+  same command with the same data and seed. TensorFlow requires it to be made before it
+  starts its devices: the command line makes it first. The chief (worker 0) writes the
+  checkpoints; the other workers write theirs to a temporary folder, removed at the end.
 
 Every replica receives the whole batch and keeps its share of the pieces; the cost
 and gradients are summed across replicas and one update is applied to the mirrored
@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
+import os
 from typing import Callable
 
 import tensorflow as tf
 
 from rnn_rbm.config import RunConfig
 from rnn_rbm.errors import UserError
-from rnn_rbm.model import chain_rows
 from rnn_rbm.models import registry
-from rnn_rbm.models.base import TIME_QUANTUM
+from rnn_rbm.models.base import TIME_QUANTUM, chain_rows
 
 STRATEGIES = ("none", "mirrored", "multiworker")
 
@@ -40,8 +41,40 @@ def make_strategy(name: str) -> tf.distribute.Strategy | None:
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return multiworker()
     raise UserError(f"--strategy {name}: choose one of {', '.join(STRATEGIES)}")
+
+
+# TensorFlow configures collective ops once per process, before it starts its devices: the
+# strategy is made once, and the command line makes it first (quiet.setup's before_devices).
+_multiworker: tf.distribute.Strategy | None = None
+
+
+def multiworker() -> tf.distribute.Strategy:
+    """Returns: this process's MultiWorkerMirroredStrategy over the cluster that TF_CONFIG
+    names (made on the first call). Raises UserError when TF_CONFIG is not set or not JSON."""
+    global _multiworker
+    if _multiworker is None:
+        text = os.environ.get("TF_CONFIG", "")
+        try:
+            json.loads(text)
+        except json.JSONDecodeError:
+            raise UserError("--strategy multiworker reads the cluster from the TF_CONFIG environment variable "
+                            "(JSON: {\"cluster\": {\"worker\": [\"host:port\", ...]}, \"task\": {\"type\": "
+                            "\"worker\", \"index\": I}}); " + ("it is not set" if not text else "it is not JSON"))
+        _multiworker = tf.distribute.MultiWorkerMirroredStrategy()
+    return _multiworker
+
+
+def is_chief(strategy: tf.distribute.Strategy | None) -> bool:
+    """Returns: whether this process writes the run's files: always without a cluster; in a
+    cluster, the chief, or worker 0 where there is no chief."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    return resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().jobs
 
 
 def scope(strategy: tf.distribute.Strategy | None) -> contextlib.AbstractContextManager:

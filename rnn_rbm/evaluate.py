@@ -40,7 +40,7 @@ from tqdm import tqdm
 
 from rnn_rbm import accuracy, ais, bernoulli, philox, rbm, seeding
 from rnn_rbm.config import EvalConfig
-from rnn_rbm.data import all_frames, pad_batch
+from rnn_rbm.data import all_frames, pad_batch, pitch_log_odds
 from rnn_rbm.model import RnnRbm
 from rnn_rbm.models.base import FrameModel
 
@@ -108,13 +108,9 @@ def frame_biases(step_biases: Callable, rolls: list[np.ndarray]) -> tuple[np.nda
 
 
 def base_rate_bias(train_rolls: list[np.ndarray], smoothing: float) -> np.ndarray:
-    """Log-odds of each pitch's smoothed training frequency, p_i = (count_i + s) / (frames + 2 s).
-
-    Returns: float32 (V,).
-    """
-    frames = all_frames(train_rolls)
-    p = (frames.sum(axis=0) + smoothing) / (len(frames) + 2.0 * smoothing)
-    return np.log(p / (1.0 - p)).astype(np.float32)
+    """Returns: the log-odds of each pitch's smoothed training frequency (data.pitch_log_odds),
+    float32 (V,)."""
+    return pitch_log_odds(all_frames(train_rolls), smoothing)
 
 
 def known_frames(train_rolls: list[np.ndarray]) -> np.ndarray:

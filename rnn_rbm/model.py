@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from rnn_rbm import bernoulli, cdk, rbm
+from rnn_rbm import cdk, rbm
 from rnn_rbm.config import TrainConfig
-from rnn_rbm.models.base import RecurrentBiases, flatten_steps, pad_for_recurrence
+from rnn_rbm.models.base import RecurrentBiases, chain_rows, flatten_steps, pad_for_recurrence
 
 
 class RnnRbm(RecurrentBiases):
@@ -100,36 +100,5 @@ class RnnRbm(RecurrentBiases):
         # T = 1 leaves the graph as it was: the same seed gives exactly the same music.
         if temperature != 1:
             W, bv_t, bh_t = (x * (1.0 / temperature) for x in (W, bv_t, bh_t))
-        if held_mask is None:
-            return rbm.gibbs_chain(tf.zeros_like(bv_t), W, bv_t, bh_t, gibbs_steps, seed)
-        return _clamped_chain(W, bv_t, bh_t, held_mask, held_values, gibbs_steps, seed)
-
-
-def _clamped_chain(W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, mask: tf.Tensor, values: tf.Tensor,
-                   k: int, seed: tf.Tensor) -> tf.Tensor:
-    """k Gibbs steps from the all-zero frame with the units where mask is 1 held at `values`
-    (mask, values: (N or 1, V)), so that the free units are drawn given them. Draws as
-    rbm.gibbs_chain does from `seed` (philox.new_seed).
-
-    Returns: v after k steps, float32 0/1 (N, V).
-    """
-    def hold(v: tf.Tensor) -> tf.Tensor:
-        return bernoulli.hold(v, mask, values)
-
-    def step(i: tf.Tensor, v: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        h = rbm.sample_h_given_v(v, W, bh, seed, 2 * i)
-        return i + 1, hold(rbm.sample_v_given_h(h, W, bv, seed, 2 * i + 1))
-
-    return tf.while_loop(lambda i, _: i < k, step, (tf.constant(0), hold(tf.zeros_like(bv))))[1]
-
-
-def chain_rows(mask: tf.Tensor) -> tf.Tensor:
-    """Which steps of a batch get a CD chain: each piece's real steps, rounded up to a
-    multiple of 4 with (masked) padding steps, so that every piece starts at a multiple of
-    4 in the random stream (philox.random_words shares a block between 4 rows).
-
-    mask: (batch, T), 1 on real steps, T a multiple of 4.
-    Returns: bool (batch, T).
-    """
-    quads = tf.reduce_max(tf.reshape(mask, [tf.shape(mask)[0], -1, 4]), axis=2) > 0
-    return tf.reshape(tf.repeat(quads, 4, axis=1), tf.shape(mask))
+        return rbm.gibbs_chain(tf.zeros_like(bv_t), W, bv_t, bh_t, gibbs_steps, seed, held_mask=held_mask,
+                               held_values=held_values)

@@ -17,13 +17,14 @@ from tqdm import tqdm
 
 from rnn_rbm import rbm
 from rnn_rbm.config import PretrainConfig
+from rnn_rbm.data import pitch_log_odds
 from rnn_rbm.model import RnnRbm
 from rnn_rbm.models.base import FrameModel
 
 log = logging.getLogger(__name__)
 
-# Keeps log(p / (1 - p)) finite for pitches that never or always sound.
-BIAS_INIT_CLIP = 1e-3
+# Add-one smoothing of the pitch frequencies: a pitch never heard starts with a finite bias.
+BIAS_SMOOTHING = 1.0
 
 
 def set_visible_bias_from_data(model: FrameModel, frames: np.ndarray) -> None:
@@ -33,8 +34,7 @@ def set_visible_bias_from_data(model: FrameModel, frames: np.ndarray) -> None:
 
     frames: float32 (N, V) of 0/1.
     """
-    p = np.clip(frames.mean(axis=0), BIAS_INIT_CLIP, 1.0 - BIAS_INIT_CLIP)
-    model.visible_bias.assign(np.log(p / (1.0 - p)).astype(np.float32))
+    model.visible_bias.assign(pitch_log_odds(frames, BIAS_SMOOTHING))
 
 
 def pretrain(
@@ -80,7 +80,8 @@ def pretrain(
             totals += np.array([float(x) for x in step(batch)]) * len(batch)
         cost, recon = totals / len(frames)
         record = {"epoch": epoch, "cost": cost, "recon": recon, "seconds": time.perf_counter() - started}
-        log.info("pretrain epoch %d/%d  cost %.4f  recon_mse %.4f  %.1f s", epoch, config.epochs,
-                 cost, recon, record["seconds"])
+        recon_text = f"  recon_mse {recon:.4f}" if np.isfinite(recon) else ""
+        log.info("pretrain epoch %d/%d  cost %.4f%s  %.1f s", epoch, config.epochs, cost, recon_text,
+                 record["seconds"])
         history.append(record)
     return history

@@ -18,19 +18,23 @@ import os
 import sys
 import tempfile
 import warnings
+from typing import Callable
 
 # Lines TensorFlow's C++ side prints at start-up on every CPU-only machine.
 _STARTUP_NOISE = ("absl::InitializeLog", "oneDNN custom operations", "Could not find cuda drivers",
                   "failed call to cuInit")
 
 
-def setup(verbose: bool = False, quiet: bool = False, intra_op_threads: int | None = None) -> None:
+def setup(verbose: bool = False, quiet: bool = False, intra_op_threads: int | None = None,
+          before_devices: Callable[[], object] | None = None) -> None:
     """Configures logging (our messages at INFO, or WARNING when `quiet`; everything else at
     WARNING) and imports TensorFlow quietly, unless `verbose`, which lets every library
     speak. Call once, first thing in a command or a benchmark script.
 
     intra_op_threads: threads TensorFlow may split one operation over (default: one per
     core); it must be fixed before TensorFlow starts, so it is set here.
+    before_devices: called after TensorFlow is imported and before it starts its devices
+    (what must come first, such as a multi-worker strategy).
     """
     if intra_op_threads is not None:
         os.environ["TF_NUM_INTRAOP_THREADS"] = str(intra_op_threads)
@@ -45,19 +49,21 @@ def setup(verbose: bool = False, quiet: bool = False, intra_op_threads: int | No
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
         import tensorflow  # noqa: F401
 
+        if before_devices is not None:
+            before_devices()
         return
     warnings.simplefilter("ignore")
     os.environ["PYTHONWARNINGS"] = "ignore"  # the processes that convert MIDI, too
-    _import_tensorflow_quietly()
+    _import_tensorflow_quietly(before_devices)
     import tensorflow as tf
 
     tf.get_logger().setLevel(logging.ERROR)
     tf.autograph.set_verbosity(0)
 
 
-def _import_tensorflow_quietly() -> None:
-    """Imports TensorFlow and starts its devices with stderr captured, then passes on
-    every captured line except the known start-up notices above."""
+def _import_tensorflow_quietly(before_devices: Callable[[], object] | None) -> None:
+    """Imports TensorFlow, calls before_devices, and starts its devices with stderr captured,
+    then passes on every captured line except the known start-up notices above."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.stderr.flush()
     saved = os.dup(2)
@@ -66,6 +72,8 @@ def _import_tensorflow_quietly() -> None:
         try:
             import tensorflow as tf
 
+            if before_devices is not None:
+                before_devices()
             tf.config.list_logical_devices()
         finally:
             os.dup2(saved, 2)

@@ -18,7 +18,7 @@ import itertools
 import numpy as np
 import tensorflow as tf
 
-from rnn_rbm import philox
+from rnn_rbm import bernoulli, philox
 
 
 def free_energy(v: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor) -> tf.Tensor:
@@ -59,24 +59,29 @@ def sample_v_given_h(h: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, seed: tf.Tensor,
 
 def gibbs_chain(
     v0: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, k: int, rng: tf.random.Generator | tf.Tensor,
-    row_offset: int | tf.Tensor = 0,
+    row_offset: int | tf.Tensor = 0, held_mask: tf.Tensor | None = None, held_values: tf.Tensor | None = None,
 ) -> tf.Tensor:
-    """k steps (an int, or an int32 tensor) of block Gibbs sampling v -> h -> v from v0.
+    """k steps (an int, or an int32 tensor) of block Gibbs sampling v -> h -> v from v0: the
+    one chain of the project (CD-k's negative phase, generation, the validation monitor).
 
     rng: a Generator (one seed is drawn from it) or a seed from `philox.new_seed`. Step i
     uses the seed's streams 2i (h) and 2i + 1 (v), and row r of v0 the counters of row
     row_offset + r: the draws of a row do not depend on the other rows, so a chain split
     into chunks (cdk.py) draws exactly what the whole one would.
+    held_mask, held_values: optional (N or 1, V) of 0/1: the visible units where the mask is 1
+    start at their value and are reset there after each v-sample, so the hidden units see
+    them and the free units are drawn given them (harmonisation).
     Returns: v after k steps, float32 0/1 (N, V).
     """
     seed = philox.new_seed(rng) if isinstance(rng, tf.random.Generator) else rng
 
     def step(i: tf.Tensor, v: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         h = sample_h_given_v(v, W, bh, seed, 2 * i, row_offset)
-        return i + 1, sample_v_given_h(h, W, bv, seed, 2 * i + 1, row_offset)
+        return i + 1, bernoulli.hold(sample_v_given_h(h, W, bv, seed, 2 * i + 1, row_offset), held_mask, held_values)
 
     # A loop op, not k unrolled copies: XLA compiles it in a few seconds instead of tens.
-    return tf.while_loop(lambda i, _: i < k, step, (tf.constant(0), v0))[1]
+    start = bernoulli.hold(v0, held_mask, held_values)
+    return tf.while_loop(lambda i, _: i < k, step, (tf.constant(0), start))[1]
 
 
 def cd_cost(

@@ -13,11 +13,11 @@ from __future__ import annotations
 import html
 import json
 import logging
-import os
 from pathlib import Path
 from urllib.parse import quote
 
 from rnn_rbm.errors import UserError
+from rnn_rbm.files import write_text_atomic
 from rnn_rbm.samplestats import MEASURES
 from rnn_rbm.statstable import number
 
@@ -63,7 +63,7 @@ def write_manifest(out_dir: Path, record: dict) -> Path:
     Returns: the manifest's path.
     """
     path = out_dir / f"{record['run']}{MANIFEST_SUFFIX}"
-    _write_atomic(path, json.dumps({"format": MANIFEST_FORMAT, **record}, indent=2, sort_keys=True) + "\n")
+    write_text_atomic(path, json.dumps({"format": MANIFEST_FORMAT, **record}, indent=2, sort_keys=True) + "\n")
     return path
 
 
@@ -110,7 +110,7 @@ Pictures: primer grey, held melody orange, generated blue; time in beats.</p>
 </html>
 """
     path = out_dir / PAGE
-    _write_atomic(path, page)
+    write_text_atomic(path, page)
     return path
 
 
@@ -220,9 +220,3 @@ def _sample_figure(out_dir: Path, sample: dict) -> str:
 <figcaption><strong>{_e(midi_name)}</strong> · {caption}</figcaption>
 {chr(10).join(parts)}
 </figure>"""
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

@@ -171,16 +171,29 @@ def test_nade_conditionals_match_a_plain_loop():
         assert got[n] == pytest.approx(total, rel=1e-5)
 
 
-def test_nade_held_units_take_their_value_in_turn():
-    # A unit held at 1 changes what the units above it see, not the units below it.
+def test_rnn_nade_draws_from_the_top_so_the_pitches_below_a_held_one_see_it():
     model = tiny("rnn_nade")
     context = tf.zeros([4000, R])
     mask = tf.constant([[0, 0, 1, 0, 0]], tf.float32)
     seed = philox.new_seed(tf.random.Generator.from_seed(2))
     free = model.draw(context, 1, seed).numpy()
     held = model.draw(context, 1, seed, 1.0, mask, mask).numpy()
-    np.testing.assert_array_equal(held[:, :2], free[:, :2])  # same draws below the held unit
+    np.testing.assert_array_equal(held[:, 3:], free[:, 3:])  # the pitches above: drawn before it, unchanged
     assert np.all(held[:, 2] == 1)
+    # Below it: drawn from p(v_0, v_1 | v_2 = 1, v_3, v_4), which the held draws follow.
+    rows = free[:, 3:] @ [2, 1]  # condition on each setting of the two pitches above
+    for above in range(4):
+        chosen = rows == above
+        if chosen.sum() < 300:
+            continue
+        probe = np.zeros((4, V), np.float32)
+        probe[:, 2] = 1
+        probe[:, 3:] = [above >> 1, above & 1]
+        probe[:, :2] = [[0, 0], [0, 1], [1, 0], [1, 1]]
+        p = np.exp(model.frame_log_prob(probe, tf.zeros([4, R])).numpy())
+        expected = p / p.sum()
+        seen = np.bincount((held[chosen, :2] @ [2, 1]).astype(int), minlength=4) / chosen.sum()
+        np.testing.assert_array_less(np.abs(seen - expected), 4.5 * np.sqrt(expected * (1 - expected) / chosen.sum()) + 1e-3)
 
 
 def test_lstm_step_matches_numpy():

@@ -291,3 +291,15 @@ def pad_for_recurrence(v: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Ten
 def flatten_steps(x: tf.Tensor) -> tf.Tensor:
     """(batch, T, D) -> (batch * T, D): every step becomes one row of the frame maths."""
     return tf.reshape(x, [-1, tf.shape(x)[-1]])
+
+
+def chain_rows(mask: tf.Tensor) -> tf.Tensor:
+    """Which steps of a batch get a row of random draws (CD chains, dropout): each piece's real steps, rounded up to a
+    multiple of 4 with (masked) padding steps, so that every piece starts at a multiple of
+    4 in the random stream (philox.random_words shares a block between 4 rows).
+
+    mask: (batch, T), 1 on real steps, T a multiple of 4.
+    Returns: bool (batch, T).
+    """
+    quads = tf.reduce_max(tf.reshape(mask, [tf.shape(mask)[0], -1, 4]), axis=2) > 0
+    return tf.reshape(tf.repeat(quads, 4, axis=1), tf.shape(mask))

@@ -17,11 +17,13 @@ model expect them, and the same six lines serve training and generation.
 
 from __future__ import annotations
 
+import math
+
 import tensorflow as tf
 
-from rnn_rbm import bernoulli
-from rnn_rbm.config import RunConfig
-from rnn_rbm.models.base import FrameModel
+from rnn_rbm import bernoulli, philox
+from rnn_rbm.config import RunConfig, TrainConfig
+from rnn_rbm.models.base import FrameModel, chain_rows, flatten_steps, pad_for_recurrence
 
 
 class Lstm(FrameModel):
@@ -31,8 +33,12 @@ class Lstm(FrameModel):
     EXACT = True
     PRETRAINS = False
 
-    def __init__(self, n_visible: int, n_recurrent: int, init_std: float, rng: tf.random.Generator):
+    def __init__(self, n_visible: int, n_recurrent: int, init_std: float, rng: tf.random.Generator,
+                 dropout: float = 0.0):
         super().__init__(name="lstm")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), not {dropout}")
+        self.dropout = dropout
         units = n_recurrent
 
         def weight(shape: tuple[int, int], name: str) -> tf.Variable:
@@ -47,7 +53,8 @@ class Lstm(FrameModel):
 
     @classmethod
     def from_config(cls, config: RunConfig, rng: tf.random.Generator) -> Lstm:
-        return cls(config.data.num_pitches, config.model.n_recurrent, config.model.init_std, rng)
+        return cls(config.data.num_pitches, config.model.n_recurrent, config.model.init_std, rng,
+                   config.model.dropout)
 
     @property
     def n_visible(self) -> int:
@@ -91,6 +98,31 @@ class Lstm(FrameModel):
 
     def _logits(self, context: tf.Tensor) -> tf.Tensor:
         return self.bo + tf.matmul(context, self.Wo)
+
+    def loss(self, v: tf.Tensor, mask: tf.Tensor, train: TrainConfig, seed: tf.Tensor,
+             row_offset: int | tf.Tensor = 0) -> tf.Tensor:
+        """The negative log-likelihood per real frame, with `dropout` of the input frames' units
+        and of the outputs h(t-1) on their way to the output layer dropped (Zaremba et al. 2014:
+        not the recurrent connections). The dropped units are drawn like CD's chains (rows of
+        `seed` from row_offset, models/base.chain_rows): a batch split between devices drops
+        what it would drop whole."""
+        if not self.dropout:
+            return super().loss(v, mask, train, seed, row_offset)
+        v, mask = pad_for_recurrence(v, mask)
+        rows = tf.where(tf.reshape(chain_rows(mask), [-1]))[:, 0]
+        frames = tf.gather(flatten_steps(v), rows)
+        dropped = self._dropped(frames, seed, 1, row_offset)
+        v_dropped = tf.reshape(tf.scatter_nd(rows[:, tf.newaxis], dropped, tf.shape(flatten_steps(v), rows.dtype)),
+                               tf.shape(v))
+        h = self._dropped(tf.gather(flatten_steps(self.contexts(v_dropped)), rows), seed, 0, row_offset)
+        weights = tf.gather(tf.reshape(mask, [-1]), rows)
+        log_p = bernoulli.log_prob(frames, self._logits(h))
+        return -tf.reduce_sum(log_p * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
+
+    def _dropped(self, x: tf.Tensor, seed: tf.Tensor, stream: int, row_offset: int | tf.Tensor) -> tf.Tensor:
+        """Returns: x (N, D) with each unit kept with probability 1 - dropout and scaled by its inverse."""
+        keep_logit = tf.fill(tf.shape(x), math.log((1.0 - self.dropout) / self.dropout))
+        return x * philox.bernoulli_logits(keep_logit, seed, stream, row_offset) / (1.0 - self.dropout)
 
     def frame_log_prob(self, v: tf.Tensor, context: tf.Tensor) -> tf.Tensor:
         return bernoulli.log_prob(v, self._logits(context))

@@ -2,8 +2,14 @@
 of the RNN-RBM sets, at every step, the biases of a NADE over the frame (nade.py) instead
 of an RBM's. Its log-probability is exact, and a frame is drawn one pitch after another.
 
+The NADE's order is from the highest pitch down: a melody held in the top voice (and the
+silence above it, guide.melody_clamp) then comes first, and every pitch below is drawn
+given it, so harmonising a tune is exact conditioning, not just holding notes.
+
 Glossary: models/base.py's RecurrentBiases (W, bv, bh, Wuv, Wuh, Wvu, Wuu, bu), and
     V  (V, H)  the NADE's hidden layer of pitch i -> its conditional, one row per pitch
+Rows of W, V and columns of bv are by pitch, lowest first, as everywhere; the NADE reads
+them reversed (`_top_down`).
 """
 
 from __future__ import annotations
@@ -40,15 +46,31 @@ class RnnNade(RecurrentBiases):
 
         Returns: float32 scalar, nats per frame.
         """
-        return -tf.reduce_mean(nade.log_prob(frames, self.W, self.V, self.bv, self.bh))
+        return -tf.reduce_mean(self._log_prob(frames, self.bv, self.bh))
 
     def frame_log_prob(self, v: tf.Tensor, context: tf.Tensor) -> tf.Tensor:
-        bv_t, bh_t = self.step_biases_from(context)
-        return nade.log_prob(v, self.W, self.V, bv_t, bh_t)
+        return self._log_prob(v, *self.step_biases_from(context))
+
+    def _log_prob(self, v: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor) -> tf.Tensor:
+        return nade.log_prob(_top_down(v), _top_down_rows(self.W), _top_down_rows(self.V), _top_down(bv), bh)
 
     def draw(self, context: tf.Tensor, gibbs_steps: int, seed: tf.Tensor, temperature: float = 1.0,
              held_mask: tf.Tensor | None = None, held_values: tf.Tensor | None = None) -> tf.Tensor:
-        """Draws pitch after pitch from the lowest (nade.sample); held pitches take their
-        values in their turn. gibbs_steps: unused (the draw is exact)."""
+        """Draws pitch after pitch from the highest (nade.sample); held pitches take their
+        values in their turn, and the pitches below are drawn given them. gibbs_steps: unused
+        (the draw is exact)."""
         bv_t, bh_t = self.step_biases_from(context)
-        return nade.sample(self.W, self.V, bv_t, bh_t, seed, temperature, held_mask, held_values)
+        held = [None if x is None else _top_down(x) for x in (held_mask, held_values)]
+        drawn = nade.sample(_top_down_rows(self.W), _top_down_rows(self.V), _top_down(bv_t), bh_t, seed,
+                            temperature, *held)
+        return _top_down(drawn)
+
+
+def _top_down(by_pitch: tf.Tensor) -> tf.Tensor:
+    """Returns: frames or visible biases (..., V) with the highest pitch first; its own inverse."""
+    return tf.reverse(by_pitch, [-1])
+
+
+def _top_down_rows(weights: tf.Tensor) -> tf.Tensor:
+    """Returns: W or V (V, H) with the highest pitch's row first."""
+    return tf.reverse(weights, [0])
