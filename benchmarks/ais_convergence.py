@@ -48,6 +48,9 @@ def main() -> None:
     quiet.add_verbose_flag(parser)
     args = parser.parse_args()
     config = checkpoint.load_config(args.checkpoint)
+    if config.model.family != "rnn_rbm":
+        sys.exit(f"error: {args.checkpoint} holds a {config.model.family}, whose likelihood is exact: "
+                 "there is no AIS to converge")
     rng = tf.random.Generator.from_seed(args.seed)
     model = RnnRbm.from_config(config, rng)
     checkpoint.restore(args.checkpoint, model=model)

@@ -26,7 +26,7 @@ import tensorflow as tf  # noqa: E402
 
 from rnn_rbm import checkpoint  # noqa: E402
 from rnn_rbm.data import load_dataset, pad_batch  # noqa: E402
-from rnn_rbm.model import RnnRbm  # noqa: E402
+from rnn_rbm.models import registry  # noqa: E402
 
 
 def main() -> None:
@@ -38,7 +38,7 @@ def main() -> None:
     args = parser.parse_args()
     config = checkpoint.load_config(args.checkpoint)
     rng = tf.random.Generator.from_seed(args.seed)
-    model = RnnRbm.from_config(config, rng)
+    model = registry.build(config, rng)
     checkpoint.restore(args.checkpoint, model=model)
     dataset = load_dataset(config.data_source, config.data, progress=False)
     v, mask = pad_batch(dataset.valid)

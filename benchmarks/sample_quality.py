@@ -29,7 +29,7 @@ from rnn_rbm import checkpoint, samplestats, statstable  # noqa: E402
 from rnn_rbm.config import GenerateConfig  # noqa: E402
 from rnn_rbm.data import load_dataset  # noqa: E402
 from rnn_rbm.generate import generate  # noqa: E402
-from rnn_rbm.model import RnnRbm  # noqa: E402
+from rnn_rbm.models import registry  # noqa: E402
 
 # Issue 13's targets for pieces of 1024 frames: no piece with more than 3 % of its frames
 # above 8 notes, under 0.5 % of all frames, and the notes per sounding frame and the held
@@ -43,7 +43,7 @@ def draw(prefix: str, settings: GenerateConfig, seeds: int) -> tuple[list, float
     rolls, started = [], time.perf_counter()
     for seed in range(seeds):
         rng = tf.random.Generator.from_seed(seed)
-        model = RnnRbm.from_config(config, rng)
+        model = registry.build(config, rng)
         checkpoint.restore(prefix, model=model)
         rolls += list(generate(model, settings, rng, None, None, progress=False))
     return rolls, time.perf_counter() - started
