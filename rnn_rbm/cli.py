@@ -96,9 +96,9 @@ def _data_flags(parser: argparse.ArgumentParser) -> None:
                         help=f"where checkpoints go (default {DEFAULT_CHECKPOINT_DIR})")
 
 
-def _model_flags(parser: argparse.ArgumentParser, families: Sequence[str] = tuple(FAMILIES)) -> None:
-    parser.add_argument("--model", choices=list(families), help="which model: " + ", ".join(
-                        f"{name} ({MODEL_HELP[name]})" for name in families) + "; default rnn_rbm, or the "
+def _model_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", choices=list(FAMILIES), help="which model: " + ", ".join(
+                        f"{name} ({MODEL_HELP[name]})" for name in FAMILIES) + "; default rnn_rbm, or the "
                         "--init checkpoint's")
     parser.add_argument("--n_hidden", type=_count(1), help="hidden units of the RBM or NADE (default 150)")
     parser.add_argument("--n_recurrent", type=_count(1), help="RNN units (default 100; the LSTM's 200)")
@@ -175,7 +175,7 @@ def pretrain_main(argv: Sequence[str] | None = None) -> None:
                                      "--model rnn_nade: the NADE by its likelihood); writes "
                                      "CHECKPOINT_DIR/initial.ckpt for rnn_rbm_train.py.")
     _data_flags(parser)
-    _model_flags(parser, [name for name in FAMILIES if name != "lstm"])
+    _model_flags(parser)
     parser.add_argument("--epochs", type=_count(1), help="passes over the frames (default 10)")
     parser.add_argument("--cd_k", type=_count(1), help="Gibbs steps of CD-k (default 15)")
     parser.add_argument("--learning_rate", type=_positive_float, help="Adam step size (default 0.005)")
@@ -183,6 +183,11 @@ def pretrain_main(argv: Sequence[str] | None = None) -> None:
     _common(parser, seed_default="0")
 
     def main(args: argparse.Namespace) -> None:
+        from rnn_rbm.models import registry
+
+        if not registry.model_class(args.model or "rnn_rbm").PRETRAINS:
+            raise UserError(f"the {args.model} has no pretraining step: train it from the start with "
+                            f"rnn_rbm_train.py N --model {args.model}")
         config = _base_config(args, family_config(args.model or "rnn_rbm"))
         config = replace_section(config, "model", n_hidden=args.n_hidden, n_recurrent=args.n_recurrent)
         config = replace_section(config, "pretrain", epochs=args.epochs, cd_k=args.cd_k,
