@@ -222,7 +222,7 @@ FAMILIES: dict[str, dict[str, dict[str, Any]]] = {
     "rnn_nade": {"train": {"select_metric": "valid_nll", "learning_rate": 0.001, "select_min_delta": 0.0}},
     # The LSTM: a wider initialisation and a higher rate than the RNNs' (from 0.01 and 0.001 it
     # took 60 epochs to reach what these reach in 20 on JSB), and dropout, without which it
-    # overfits JSB within 20 epochs (README, "Other models").
+    # overfits JSB within 20 epochs (README, "Table 1, measured").
     "lstm": {"model": {"n_recurrent": 200, "init_std": 0.08, "dropout": 0.3},
              "train": {"select_metric": "valid_nll", "learning_rate": 0.003, "select_min_delta": 0.0}},
 }
