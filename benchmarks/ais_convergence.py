@@ -30,9 +30,9 @@ quiet.setup(verbose="--verbose" in sys.argv[1:])
 
 import tensorflow as tf  # noqa: E402
 
-from rnn_rbm import checkpoint, evaluate  # noqa: E402
-from rnn_rbm.data import load_dataset  # noqa: E402
-from rnn_rbm.model import RnnRbm  # noqa: E402
+from rnn_rbm.engine import checkpoint, scoring  # noqa: E402
+from rnn_rbm.data.dataset import load_dataset  # noqa: E402
+from rnn_rbm.models.rnn_rbm import RnnRbm  # noqa: E402
 
 
 def main() -> None:
@@ -56,7 +56,7 @@ def main() -> None:
     checkpoint.restore(args.checkpoint, model=model)
     dataset = load_dataset(config.data_source, config.data, progress=False)
     rolls = getattr(dataset, args.split)
-    known = evaluate.known_frames(dataset.train)
+    known = scoring.known_frames(dataset.train)
     print(f"{args.checkpoint}: {sum(map(len, rolls))} {args.split} frames of {config.data_source}")
     print("| chains | temperatures | training frames summed exactly | NLL (nats/frame) | se "
           "| mean log(Z/Z known) | ACC % | pooled ACC % | s |")
@@ -66,9 +66,9 @@ def main() -> None:
         chains, temperatures = (int(x) for x in run.split("x"))
         for exact in ([True, False] if args.plain else [True]):
             started = time.perf_counter()
-            scores = evaluate.score(model, rolls, chains, temperatures, config.evaluate.acc_draws,
-                                    config.evaluate.ais_batch_frames, rng, known=known if exact else None,
-                                    progress=False)
+            scores = scoring.score(model, rolls, chains, temperatures, config.evaluate.acc_draws,
+                                   config.evaluate.ais_batch_frames, rng, known=known if exact else None,
+                                   progress=False)
             seconds = time.perf_counter() - started
             acc = scores.accuracy
             gap = scores.mean_log_z_over_known if exact else float("nan")

@@ -24,8 +24,8 @@ quiet.setup(verbose="--verbose" in sys.argv[1:])
 
 import tensorflow as tf  # noqa: E402
 
-from rnn_rbm import checkpoint  # noqa: E402
-from rnn_rbm.data import load_dataset, pad_batch  # noqa: E402
+from rnn_rbm.engine import checkpoint  # noqa: E402
+from rnn_rbm.data.dataset import load_dataset, pad_batch  # noqa: E402
 from rnn_rbm.models import registry  # noqa: E402
 
 

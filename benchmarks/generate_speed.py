@@ -33,8 +33,8 @@ quiet.setup(verbose="--verbose" in sys.argv[1:])
 import tensorflow as tf  # noqa: E402
 
 from rnn_rbm.config import GenerateConfig, RunConfig  # noqa: E402
-from rnn_rbm.generate import generate  # noqa: E402
-from rnn_rbm.model import RnnRbm  # noqa: E402
+from rnn_rbm.engine.sampling import generate  # noqa: E402
+from rnn_rbm.models.rnn_rbm import RnnRbm  # noqa: E402
 
 
 def main() -> None:

@@ -33,12 +33,12 @@ quiet.setup(verbose="--verbose" in sys.argv[1:])
 import tensorflow as tf  # noqa: E402
 
 from rnn_rbm.config import GenerateConfig, RunConfig, replace_section  # noqa: E402
-from rnn_rbm.data import all_frames, load_dataset  # noqa: E402
-from rnn_rbm.generate import generate  # noqa: E402
-from rnn_rbm.model import RnnRbm  # noqa: E402
-from rnn_rbm.pianoroll import held_fraction, mean_polyphony  # noqa: E402
-from rnn_rbm.pretrain import pretrain  # noqa: E402
-from rnn_rbm.train import TrainState, train  # noqa: E402
+from rnn_rbm.data.dataset import all_frames, load_dataset  # noqa: E402
+from rnn_rbm.engine.sampling import generate  # noqa: E402
+from rnn_rbm.models.rnn_rbm import RnnRbm  # noqa: E402
+from rnn_rbm.music.pianoroll import held_fraction, mean_polyphony  # noqa: E402
+from rnn_rbm.engine.pretrainer import pretrain  # noqa: E402
+from rnn_rbm.engine.trainer import TrainState, train  # noqa: E402
 
 VARIANTS = [("data", 0.001, 8), ("data", 0.003, 16), ("zeros", 0.003, 16)]
 

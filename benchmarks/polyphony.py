@@ -17,9 +17,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rnn_rbm.config import DataConfig  # noqa: E402
-from rnn_rbm.data import load_dataset  # noqa: E402
+from rnn_rbm.data.dataset import load_dataset  # noqa: E402
 from rnn_rbm.errors import UserError  # noqa: E402
-from rnn_rbm.pianoroll import held_fraction, mean_polyphony, midi_to_roll  # noqa: E402
+from rnn_rbm.music.pianoroll import held_fraction, mean_polyphony, midi_to_roll  # noqa: E402
 
 
 def main() -> None:

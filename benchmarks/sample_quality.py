@@ -1,8 +1,8 @@
 """What each model writes when it runs on its own, against its data: the statistics of
-rnn_rbm/samplestats.py for pieces drawn from each checkpoint, beside the data set's own.
+rnn_rbm/music/samplestats.py for pieces drawn from each checkpoint, beside the data set's own.
 
     python benchmarks/sample_quality.py CKPT [CKPT ...] [--data D] [--split S]
-        [--num_samples 16] [--num_steps 1024] [--seeds 3] [--gibbs_steps 25]
+        [--num_samples 16] [--num_steps 1024] [--seeds 3] [--gibbs_steps 25] [--temperature 1]
 
 Draws num_samples pieces of num_steps frames with each of `--seeds` seeds (0, 1, ...) from
 each checkpoint, and prints the machine and the settings, one table (the reference split of
@@ -23,13 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import tensorflow as tf  # noqa: E402
-
-from rnn_rbm import checkpoint, samplestats, statstable  # noqa: E402
+from rnn_rbm import quiet  # noqa: E402
 from rnn_rbm.config import GenerateConfig  # noqa: E402
-from rnn_rbm.data import load_dataset  # noqa: E402
-from rnn_rbm.generate import generate  # noqa: E402
-from rnn_rbm.models import registry  # noqa: E402
 
 # Issue 13's targets for pieces of 1024 frames: no piece with more than 3 % of its frames
 # above 8 notes, under 0.5 % of all frames, and the notes per sounding frame and the held
@@ -39,6 +34,12 @@ TARGETS = {"dense_max": 0.03, "dense_overall": 0.005, "polyphony": 0.2, "held": 
 
 def draw(prefix: str, settings: GenerateConfig, seeds: int) -> tuple[list, float]:
     """Returns: (the pieces drawn with seeds 0 .. seeds-1, each (num_steps, V); seconds taken)."""
+    import tensorflow as tf
+
+    from rnn_rbm.engine import checkpoint
+    from rnn_rbm.engine.sampling import generate
+    from rnn_rbm.models import registry
+
     config = checkpoint.load_config(prefix)
     rolls, started = [], time.perf_counter()
     for seed in range(seeds):
@@ -49,7 +50,7 @@ def draw(prefix: str, settings: GenerateConfig, seeds: int) -> tuple[list, float
     return rolls, time.perf_counter() - started
 
 
-def targets(result: samplestats.Report) -> dict[str, bool]:
+def targets(result) -> dict[str, bool]:
     """Returns: for each of TARGETS, whether the samples meet it."""
     rows = {r.key: r for r in result.rows}
     return {
@@ -61,7 +62,7 @@ def targets(result: samplestats.Report) -> dict[str, bool]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("checkpoints", nargs="+", metavar="CKPT")
     parser.add_argument("--data", help="reference data (default: the first checkpoint's own)")
     parser.add_argument("--split", choices=["train", "valid", "test"],
@@ -70,14 +71,23 @@ def main() -> None:
     parser.add_argument("--num_steps", type=int, default=1024)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--gibbs_steps", type=int, default=GenerateConfig().gibbs_steps)
+    parser.add_argument("--temperature", type=float, default=GenerateConfig().temperature)
     args = parser.parse_args()
+    quiet.setup(quiet=True)
+
+    import tensorflow as tf
+
+    from rnn_rbm.data.dataset import load_dataset
+    from rnn_rbm.engine import checkpoint
+    from rnn_rbm.music import samplestats
+    from rnn_rbm.outputs import statstable
 
     configs = [checkpoint.load_config(prefix) for prefix in args.checkpoints]
     data = configs[0].data
     if any(c.data != data for c in configs):
         sys.exit("the checkpoints were trained on different grids (data settings); measure them apart")
     settings = GenerateConfig(num_samples=args.num_samples, num_steps=args.num_steps,
-                              gibbs_steps=args.gibbs_steps)
+                              gibbs_steps=args.gibbs_steps, temperature=args.temperature)
     spec = args.data or configs[0].data_source
     dataset = load_dataset(spec, data, progress=False)
     reference, split = samplestats.reference_pieces(dataset, args.split)
@@ -86,7 +96,7 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.processor() or platform.system()}; "
           f"TensorFlow {tf.__version__}, Python {platform.python_version()}")
     print(f"settings: {args.num_samples} samples x {args.num_steps} frames x {args.seeds} seeds per checkpoint, "
-          f"{args.gibbs_steps} Gibbs steps per frame, {data.steps_per_quarter} frames per quarter note; "
+          f"{args.gibbs_steps} Gibbs steps per frame, temperature {args.temperature:g}, {data.steps_per_quarter} frames per quarter note; "
           f"reference {reference_label} ({len(reference)} pieces)")
     ref_stats = samplestats.describe(reference, data.steps_per_quarter, data.lowest_pitch)
     models, record = [], {"reference": reference_label, "settings": vars(args), "models": {}}

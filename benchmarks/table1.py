@@ -86,11 +86,11 @@ def run(name: str, chosen: Preset, data: Path, work_dir: Path, progress: bool) -
     import numpy as np
     import tensorflow as tf
 
-    from rnn_rbm import checkpoint
-    from rnn_rbm.data import all_frames, load_dataset
-    from rnn_rbm.evaluate import evaluate, make_validator
-    from rnn_rbm.pretrain import pretrain, set_visible_bias_from_data
-    from rnn_rbm.train import BEST_CHECKPOINT, TrainState, train
+    from rnn_rbm.data.dataset import load_dataset
+    from rnn_rbm.engine import checkpoint
+    from rnn_rbm.engine.scoring import evaluate
+    from rnn_rbm.engine.trainer import BEST_CHECKPOINT, TrainState, train
+    from rnn_rbm.tasks.pretrain import start_frame_model
 
     config = dataclasses.replace(chosen.run, data_source=str(data.resolve()))
     # A folder of this run's own: a best.ckpt left by an earlier run can never be scored.
@@ -100,14 +100,9 @@ def run(name: str, chosen: Preset, data: Path, work_dir: Path, progress: bool) -
 
     started = time.perf_counter()
     state = TrainState.create(config)
-    if state.model.PRETRAINS and config.pretrain.epochs:
-        pretrain(state.model, all_frames(dataset.train), config.pretrain, np.random.default_rng(config.seed),
-                 state.tf_rng, progress=progress)
-        checkpoint.save(out / "initial.ckpt", config, model=state.model)
-    else:
-        set_visible_bias_from_data(state.model, all_frames(dataset.train))
-    validate = make_validator(state.model, dataset.train, dataset.valid, config.evaluate, config.seed)
-    history = train(state, dataset, config, chosen.epochs, out, progress=progress, validate=validate)
+    if start_frame_model(state.model, dataset, config, state.tf_rng, progress):
+        checkpoint.save(out / checkpoint.INITIAL_CHECKPOINT, config, model=state.model)
+    history = train(state, dataset, config, chosen.epochs, out, progress=progress)
     train_seconds = time.perf_counter() - started
 
     if not any(r.get("best") for r in history):

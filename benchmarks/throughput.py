@@ -168,7 +168,7 @@ def _cpu_seconds() -> float:
 
 
 def _prep(data_config, cache: Path) -> dict:
-    from rnn_rbm.data import load_dataset
+    from rnn_rbm.data.dataset import load_dataset
 
     started = time.perf_counter()
     load_dataset("bach", data_config, cache_dir=cache, progress=False)
@@ -182,7 +182,7 @@ def _prep(data_config, cache: Path) -> dict:
 
 def _load(data_config, cache: Path):
     """The Bach default: from `cache` when prep made it, else from the user's cache."""
-    from rnn_rbm.data import load_dataset
+    from rnn_rbm.data.dataset import load_dataset
 
     return load_dataset("bach", data_config, cache_dir=cache if cache.exists() else None, progress=False)
 
@@ -194,13 +194,13 @@ def _batch_frames(dataset, config) -> list[float]:
 def _epoch_batches(dataset, config, seed: int) -> list:
     import numpy as np
 
-    from rnn_rbm.data import batches
+    from rnn_rbm.data.dataset import batches
 
     return list(batches(dataset.train, config.train.batch_size, np.random.default_rng(seed)))
 
 
 def _new_state(tf, config):
-    from rnn_rbm.train import TrainState
+    from rnn_rbm.engine.trainer import TrainState
 
     return TrainState.create(config)
 
@@ -208,12 +208,12 @@ def _new_state(tf, config):
 def _train(tf, config, dataset, repeats: int, strategy_name: str) -> dict:
     import numpy as np
 
-    from rnn_rbm.data import batches
-    from rnn_rbm.train import make_train_step
+    from rnn_rbm.data.dataset import batches
+    from rnn_rbm.engine.trainer import make_train_step
 
     state = _new_state(tf, config)
     if strategy_name != "none":
-        from rnn_rbm import distribute
+        from rnn_rbm.engine import distribute
 
         state = distribute.replicate(state, config, distribute.make_strategy(strategy_name))
     step = make_train_step(state, config)
@@ -279,7 +279,7 @@ def _bare(tf, config, dataset, repeats: int) -> dict:
 
 def _generate(tf, config, repeats: int) -> dict:
     from rnn_rbm.config import GenerateConfig
-    from rnn_rbm.generate import generate
+    from rnn_rbm.engine.sampling import generate
 
     model = _new_state(tf, config).model
     figures = {}

@@ -1,4 +1,5 @@
-"""Command lines of the three entry points: the only place that reads argv.
+"""Command lines of the entry points: the only place that reads argv. Each parses its flags
+into settings and calls its task (rnn_rbm/tasks/), then prints what the task returned.
 
 Flags are parsed before TensorFlow is imported, so `--help` and a bad flag
 answer at once. A UserError (bad file, flag or checkpoint) ends in one line
@@ -8,15 +9,13 @@ on stderr and exit code 2; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
-import secrets
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from rnn_rbm.config import FAMILIES, GenerateConfig, RunConfig, family_config, replace_section
+from rnn_rbm.config import FAMILIES, SELECT_METRICS, GenerateConfig, Overrides
 from rnn_rbm.errors import RunInterrupted, UserError
 
 log = logging.getLogger("rnn_rbm")
@@ -27,25 +26,6 @@ DEFAULT_CHECKPOINT_DIR = Path("parameter_checkpoints")
 # sample was drawn up to 2.6x slower from run to run. One thread: as fast on an idle
 # machine, and steady under load (README, "Speed").
 SAMPLER_THREADS = 1
-INITIAL_CHECKPOINT = "initial.ckpt"
-
-
-def _accuracy_validator(state, dataset, config):
-    from rnn_rbm.train import accuracy_validator
-
-    return accuracy_validator(state, dataset, config)
-
-
-def _likelihood_validator(state, dataset, config):
-    from rnn_rbm.evaluate import make_validator
-
-    return make_validator(state.model, dataset.train, dataset.valid, config.evaluate, config.seed)
-
-
-# --select_metric: the validation each one needs, (TrainState, Dataset, RunConfig) -> () -> figures.
-VALIDATORS = {"valid_acc": _accuracy_validator, "valid_nll": _likelihood_validator}
-
-
 def _count(minimum: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
@@ -129,7 +109,7 @@ def _run(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentPa
 
 
 def _multiworker_first() -> None:
-    from rnn_rbm import distribute
+    from rnn_rbm.engine import distribute
 
     distribute.multiworker()
 
@@ -146,26 +126,25 @@ def _writable_dir(path: Path, flag: str) -> Path:
     return path
 
 
-def _load_data(args: argparse.Namespace, config: RunConfig):
-    from rnn_rbm.data import load_dataset
+def _loading(args: argparse.Namespace):
+    from rnn_rbm.data.dataset import Loading
 
-    dataset = load_dataset(config.data_source, config.data, args.cache_dir, args.workers,
-                           progress=not args.quiet)
-    log.info("data %s", dataset.summary())
-    return dataset
+    return Loading(args.cache_dir, args.workers, progress=not args.quiet)
 
 
-def _base_config(args: argparse.Namespace, base: RunConfig | None = None) -> RunConfig:
-    config = base or RunConfig()
-    config = replace_section(config, "data", steps_per_quarter=args.steps_per_quarter,
-                             out_of_range=args.out_of_range)
-    if args.data is not None:
-        # Stored absolute, so that a later run from another folder finds the same files.
-        source = args.data if args.data == "bach" else str(Path(args.data).expanduser().resolve())
-        config = dataclasses.replace(config, data_source=source)
-    if args.seed is not None:
-        config = dataclasses.replace(config, seed=args.seed)
-    return config
+def _data_source(args: argparse.Namespace) -> str | None:
+    """Returns: --data, a path made absolute so that a later run from another folder finds the
+    same files (None when not given)."""
+    if args.data is None or args.data == "bach":
+        return args.data
+    return str(Path(args.data).expanduser().resolve())
+
+
+def _overrides(args: argparse.Namespace, **sections: dict) -> Overrides:
+    """Returns: the data, seed and model settings of the command line (flags not given: None)."""
+    return Overrides(data_source=_data_source(args), steps_per_quarter=args.steps_per_quarter,
+                     out_of_range=args.out_of_range, seed=args.seed, family=args.model,
+                     n_hidden=args.n_hidden, n_recurrent=args.n_recurrent, **sections)
 
 
 def pretrain_main(argv: Sequence[str] | None = None) -> None:
@@ -183,35 +162,12 @@ def pretrain_main(argv: Sequence[str] | None = None) -> None:
     _common(parser, seed_default="0")
 
     def main(args: argparse.Namespace) -> None:
-        from rnn_rbm.models import registry
-
-        if not registry.model_class(args.model or "rnn_rbm").PRETRAINS:
-            raise UserError(f"the {args.model} has no pretraining step: train it from the start with "
-                            f"rnn_rbm_train.py N --model {args.model}")
-        config = _base_config(args, family_config(args.model or "rnn_rbm"))
-        config = replace_section(config, "model", n_hidden=args.n_hidden, n_recurrent=args.n_recurrent)
-        config = replace_section(config, "pretrain", epochs=args.epochs, cd_k=args.cd_k,
-                                 learning_rate=args.learning_rate, batch_size=args.batch_size)
         out_dir = _writable_dir(args.checkpoint_dir, "--checkpoint_dir")
-        dataset = _load_data(args, config)
+        from rnn_rbm.tasks.pretrain import pretrain_task
 
-        import numpy as np
-        import tensorflow as tf
-        from rnn_rbm import checkpoint
-        from rnn_rbm.data import all_frames
-        from rnn_rbm.models import registry
-        from rnn_rbm.pretrain import pretrain
-
-        tf_rng = tf.random.Generator.from_seed(config.seed)
-        model = registry.build(config, tf_rng)
-        frames = all_frames(dataset.train)
-        how = f"CD-{config.pretrain.cd_k}" if config.model.family == "rnn_rbm" else "exact likelihood"
-        log.info("pretraining the %s's frame distribution on %d frames: %s, %d epochs", config.model.family,
-                 len(frames), how, config.pretrain.epochs)
-        pretrain(model, frames, config.pretrain, np.random.default_rng(config.seed), tf_rng,
-                 progress=not args.quiet)
-        prefix = checkpoint.save(out_dir / INITIAL_CHECKPOINT, config, model=model)
-        print(prefix)
+        overrides = _overrides(args, pretrain=dict(epochs=args.epochs, cd_k=args.cd_k,
+                                                   learning_rate=args.learning_rate, batch_size=args.batch_size))
+        print(pretrain_task(overrides, out_dir, _loading(args)))
 
     _run(main, parser, argv)
 
@@ -246,7 +202,7 @@ def train_main(argv: Sequence[str] | None = None) -> None:
                         "(default 10; 0 turns it off)")
     parser.add_argument("--batch_size", type=_count(1), help="pieces per update (default 16)")
     parser.add_argument("--validate_every", type=_count(1), help="epochs between validations (default 5; always at the last epoch)")
-    parser.add_argument("--select_metric", choices=sorted(VALIDATORS), help="the validation figure that "
+    parser.add_argument("--select_metric", choices=SELECT_METRICS, help="the validation figure that "
                         "picks best.ckpt and drives early stopping (default valid_acc): valid_acc, the frame "
                         "accuracy of one draw; valid_nll, the log-likelihood per frame by a quick AIS (also "
                         "reports valid_acc)")
@@ -265,140 +221,20 @@ def train_main(argv: Sequence[str] | None = None) -> None:
 
     def main(args: argparse.Namespace) -> None:
         out_dir = _writable_dir(args.checkpoint_dir, "--checkpoint_dir")
+        from rnn_rbm.tasks.train import TrainRequest, train_task
 
-        from rnn_rbm import distribute
-
-        strategy = distribute.make_strategy(args.strategy)
-        if distribute.is_chief(strategy):
-            return _train(args, out_dir, strategy)
-        import shutil
-        import tempfile
-
-        # The same run on a copy of the folder (its initial.ckpt, or the checkpoint to resume),
-        # its files thrown away at the end: the chief writes the real ones.
-        with tempfile.TemporaryDirectory(prefix="rnn_rbm_worker_") as scratch:
-            shutil.copytree(out_dir, scratch, dirs_exist_ok=True)
-            _train(args, Path(scratch), strategy)
-
-    def _train(args: argparse.Namespace, out_dir: Path, strategy) -> None:
-        from rnn_rbm import checkpoint, distribute
-        from rnn_rbm.train import TrainState, train
-
-        if args.resume:
-            prefix, config = _resume_config(args, out_dir)
-            epochs_done = checkpoint.progress(prefix)[0]
-            if epochs_done >= args.num_epochs:
-                log.info("%s is at epoch %d already: nothing to train (ask for more epochs)", prefix,
-                         epochs_done)
-                print(prefix)
-                return
-        else:
-            config, init = _fresh_config(args, out_dir)
-        dataset = _load_data(args, config)
-        state = distribute.replicate(TrainState.create(config), config, strategy)
-        if strategy is not None:
-            log.info("each batch split between %d replicas (--strategy %s)", strategy.num_replicas_in_sync,
-                     args.strategy)
-        if args.resume:
-            checkpoint.restore(prefix, **state.trackables())
-            if args.learning_rate is not None:
-                state.optimizer.learning_rate.assign(args.learning_rate)
-            log.info("resuming %s at epoch %d", prefix, epochs_done + 1)
-        elif init is not None:
-            checkpoint.restore(init, model=state.model)
-        else:
-            from rnn_rbm.data import all_frames
-            from rnn_rbm.pretrain import set_visible_bias_from_data
-
-            # No pretraining: at least the note frequencies are right from the first step.
-            set_visible_bias_from_data(state.model, all_frames(dataset.train))
-        loss = f"CD-{config.train.cd_k}" if config.model.family == "rnn_rbm" else "exact likelihood"
-        log.info("training the %s to epoch %d: %s, %d pieces per batch", config.model.family, args.num_epochs,
-                 loss, config.train.batch_size)
-        validate = VALIDATORS[config.train.select_metric](state, dataset, config)
-        history = train(state, dataset, config, args.num_epochs, out_dir, progress=not args.quiet,
-                        validate=validate)
-        if history:
-            print(out_dir / f"epoch_{history[-1]['epoch']}.ckpt")
+        train = dict(cd_k=args.cd_k, negative_start=args.negative_start, learning_rate=args.learning_rate,
+                     lr_schedule=args.lr_schedule, clip_norm=args.clip_norm, batch_size=args.batch_size,
+                     select_min_delta=args.select_min_delta, checkpoint_every=args.checkpoint_every,
+                     keep_last=args.keep_last, validate_every=args.validate_every,
+                     select_metric=args.select_metric, early_stop_patience=args.early_stop_patience)
+        request = TrainRequest(args.num_epochs, out_dir, _overrides(args, train=train), args.init, args.resume,
+                               args.strategy)
+        newest = train_task(request, _loading(args))
+        if newest is not None:
+            print(newest)
 
     _run(main, parser, argv)
-
-
-def _train_changes(args: argparse.Namespace) -> dict:
-    return dict(cd_k=args.cd_k, negative_start=args.negative_start, learning_rate=args.learning_rate,
-                lr_schedule=args.lr_schedule, clip_norm=args.clip_norm, batch_size=args.batch_size,
-                select_min_delta=args.select_min_delta,
-                checkpoint_every=args.checkpoint_every, keep_last=args.keep_last,
-                validate_every=args.validate_every, select_metric=args.select_metric,
-                early_stop_patience=args.early_stop_patience)
-
-
-def _fresh_config(args: argparse.Namespace, out_dir: Path) -> tuple[RunConfig, Path | None]:
-    """Returns: the config of a new run, and the checkpoint whose weights it starts from."""
-    from rnn_rbm import checkpoint
-
-    init = args.init or out_dir / INITIAL_CHECKPOINT
-    base = None
-    if checkpoint.exists(init) and args.init is None and args.model not in (None, checkpoint.load_config(init).model.family):
-        log.info("%s holds a pretrained %s, not a %s: starting from random weights", init,
-                 checkpoint.load_config(init).model.family, args.model)
-    elif checkpoint.exists(init):
-        held = checkpoint.load_config(init)
-        _check_model_flags(args, held, init)
-        # The weights fix the data and model settings; training settings are this run's own.
-        base = RunConfig(data_source=held.data_source, data=held.data, model=held.model,
-                         pretrain=held.pretrain, seed=held.seed)
-        log.info("starting from %s (pretrained on %s)", init, base.data_source)
-    elif args.init is not None:
-        checkpoint.load_config(init)  # raises the clear "no checkpoint" error
-    else:
-        log.info("no %s: starting from random weights (run weight_initializations.py to pretrain)", init)
-    earlier = checkpoint.newest(out_dir)
-    if earlier is not None:
-        log.warning("%s holds an earlier run (up to epoch %d); this one starts at epoch 1 and replaces "
-                    "its checkpoints of the same names (--resume goes on with it instead)", out_dir,
-                    checkpoint.progress(earlier)[0])
-    if base is not None:
-        # The family's training defaults, the pretrained weights' data and sizes.
-        base = dataclasses.replace(family_config(base.model.family), data_source=base.data_source,
-                                   data=base.data, model=base.model, pretrain=base.pretrain, seed=base.seed)
-    config = _base_config(args, base or family_config(args.model or "rnn_rbm"))
-    config = replace_section(config, "model", n_hidden=args.n_hidden, n_recurrent=args.n_recurrent)
-    config = replace_section(config, "train", **_train_changes(args))
-    return config, init if base is not None else None
-
-
-def _resume_config(args: argparse.Namespace, out_dir: Path) -> tuple[Path, RunConfig]:
-    """Returns: the newest checkpoint of the run in `out_dir` and the config to go on with:
-    its own, with any training flags given on this command line."""
-    from rnn_rbm import checkpoint
-
-    if args.init is not None:
-        raise UserError("--resume goes on from the newest checkpoint in --checkpoint_dir; "
-                        "drop --init (or drop --resume to start a new run from --init)")
-    prefix = checkpoint.newest(out_dir)
-    if prefix is None:
-        raise UserError(f"--resume: no training checkpoint in {out_dir}; start a run without --resume "
-                        "(or point --checkpoint_dir at the run's folder)")
-    held = checkpoint.load_config(prefix)
-    _check_model_flags(args, held, prefix)
-    given = {"--data": args.data, "--steps_per_quarter": args.steps_per_quarter,
-             "--out_of_range": args.out_of_range, "--seed": args.seed}
-    for flag, value in given.items():
-        if value is not None:
-            raise UserError(f"{flag}: a resumed run keeps the data and seed of {prefix}; drop the flag")
-    changes = {k: v for k, v in _train_changes(args).items() if v is not None}
-    for key, value in changes.items():
-        log.info("resuming with --%s %s (was %s)", key, value, getattr(held.train, key))
-    return prefix, replace_section(held, "train", **changes)
-
-
-def _check_model_flags(args: argparse.Namespace, base: RunConfig, init: Path) -> None:
-    for flag in ("model", "n_hidden", "n_recurrent"):
-        wanted, held = getattr(args, flag), getattr(base.model, "family" if flag == "model" else flag)
-        if wanted is not None and wanted != held:
-            raise UserError(f"--{flag} {wanted}, but {init} has {held}; drop the flag, "
-                            "or pretrain again with it")
 
 
 def generate_main(argv: Sequence[str] | None = None) -> None:
@@ -432,55 +268,17 @@ def generate_main(argv: Sequence[str] | None = None) -> None:
     _common(parser, seed_default="a fresh one, printed so that it can be repeated")
 
     def main(args: argparse.Namespace) -> None:
-        from rnn_rbm import audio, report
-
         out_dir = _writable_dir(args.out_dir, "--out_dir")
-        report.check_page(out_dir)
-        synth = None
-        if args.audio:
-            synth, notice = audio.find_synth(args.sound_font)
-            if notice:
-                log.warning("notice: %s", notice)
-        elif args.sound_font is not None:
-            raise UserError("--sound_font is for --audio; add --audio, or drop --sound_font")
+        from rnn_rbm.tasks.generate import GenerateRequest, generate_task
 
-        import tensorflow as tf
-        from rnn_rbm import checkpoint
-        from rnn_rbm.generate import generate, run_name, write_samples
-        from rnn_rbm.guide import top_voice
-        from rnn_rbm.models import registry
-        from rnn_rbm.pianoroll import mean_polyphony
-
-        config = checkpoint.load_config(args.checkpoint)
-        primer = _read_roll(args.primer, "--primer", config)
-        melody = _read_roll(args.melody, "--melody", config)
-        if melody is not None:
-            melody = top_voice(melody)
-        num_steps = args.num_steps or (len(melody) if melody is not None else defaults.num_steps)
-        settings = GenerateConfig(gibbs_steps=args.gibbs_steps, num_steps=num_steps,
-                                  num_samples=args.num_samples, tempo_bpm=args.tempo,
-                                  temperature=args.temperature)
-        seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
-        rng = tf.random.Generator.from_seed(seed)
-        model = registry.build(config, rng)
-        checkpoint.restore(args.checkpoint, model=model)
-        how = "exact draws" if model.EXACT else f"{settings.gibbs_steps} Gibbs steps each"
-        log.info("drawing %d x %d frames from the %s, %s, temperature %g, seed %d (--seed %d repeats it)",
-                 settings.num_samples, settings.num_steps, config.model.family, how, settings.temperature, seed,
-                 seed)
-        rolls = generate(model, settings, rng, primer, melody, progress=not args.quiet)
-        primer_steps = 0 if primer is None else len(primer)
-        run = run_name(out_dir)
-        if synth is not None:
-            log.info("rendering WAV with %s", synth.describe())
-        files = write_samples(rolls, out_dir, config.data, settings, run, synth, args.plot, primer_steps, melody)
-        for sample in files:
+        settings = GenerateConfig(gibbs_steps=args.gibbs_steps, num_samples=args.num_samples,
+                                  tempo_bpm=args.tempo, temperature=args.temperature)
+        request = GenerateRequest(args.checkpoint, out_dir, settings, args.num_steps, args.seed, args.primer,
+                                  args.melody, args.audio, args.sound_font, args.plot)
+        generated = generate_task(request, progress=not args.quiet)
+        for sample in generated.files:
             print(sample.midi)
-        log.info("mean polyphony %.2f notes per sounding frame", mean_polyphony(rolls))
-        record = _run_record(args, run, seed, settings, config, synth, files, rolls, primer_steps)
-        _add_sample_stats(record, rolls[:, primer_steps:], config, out_dir, args.plot)
-        report.write_manifest(out_dir, record)
-        log.info("results page %s", report.rebuild_index(out_dir))
+        log.info("results page %s", generated.page)
 
     _run(main, parser, argv, intra_op_threads=SAMPLER_THREADS)
 
@@ -490,73 +288,6 @@ def _finite_or_none(value: float) -> float | None:
     import math
 
     return value if math.isfinite(value) else None
-
-
-def _read_roll(path: Path | None, flag: str, config: RunConfig):
-    """Returns: the MIDI file at `path` as a roll on the checkpoint's grid (None without a path)."""
-    if path is None:
-        return None
-    from rnn_rbm.pianoroll import midi_to_roll
-
-    try:
-        roll, _ = midi_to_roll(path, config.data.steps_per_quarter, config.data.lowest_pitch,
-                               config.data.num_pitches, config.data.out_of_range)
-    except UserError as exc:
-        raise UserError(f"{flag} {path}: {exc}") from None
-    return roll
-
-
-def _run_record(args: argparse.Namespace, run: str, seed: int, settings: GenerateConfig, config: RunConfig,
-                synth, files, rolls, primer_steps: int) -> dict:
-    """Returns: the results page's record of one generation run (see report.write_manifest)."""
-    import math
-    import shlex
-    import time
-
-    from rnn_rbm.pianoroll import mean_polyphony
-
-    command = ["python", "rnn_rbm_generate.py", str(args.checkpoint), "--seed", str(seed),
-               "--num_samples", str(settings.num_samples), "--num_steps", str(settings.num_steps),
-               "--gibbs_steps", str(settings.gibbs_steps), "--temperature", f"{settings.temperature:g}",
-               "--tempo", f"{settings.tempo_bpm:g}"]
-    for flag, path in (("--primer", args.primer), ("--melody", args.melody)):
-        if path is not None:
-            command += [flag, str(path)]
-    samples = []
-    for sample, roll in zip(files, rolls):
-        polyphony = mean_polyphony([roll[primer_steps:]])
-        samples.append({"midi": sample.midi.name, "wav": sample.wav and sample.wav.name,
-                        "png": sample.png and sample.png.name, "frames": int(len(roll)),
-                        "polyphony": round(polyphony, 2) if math.isfinite(polyphony) else None})
-    return {"run": run, "created": time.strftime("%Y-%m-%d %H:%M:%S"), "checkpoint": str(args.checkpoint),
-            "data": config.data_source, "seed": seed, "settings": dataclasses.asdict(settings),
-            "primer": args.primer and str(args.primer), "melody": args.melody and str(args.melody),
-            "synth": synth and synth.describe(), "command": shlex.join(command), "samples": samples}
-
-
-def _add_sample_stats(record: dict, rolls, config: RunConfig, out_dir: Path, plot: bool) -> None:
-    """Adds to a generation run's record the statistics of its generated frames (rolls:
-    (samples, steps, V), primer left out) against the checkpoint's training pieces when the
-    roll cache holds them (a conversion would cost more than the generation), and with
-    `plot` a picture of them, one panel per measure."""
-    from rnn_rbm import plots, samplestats
-    from rnn_rbm.data import load_cached
-
-    dataset = load_cached(config.data_source, config.data)
-    reference = dataset.train if dataset is not None and dataset.train else None
-    result = samplestats.report(rolls, reference, config.data.steps_per_quarter, config.data.lowest_pitch)
-    label = f"{dataset.label}, training pieces" if reference else None
-    if reference is None:
-        log.info("sample statistics without a reference: %s is not in the roll cache", config.data_source)
-    record["sample_stats"] = {**result.to_json(), "reference": label}
-    for sample, values in zip(record["samples"], result.pieces_json()):
-        sample["stats"] = values
-    if plot:
-        labels = {m.key: m.label for m in samplestats.MEASURES}
-        title = f"run {record['run']}" + (f", against {label}" if label else "")
-        png = plots.measure_histograms_png(out_dir / f"{record['run']}_stats.png", result.samples.values, labels,
-                                           result.reference and result.reference.values, title)
-        record["stats_png"] = png.name
 
 
 def evaluate_main(argv: Sequence[str] | None = None) -> None:
@@ -605,56 +336,13 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
             if getattr(args, flag) is not None:
                 raise UserError(f"--{flag} is for --samples; a checkpoint is measured on its own grid "
                                 "and on --data")
-        args.split = args.split or "test"
+        from rnn_rbm.tasks.evaluate import evaluate_task
 
-        import json
-        import math
-
-        import tensorflow as tf
-        from rnn_rbm import checkpoint
-        from rnn_rbm.evaluate import evaluate
-        from rnn_rbm.models import registry
-
-        held = checkpoint.load_config(args.checkpoint)
-        config = dataclasses.replace(held, seed=0) if args.seed is None else held
-        args.steps_per_quarter = args.out_of_range = None  # frames as the checkpoint's data settings make them
-        config = _base_config(args, config)
-        settings = dataclasses.replace(
-            config.evaluate, ais_chains=args.chains, ais_temperatures=args.temperatures, ais_base=args.base,
-            ais_batch_frames=args.batch_frames, acc_draws=args.draws)
-        dataset = _load_data(args, config)
-        rolls = getattr(dataset, args.split)
-        if not rolls:
-            raise UserError(f"--data {config.data_source} has no {args.split} pieces; "
-                            "choose another --split")
-        rng = tf.random.Generator.from_seed(config.seed)
-        model = registry.build(config, rng)
-        checkpoint.restore(args.checkpoint, model=model)
-        how = ("exact likelihood" if model.EXACT else f"AIS {settings.ais_chains} chains x "
-               f"{settings.ais_temperatures} temperatures (base: {settings.ais_base})")
-        log.info("measuring %d %s frames of the %s: %s, accuracy from %d draws", sum(map(len, rolls)),
-                 args.split, config.model.family, how, settings.acc_draws)
-        result = evaluate(model, dataset.train, rolls, settings, rng, progress=not args.quiet)
-        print(f"{args.checkpoint} on {config.data_source}, {args.split} split, {result.frames} frames")
-        acc = result.accuracy
-        how = "exact" if model.EXACT else f"AIS {settings.ais_chains} chains x {settings.ais_temperatures} temperatures"
-        print(f"log-likelihood per frame   {-result.nll:8.3f} nats  (se {result.nll_se:.3f}; {how}, "
-              f"{result.seconds:.0f} s)")
-        if math.isfinite(result.log_z_over_known):
-            print(f"  mean log(Z / Z of the known training frames) {result.log_z_over_known:.4f} nats: the share "
-                  "of Z the chains found outside them (near 0: nll_se cannot see what they missed)")
-        print(f"expected frame accuracy    {100 * acc.expected:8.2f} %     (se {100 * acc.expected_se:.2f}; "
-              f"the paper's: each frame's expected TP / (TP + FP + FN), averaged over frames; "
-              f"{settings.acc_draws} draws " + ("of each frame" if model.EXACT else "resampled from the AIS chains")
-              + ")")
-        print(f"pooled frame accuracy      {100 * acc.pooled:8.2f} %     (se {100 * acc.pooled_se:.2f}; "
-              "sum TP / sum (TP + FP + FN) over all frames)")
-        print(f"reference: uniform frames  {result.uniform_ll:8.3f} nats")
-        print(f"reference: independent pitches fitted on train {result.bernoulli_ll:8.3f} nats "
-              f"(add-{settings.reference_smoothing:g} smoothing)")
-        print(json.dumps({"nll": result.nll, "nll_se": result.nll_se, "acc": acc.expected,
-                          "acc_pooled": acc.pooled, "log_z_over_known": _finite_or_none(result.log_z_over_known),
-                          "frames": result.frames}))
+        settings = dict(ais_chains=args.chains, ais_temperatures=args.temperatures, ais_base=args.base,
+                        ais_batch_frames=args.batch_frames, acc_draws=args.draws)
+        overrides = Overrides(data_source=_data_source(args), seed=args.seed)
+        measured = evaluate_task(args.checkpoint, args.split or "test", overrides, settings, _loading(args))
+        _print_evaluation(args, measured)
 
     _run(main, parser, argv)
 
@@ -669,16 +357,37 @@ def _samples_flags(parser: argparse.ArgumentParser) -> None:
                         "when reading MIDI (default 2); the model's own, e.g. 1 beside jsb_chorales.json")
 
 
+def _print_evaluation(args: argparse.Namespace, measured) -> None:
+    """Prints a checkpoint's figures (tasks.evaluate.Measured) as a few lines, then one JSON line."""
+    import json
+    import math
+
+    result, config, chosen = measured.evaluation, measured.config, measured.config.evaluate
+    acc = result.accuracy
+    print(f"{args.checkpoint} on {config.data_source}, {args.split or 'test'} split, {result.frames} frames")
+    how = "exact" if measured.exact else f"AIS {chosen.ais_chains} chains x {chosen.ais_temperatures} temperatures"
+    print(f"log-likelihood per frame   {-result.nll:8.3f} nats  (se {result.nll_se:.3f}; {how}, "
+          f"{result.seconds:.0f} s)")
+    if math.isfinite(result.log_z_over_known):
+        print(f"  mean log(Z / Z of the known training frames) {result.log_z_over_known:.4f} nats: the share "
+              "of Z the chains found outside them (near 0: nll_se cannot see what they missed)")
+    print(f"expected frame accuracy    {100 * acc.expected:8.2f} %     (se {100 * acc.expected_se:.2f}; "
+          f"the paper's: each frame's expected TP / (TP + FP + FN), averaged over frames; "
+          f"{chosen.acc_draws} draws " + ("of each frame" if measured.exact else "resampled from the AIS chains")
+          + ")")
+    print(f"pooled frame accuracy      {100 * acc.pooled:8.2f} %     (se {100 * acc.pooled_se:.2f}; "
+          "sum TP / sum (TP + FP + FN) over all frames)")
+    print(f"reference: uniform frames  {result.uniform_ll:8.3f} nats")
+    print(f"reference: independent pitches fitted on train {result.bernoulli_ll:8.3f} nats "
+          f"(add-{chosen.reference_smoothing:g} smoothing)")
+    print(json.dumps({"nll": result.nll, "nll_se": result.nll_se, "acc": acc.expected,
+                      "acc_pooled": acc.pooled, "log_z_over_known": _finite_or_none(result.log_z_over_known),
+                      "frames": result.frames}))
+
+
 def _evaluate_samples(args: argparse.Namespace) -> None:
     """rnn_rbm_evaluate.py --samples: statistics of generated MIDI against a reference data set,
     a table and one JSON line."""
-    import json
-
-    from rnn_rbm import samplestats, statstable
-    from rnn_rbm.config import DataConfig
-    from rnn_rbm.data import load_dataset
-    from rnn_rbm.sources import convert_files, midi_files
-
     if args.samples is None:
         raise UserError("nothing to measure: give a checkpoint (CKPT) to evaluate a model, or --samples "
                         "DIR_OR_FILE ... to measure generated MIDI")
@@ -686,25 +395,16 @@ def _evaluate_samples(args: argparse.Namespace) -> None:
         raise UserError(f"--samples measures MIDI files, {args.checkpoint} is a model: give one of the two")
     if args.data is not None:
         raise UserError("--data is for a checkpoint; with --samples, give the data to compare with as --reference")
-    data = DataConfig(steps_per_quarter=args.steps_per_quarter or DataConfig().steps_per_quarter)
-    paths = []
-    for given in args.samples:
-        if not given.exists() and not given.is_symlink():
-            raise UserError(f"--samples {given}: no such file or folder")
-        paths += midi_files(given) if given.is_dir() else [given]
-    read = convert_files(paths, [str(p) for p in paths], data, args.workers, progress=not args.quiet)
-    if not read.rolls:
-        raise UserError(f"--samples {' '.join(map(str, args.samples))}: no usable MIDI file"
-                        f"{' (see the messages above)' if read.skipped else ''}")
-    reference_spec = args.reference or "bach"
-    dataset = load_dataset(reference_spec, data, args.cache_dir, args.workers, progress=not args.quiet)
-    reference, split = samplestats.reference_pieces(dataset, args.split)
-    if not reference:
-        raise UserError(f"--reference {reference_spec} has no {args.split} pieces; choose another --split")
-    result = samplestats.report(read.rolls, reference, data.steps_per_quarter, data.lowest_pitch)
-    label = f"{dataset.label}, {split}"
-    skipped = f", {len(read.skipped)} skipped" if read.skipped else ""
-    print(f"{len(read.rolls)} pieces from --samples{skipped}, against {label}; "
-          f"{data.steps_per_quarter} frames per quarter note")
-    print(statstable.comparison_table(result, label))
-    print(json.dumps({**result.to_json(), "reference": label, "skipped": [name for name, _ in read.skipped]}))
+    import json
+
+    from rnn_rbm.outputs import statstable
+    from rnn_rbm.tasks.evaluate import samples_task
+
+    measured = samples_task(args.samples, args.reference or "bach", args.split, args.steps_per_quarter,
+                            _loading(args))
+    skipped = f", {len(measured.skipped)} skipped" if measured.skipped else ""
+    print(f"{measured.pieces} pieces from --samples{skipped}, against {measured.reference_label}; "
+          f"{measured.steps_per_quarter} frames per quarter note")
+    print(statstable.comparison_table(measured.report, measured.reference_label))
+    print(json.dumps({**measured.report.to_json(), "reference": measured.reference_label,
+                      "skipped": [name for name, _ in measured.skipped]}))

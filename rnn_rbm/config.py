@@ -19,6 +19,11 @@ from rnn_rbm.errors import UserError
 FORMAT_VERSION = 1
 
 
+# The validation figures that can pick best.ckpt and stop a run early (engine/trainer.py's
+# VALIDATORS computes each): the frame accuracy of the monitor's draws, or the log-likelihood.
+SELECT_METRICS = ("valid_acc", "valid_nll")
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """How music becomes binary frames."""
@@ -89,7 +94,7 @@ class TrainConfig:
     validate_every: int = 5
     # The validation figure that picks best.ckpt, stops early and cuts the learning rate.
     # Figures named valid_nll* are better when lower, the others when higher.
-    select_metric: str = "valid_acc"
+    select_metric: str = "valid_acc"  # one of SELECT_METRICS
     # A validation counts as better only when it beats the best by more than this: twice the
     # noise of the figure (its standard deviation between repeated validations of one
     # checkpoint, measured: valid_acc with 4 draws on Bach 0.0015; valid_nll of the quick AIS
@@ -132,7 +137,7 @@ class EvalConfig:
     """Measuring a trained model as the paper's Table 1 does (rnn_rbm_evaluate.py, and the
     validation that training can run each epoch)."""
 
-    # Annealed importance sampling of each frame's partition function (rnn_rbm/ais.py).
+    # Annealed importance sampling of each frame's partition function (rnn_rbm/ops/ais.py).
     ais_chains: int = 16  # chains per frame
     ais_temperatures: int = 1000  # K intermediate distributions, β in equal steps from 0 to 1
     # The AIS base distribution: "frame" (independent pitches with the frame's own visible
@@ -145,7 +150,7 @@ class EvalConfig:
     exact_training_frames: bool = True
     ais_batch_frames: int = 512  # frames whose chains run together (memory: x chains x 150 floats)
     # Expected frame accuracy: each frame is drawn `acc_draws` times from its AIS chains'
-    # last states, resampled by importance weight (rnn_rbm/evaluate.py).
+    # last states, resampled by importance weight (rnn_rbm/engine/scoring.py).
     acc_draws: int = 10
     # Independent-Bernoulli reference: p_i = (count_i + s) / (frames + 2 s) over the training
     # frames (add-s smoothing: a pitch never heard in training keeps a small probability).
@@ -213,6 +218,42 @@ def replace_section(config: RunConfig, section: str, **changes: Any) -> RunConfi
         config, **{section: dataclasses.replace(getattr(config, section), **changes)}
     )
 
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Settings a command line gives over a run's base settings (the model family's defaults,
+    or those held in a checkpoint); None, or a field left out of a section's dict, keeps the
+    base's value."""
+
+    data_source: str | None = None
+    steps_per_quarter: int | None = None
+    out_of_range: str | None = None
+    seed: int | None = None
+    family: str | None = None
+    n_hidden: int | None = None
+    n_recurrent: int | None = None
+    pretrain: dict[str, Any] = field(default_factory=dict)
+    train: dict[str, Any] = field(default_factory=dict)
+
+    def data_and_seed(self, config: RunConfig) -> RunConfig:
+        """Returns: `config` with this data source, frame settings and seed."""
+        config = replace_section(config, "data", steps_per_quarter=self.steps_per_quarter,
+                                 out_of_range=self.out_of_range)
+        changes = {"data_source": self.data_source, "seed": self.seed}
+        return dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
+
+    def apply(self, config: RunConfig) -> RunConfig:
+        """Returns: `config` with every setting given here (the family is chosen before, by
+        family_config: a family changes defaults, not single fields)."""
+        config = self.data_and_seed(config)
+        config = replace_section(config, "model", n_hidden=self.n_hidden, n_recurrent=self.n_recurrent)
+        config = replace_section(config, "pretrain", **self.pretrain)
+        return replace_section(config, "train", **self.train)
+
+    def given_train(self) -> dict[str, Any]:
+        """Returns: the training settings actually given (None dropped)."""
+        return {k: v for k, v in self.train.items() if v is not None}
 
 # --model NAME: the models (models/registry.py registers a class under each name) and what
 # each changes in the defaults above. Models with an exact likelihood select best.ckpt by it:

@@ -40,7 +40,7 @@ def setup(verbose: bool = False, quiet: bool = False, intra_op_threads: int | No
         os.environ["TF_NUM_INTRAOP_THREADS"] = str(intra_op_threads)
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr, force=True)
     logging.getLogger("rnn_rbm").setLevel(logging.WARNING if quiet else logging.INFO)
-    from rnn_rbm.audio import quiet_fluidsynth_import
+    from rnn_rbm.outputs.audio import quiet_fluidsynth_import
 
     # Before anything imports pretty_midi, which imports pyfluidsynth, which prints to
     # stdout under $CI, and stdout is where the commands list the files they wrote.

@@ -27,7 +27,7 @@ import mido
 import numpy as np
 
 from rnn_rbm.errors import UserError
-from rnn_rbm.pianoroll import MAX_STEPS, midi_to_roll
+from rnn_rbm.music.pianoroll import MAX_STEPS, midi_to_roll
 
 # Values that break naive parsers: zero, one, sign bits, all ones, near the limits of MIDI fields.
 NASTY_U32 = (0, 1, 5, 6, 0x7F, 0x80, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFE, 0xFFFFFFFF)

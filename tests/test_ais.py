@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rnn_rbm import ais, rbm
+from rnn_rbm.ops import ais, rbm
 
 V, H, FRAMES = 88, 12, 32
 

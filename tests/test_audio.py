@@ -5,10 +5,10 @@ import wave
 
 import numpy as np
 import pytest
-
 from conftest import make_midi
-from rnn_rbm import audio
+
 from rnn_rbm.errors import UserError
+from rnn_rbm.outputs import audio
 
 RATE = 16000
 

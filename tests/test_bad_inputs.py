@@ -13,13 +13,14 @@ import mido
 import numpy as np
 import pretty_midi
 import pytest
-
 from conftest import chord_progression, make_midi, midi_bytes
-from rnn_rbm import midifile, sources
+
 from rnn_rbm.config import DataConfig
-from rnn_rbm.data import load_dataset
+from rnn_rbm.data import sources
+from rnn_rbm.data.dataset import load_dataset
 from rnn_rbm.errors import BadMidiError, UserError
-from rnn_rbm.pianoroll import midi_to_roll
+from rnn_rbm.music import midifile
+from rnn_rbm.music.pianoroll import midi_to_roll
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALE = [(60 + step, beat, beat + 1) for beat, step in enumerate([0, 2, 4, 5, 7, 9, 11, 12])]

@@ -10,9 +10,9 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 import pytest
 
-from rnn_rbm import audio, report
 from rnn_rbm.config import DataConfig, GenerateConfig
-from rnn_rbm.generate import write_samples
+from rnn_rbm.outputs import audio, report
+from rnn_rbm.outputs.samples import write_samples
 
 # Flags that work in a container as root, with no network and no screen.
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

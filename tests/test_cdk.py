@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rnn_rbm import cdk, rbm
+from rnn_rbm.ops import cdk, rbm
 
 V, H = 6, 5
 

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rnn_rbm import checkpoint
 from rnn_rbm.config import ModelConfig, RunConfig
+from rnn_rbm.engine import checkpoint
 from rnn_rbm.errors import UserError
-from rnn_rbm.model import RnnRbm
+from rnn_rbm.models.rnn_rbm import RnnRbm
 
 
 def small_config(**model) -> RunConfig:

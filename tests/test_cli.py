@@ -165,9 +165,9 @@ def test_folder_of_only_bad_files(tmp_path):
 def test_training_settings_are_not_inherited_from_the_initial_checkpoint(midi_folder, tmp_path):
     import tensorflow as tf
 
-    from rnn_rbm import checkpoint
     from rnn_rbm.config import ModelConfig, RunConfig, TrainConfig
-    from rnn_rbm.model import RnnRbm
+    from rnn_rbm.engine import checkpoint
+    from rnn_rbm.models.rnn_rbm import RnnRbm
 
     held = RunConfig(data_source=str(midi_folder), model=ModelConfig(n_hidden=5, n_recurrent=3),
                      train=TrainConfig(batch_size=3, learning_rate=0.5))

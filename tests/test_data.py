@@ -3,13 +3,14 @@ import logging
 
 import numpy as np
 import pytest
-
 from conftest import SHARED_DATA
-from rnn_rbm import bach, rollcache, sources
+
 from rnn_rbm.config import DataConfig
-from rnn_rbm.data import batches, load_dataset, pad_batch, validation_names
+from rnn_rbm.data import rollcache, sources
+from rnn_rbm.data.dataset import batches, load_dataset, pad_batch, validation_names
 from rnn_rbm.errors import UserError
-from rnn_rbm.pianoroll import notes_to_roll
+from rnn_rbm.music import bach
+from rnn_rbm.music.pianoroll import notes_to_roll
 
 
 def test_folder_skips_bad_files_by_name_and_splits(midi_folder, tmp_path, caplog):
@@ -32,7 +33,7 @@ def test_cache_is_reused_and_rebuilt_when_settings_change(midi_folder, tmp_path,
     def no_conversion(*args, **kwargs):
         raise AssertionError("converted again although the cache was valid")
 
-    monkeypatch.setattr("rnn_rbm.data.convert", no_conversion)
+    monkeypatch.setattr("rnn_rbm.data.dataset.convert", no_conversion)
     again = load_dataset(str(midi_folder), DataConfig(), cache, workers=1, progress=False)
     for a, b in zip(first.train, again.train):
         np.testing.assert_array_equal(a, b)

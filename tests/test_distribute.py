@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnn_rbm.distribute import make_strategy
+from rnn_rbm.engine.distribute import make_strategy
 from rnn_rbm.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,10 +29,10 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-from rnn_rbm import distribute
+from rnn_rbm.engine import distribute
 from rnn_rbm.config import DataConfig, ModelConfig, RunConfig, TrainConfig, family_config
-from rnn_rbm.data import pad_batch
-from rnn_rbm.train import TrainState, make_train_step
+from rnn_rbm.data.dataset import pad_batch
+from rnn_rbm.engine.trainer import TrainState, make_train_step
 
 config = family_config(sys.argv[1], RunConfig(
     data=DataConfig(num_pitches=10), model=ModelConfig(n_hidden=6, n_recurrent=4),

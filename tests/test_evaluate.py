@@ -11,11 +11,12 @@ import pytest
 import tensorflow as tf
 from conftest import SHARED_DATA
 
-from rnn_rbm import checkpoint, evaluate, rbm
 from rnn_rbm.cli import evaluate_main
 from rnn_rbm.config import EvalConfig, ModelConfig, RunConfig
-from rnn_rbm.data import all_frames
-from rnn_rbm.model import RnnRbm
+from rnn_rbm.data.dataset import all_frames
+from rnn_rbm.engine import checkpoint, scoring
+from rnn_rbm.models.rnn_rbm import RnnRbm
+from rnn_rbm.ops import rbm
 
 V, H, R = 10, 6, 4
 
@@ -51,7 +52,7 @@ def exact_log_p(model: RnnRbm, rolls: list[np.ndarray]) -> np.ndarray:
 
 def test_frame_biases_keep_real_frames_in_piece_order():
     model, rolls = tiny_model(), random_rolls([5, 9, 2])
-    frames, bv, bh = evaluate.frame_biases(model.step_biases, rolls)
+    frames, bv, bh = scoring.frame_biases(model.step_biases, rolls)
     np.testing.assert_array_equal(frames, all_frames(rolls))
     first_bv, first_bh = (x.numpy()[0] for x in model.step_biases(rolls[1][np.newaxis]))
     np.testing.assert_allclose(bv[5:14], first_bv, atol=1e-6)
@@ -61,8 +62,8 @@ def test_frame_biases_keep_real_frames_in_piece_order():
 @pytest.mark.parametrize("base", ["frame", "data"])
 def test_log_likelihood_matches_enumeration(base):
     model, rolls = tiny_model(), random_rolls([6, 11, 3])
-    base_bias = None if base == "frame" else evaluate.base_rate_bias(rolls, 1.0)
-    got = evaluate.score(model, rolls, chains=32, temperatures=300, draws=1, batch_frames=8,
+    base_bias = None if base == "frame" else scoring.base_rate_bias(rolls, 1.0)
+    got = scoring.score(model, rolls, chains=32, temperatures=300, draws=1, batch_frames=8,
                          rng=tf.random.Generator.from_seed(1), base_bias=base_bias, progress=False)
     truth = exact_log_p(model, rolls)
     error = got.log_p - truth
@@ -81,7 +82,7 @@ def test_expected_accuracy_counts_hits_misses_and_false_alarms():
     roll = np.zeros((7, V), np.float32)
     roll[:, [2, 5, 7]] = 1.0  # each frame: 2 true positives, 1 false negative
     roll[3, 5] = 0.0  # and here 1 true positive, 1 false positive, 1 false negative
-    scores = evaluate.score(model, [roll, roll[:4]], chains=3, temperatures=5, draws=2, batch_frames=4,
+    scores = scoring.score(model, [roll, roll[:4]], chains=3, temperatures=5, draws=2, batch_frames=4,
                             rng=tf.random.Generator.from_seed(0), progress=False)
     tp, fp, fn = 2 * 11 - 2, 2, 11  # 11 frames, 2 of them the changed frame 3
     np.testing.assert_array_equal(scores.counts.sum(axis=0), [[tp, fp, fn]] * 2)
@@ -110,7 +111,7 @@ def test_expected_accuracy_matches_enumeration():
     model, rolls = tiny_model(3), random_rolls([7, 12, 4], seed=3)
     rolls[0][2] = 0.0  # a silent true frame: both silent counts as exact
     exact = exact_expected_accuracy(model, rolls)
-    got = evaluate.score(model, rolls, chains=64, temperatures=200, draws=64, batch_frames=32,
+    got = scoring.score(model, rolls, chains=64, temperatures=200, draws=64, batch_frames=32,
                          rng=tf.random.Generator.from_seed(4), progress=False).accuracy
     assert got.expected == pytest.approx(exact.mean(), abs=0.02)
 
@@ -119,8 +120,8 @@ def test_accuracy_monitor_matches_enumeration():
     """The training monitor's valid_acc (Gibbs draws from the all-zero frame) estimates the same
     expectation."""
     from rnn_rbm.config import DataConfig, TrainConfig
-    from rnn_rbm.data import Dataset
-    from rnn_rbm.train import TrainState, accuracy_validator
+    from rnn_rbm.data.dataset import Dataset
+    from rnn_rbm.engine.trainer import TrainState, accuracy_validator
 
     config = RunConfig(data=DataConfig(num_pitches=V), model=ModelConfig(n_hidden=H, n_recurrent=R, init_std=0.7),
                        train=TrainConfig(monitor_gibbs_steps=50), evaluate=EvalConfig(valid_acc_draws=64), seed=3)
@@ -133,18 +134,18 @@ def test_accuracy_monitor_matches_enumeration():
 
 
 def test_reference_models():
-    assert evaluate.uniform_log_likelihood(88) == pytest.approx(-61.00, abs=0.005)
+    assert scoring.uniform_log_likelihood(88) == pytest.approx(-61.00, abs=0.005)
     train = [np.array([[1, 0], [1, 1], [0, 0]], np.float32)]
     test = [np.array([[1, 0]], np.float32)]
     p = np.array([(2 + 1) / (3 + 2), (1 + 1) / (3 + 2)])  # add-one smoothing
     expected = math.log(p[0]) + math.log(1 - p[1])
-    assert evaluate.bernoulli_log_likelihood(train, test, 1.0) == pytest.approx(expected)
+    assert scoring.bernoulli_log_likelihood(train, test, 1.0) == pytest.approx(expected)
 
 
 def test_validator_reports_what_training_selects_on():
     model, rolls = tiny_model(), random_rolls([8, 5])
     config = EvalConfig(valid_ais_chains=4, valid_ais_temperatures=10)
-    validate = evaluate.make_validator(model, rolls, rolls, config, seed=0)
+    validate = scoring.make_validator(model, rolls, rolls, config, seed=0)
     record = validate(1)
     assert set(record) == {"valid_nll", "valid_nll_se", "valid_log_z_over_known", "valid_acc", "valid_acc_pooled"}
     assert record["valid_nll"] > 0 and record["valid_nll_se"] >= 0 and 0 <= record["valid_acc"] <= 1

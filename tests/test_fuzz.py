@@ -14,16 +14,17 @@ import sys
 import tempfile
 from pathlib import Path
 
+import midi_mutations
 import pytest
+from conftest import chord_progression, midi_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import midi_mutations
-from conftest import chord_progression, midi_bytes
-from rnn_rbm import midifile, sources
 from rnn_rbm.config import DataConfig
+from rnn_rbm.data import sources
 from rnn_rbm.errors import BadMidiError, UserError
-from rnn_rbm.pianoroll import midi_to_roll
+from rnn_rbm.music import midifile
+from rnn_rbm.music.pianoroll import midi_to_roll
 
 ROOT = Path(__file__).resolve().parents[1]
 CI_CASES = 500

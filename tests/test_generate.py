@@ -8,14 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from conftest import make_midi
-from rnn_rbm import checkpoint
+
 from rnn_rbm.config import DataConfig, GenerateConfig, ModelConfig, RunConfig
-from rnn_rbm.generate import generate, run_name, write_samples
-from rnn_rbm.guide import melody_clamp, top_voice
-from rnn_rbm.model import RnnRbm
-from rnn_rbm.pianoroll import midi_to_roll
+from rnn_rbm.engine import checkpoint
+from rnn_rbm.engine.sampling import generate
+from rnn_rbm.models.rnn_rbm import RnnRbm
+from rnn_rbm.music.guide import melody_clamp, top_voice
+from rnn_rbm.music.pianoroll import midi_to_roll
+from rnn_rbm.outputs.samples import run_name, write_samples
 
 V, H, R = 12, 7, 5
 
@@ -158,7 +159,7 @@ def test_run_names_never_reuse_a_run_s_files(tmp_path):
 
 
 def test_write_samples_leaves_midi_wav_and_png(tmp_path):
-    from rnn_rbm.audio import Synth
+    from rnn_rbm.outputs.audio import Synth
 
     rolls = generate(tiny_model(), GenerateConfig(num_samples=2, num_steps=6, gibbs_steps=2),
                      tf.random.Generator.from_seed(0))

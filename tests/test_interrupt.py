@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from rnn_rbm import checkpoint
+from rnn_rbm.engine import checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCHS = "16"

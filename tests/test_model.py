@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rnn_rbm import recurrence
 from rnn_rbm.config import GenerateConfig
-from rnn_rbm.generate import generate
-from rnn_rbm.model import RnnRbm
+from rnn_rbm.engine.sampling import generate
+from rnn_rbm.models.rnn_rbm import RnnRbm
+from rnn_rbm.ops import recurrence
 
 V, H, R = 12, 7, 5
 

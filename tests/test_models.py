@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rnn_rbm import checkpoint, nade, philox
 from rnn_rbm.config import FAMILIES, family_config, replace_section
-from rnn_rbm.evaluate import ExactScorer
+from rnn_rbm.engine import checkpoint
+from rnn_rbm.engine.scoring import ExactScorer
 from rnn_rbm.models import registry
+from rnn_rbm.ops import nade, philox
 
 V, H, R = 5, 4, 3
 EXACT_FAMILIES = [name for name in registry.MODELS if registry.MODELS[name].EXACT]

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rnn_rbm import philox
+from rnn_rbm.ops import philox
 
 # Known answers of Philox4x32-10 from Random123's kat_vectors: (counter, key) -> output.
 KNOWN_ANSWERS = [

@@ -4,10 +4,10 @@ import mido
 import numpy as np
 import pretty_midi
 import pytest
-
 from conftest import make_midi, midi_bytes
+
 from rnn_rbm.errors import BadMidiError
-from rnn_rbm.pianoroll import NoteList, held_fraction, mean_polyphony, midi_to_roll, notes_to_roll, roll_to_midi
+from rnn_rbm.music.pianoroll import NoteList, held_fraction, mean_polyphony, midi_to_roll, notes_to_roll, roll_to_midi
 
 
 def expected_roll(steps: int, cells: list[tuple[int, int, int]], lowest: int = 21) -> np.ndarray:

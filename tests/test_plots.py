@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rnn_rbm import plots
+from rnn_rbm.outputs import plots
 
 
 def tiny_roll() -> np.ndarray:

@@ -2,8 +2,8 @@ import numpy as np
 import tensorflow as tf
 
 from rnn_rbm.config import PretrainConfig
-from rnn_rbm.model import RnnRbm
-from rnn_rbm.pretrain import pretrain, set_visible_bias_from_data
+from rnn_rbm.engine.pretrainer import pretrain, set_visible_bias_from_data
+from rnn_rbm.models.rnn_rbm import RnnRbm
 
 
 def two_chords(count: int, seed: int = 0) -> np.ndarray:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rnn_rbm import rbm
+from rnn_rbm.ops import rbm
 
 V, H = 5, 4
 

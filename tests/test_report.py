@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rnn_rbm import report
 from rnn_rbm.errors import UserError
+from rnn_rbm.outputs import report
 
 
 class Elements(HTMLParser):

@@ -9,9 +9,9 @@ import pytest
 from conftest import SHARED_DATA, make_midi, midi_bytes
 from test_cli import run
 
-from rnn_rbm import samplestats
 from rnn_rbm.cli import evaluate_main
-from rnn_rbm.samplestats import piece_measures
+from rnn_rbm.music import samplestats
+from rnn_rbm.music.samplestats import piece_measures
 
 C_MAJOR = [60, 62, 64, 65, 67, 69, 71, 72]
 

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rnn_rbm import checkpoint, train as train_module
 from rnn_rbm.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from rnn_rbm.data import Dataset
+from rnn_rbm.data.dataset import Dataset
+from rnn_rbm.engine import checkpoint
+from rnn_rbm.engine import trainer as train_module
+from rnn_rbm.engine.trainer import TrainState, train
 from rnn_rbm.errors import RunInterrupted, UserError
-from rnn_rbm.train import TrainState, train
 
 
 def tiny_config(**train_changes) -> RunConfig:

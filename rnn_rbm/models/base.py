@@ -15,8 +15,8 @@ from typing import ClassVar
 
 import tensorflow as tf
 
-from rnn_rbm import philox, recurrence
 from rnn_rbm.config import RunConfig, TrainConfig
+from rnn_rbm.ops import philox, recurrence
 
 # The compiled recurrence and the monitors pad each batch to a multiple of these, so that XLA
 # meets a few shapes only.
@@ -112,6 +112,13 @@ class FrameModel(tf.Module):
         Returns: float32 scalar, nats per frame.
         """
         raise NotImplementedError
+
+    def pretrain_reconstruction_error(self, frames: tf.Tensor) -> tf.Tensor | None:
+        """A pretraining figure beside the cost, where the model has one.
+
+        Returns: float32 scalar, or None (the default: no such figure).
+        """
+        return None
 
     # ---- written once, for every model ----
 

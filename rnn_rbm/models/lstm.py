@@ -21,9 +21,9 @@ import math
 
 import tensorflow as tf
 
-from rnn_rbm import bernoulli, philox
 from rnn_rbm.config import RunConfig, TrainConfig
 from rnn_rbm.models.base import FrameModel, chain_rows, flatten_steps, pad_for_recurrence
+from rnn_rbm.ops import bernoulli, philox
 
 
 class Lstm(FrameModel):

@@ -7,10 +7,10 @@ import tensorflow as tf
 
 from rnn_rbm.config import RunConfig
 from rnn_rbm.errors import UserError
-from rnn_rbm.model import RnnRbm
 from rnn_rbm.models.base import FrameModel
 from rnn_rbm.models.lstm import Lstm
 from rnn_rbm.models.rnn_nade import RnnNade
+from rnn_rbm.models.rnn_rbm import RnnRbm
 
 MODELS: dict[str, type[FrameModel]] = {cls.FAMILY: cls for cls in (RnnRbm, RnnNade, Lstm)}
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from rnn_rbm import nade
 from rnn_rbm.config import RunConfig
 from rnn_rbm.models.base import RecurrentBiases
+from rnn_rbm.ops import nade
 
 
 class RnnNade(RecurrentBiases):

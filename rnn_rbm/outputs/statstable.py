@@ -1,11 +1,11 @@
-"""Text tables of the statistics of generated music (rnn_rbm/samplestats.py): one per
+"""Text tables of the statistics of generated music (rnn_rbm/music/samplestats.py): one per
 measure for one set of samples against a reference, and one row per model."""
 
 from __future__ import annotations
 
 import math
 
-from rnn_rbm.samplestats import DENSE_NOTES, MEASURES, Report, SetStats, mean
+from rnn_rbm.music.samplestats import DENSE_NOTES, MEASURES, Report, SetStats, mean
 
 # Columns of the table of models: the measures the issue's targets are about, then the rest.
 MODEL_COLUMNS = ("polyphony", "held", "silent", "pitch_range", "pitch_classes", "pc_entropy", "scale",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from rnn_rbm import philox, rbm
+from rnn_rbm.ops import philox, rbm
 
 # XLA runs a chunk's elementwise work on one thread: CHAIN_PARALLEL chunks at once use
 # the cores. Chunks of CHUNK_ROWS frames (a multiple of 4, see philox.random_words) waste

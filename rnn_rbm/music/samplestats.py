@@ -32,7 +32,7 @@ from typing import Callable
 
 import numpy as np
 
-from rnn_rbm.pianoroll import held_fraction, mean_polyphony, notes_per_frame
+from rnn_rbm.music.pianoroll import held_fraction, mean_polyphony, notes_per_frame
 
 # A frame with more notes than this is dense: Bach's chorales have four voices, and a
 # model that drifts sinks into clusters of nine and more (issue 13).

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from rnn_rbm.ops import rbm
+
 
 @dataclass
 class LogPartition:
@@ -68,13 +70,16 @@ def anneal(
     RBM, E[w g(v)] = Z E_p[g(v)] for any g).
     """
     n_hidden = tf.shape(W)[1]
-    rows = tf.shape(bv)[0] * num_chains
     # Row r is chain r % M of frame r // M: every row carries its frame's biases.
     bv_r, bh_r, b0_r = (tf.repeat(x, num_chains, axis=0) for x in (bv, bh, b0))
     shift = bv_r - b0_r
     v = tf.cast(rng.uniform(tf.shape(b0_r)) < tf.sigmoid(b0_r), tf.float32)
     log_w = tf.reduce_sum(tf.nn.softplus(b0_r), axis=1) + tf.cast(n_hidden, tf.float32) * math.log(2.0)
     num_steps = tf.shape(betas)[0] - 1
+
+    def draw(logits: tf.Tensor, _stream: tf.Tensor) -> tf.Tensor:
+        return tf.cast(rng.uniform(tf.shape(logits)) < tf.sigmoid(logits), tf.float32)
+
     for k in tf.range(1, num_steps + 1):
         beta, before = betas[k], betas[k - 1]
         drive = tf.matmul(v, W) + bh_r  # v.W_j + bh_j, the hidden units' input
@@ -82,9 +87,10 @@ def anneal(
                   + tf.reduce_sum(_softplus(beta * drive) - _softplus(before * drive), axis=1))
         # The last transition would not change any weight: skip it.
         if k < num_steps:
-            h = tf.cast(rng.uniform([rows, n_hidden]) < tf.sigmoid(beta * drive), tf.float32)
-            visible = (1.0 - beta) * b0_r + beta * (tf.matmul(h, W, transpose_b=True) + bv_r)
-            v = tf.cast(rng.uniform(tf.shape(v)) < tf.sigmoid(visible), tf.float32)
+            # The Gibbs step of p_k: the RBM with weights beta W, hidden input beta (v.W + bh)
+            # and visible bias (1 - beta) b0 + beta bv.
+            v = rbm.gibbs_step(v, beta * W, (1.0 - beta) * b0_r + beta * bv_r, None, draw, k,
+                               hidden_input=beta * drive)
     return tf.reshape(log_w, [-1, num_chains]), tf.reshape(v, [-1, num_chains, tf.shape(W)[0]])
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from rnn_rbm import bernoulli
+from rnn_rbm.ops import bernoulli
 
 
 def conditional_logits(v: tf.Tensor, W: tf.Tensor, V: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor) -> tf.Tensor:

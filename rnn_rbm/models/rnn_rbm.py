@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from rnn_rbm import cdk, rbm
 from rnn_rbm.config import TrainConfig
 from rnn_rbm.models.base import RecurrentBiases, chain_rows, flatten_steps, pad_for_recurrence
+from rnn_rbm.ops import cdk, rbm
 
 
 class RnnRbm(RecurrentBiases):
@@ -38,6 +38,12 @@ class RnnRbm(RecurrentBiases):
         Returns: float32 scalar, nats per frame (a surrogate whose gradient is CD-k's).
         """
         return cdk.cd_cost(frames, self.W, self.bv, self.bh, k, rng)
+
+    def pretrain_reconstruction_error(self, frames: tf.Tensor) -> tf.Tensor:
+        """Returns: float32 scalar, the mean squared error of the RBM's one-step mean-field
+        reconstruction of frames (N, V): how pretraining is usually watched (Hinton's guide)."""
+        reconstruction = rbm.propdown(rbm.propup(frames, self.W, self.bh), self.W, self.bv)
+        return tf.reduce_mean(tf.square(frames - reconstruction))
 
     def loss(self, v: tf.Tensor, mask: tf.Tensor, train: TrainConfig, seed: tf.Tensor,
              row_offset: int | tf.Tensor = 0) -> tf.Tensor:

@@ -30,6 +30,9 @@ _EPOCH_KEY = "progress/epoch/.ATTRIBUTES/VARIABLE_VALUE"
 _BATCH_KEY = "progress/batch/.ATTRIBUTES/VARIABLE_VALUE"
 _EPOCH_NAME = re.compile(r"epoch_(\d+)\.ckpt")
 
+# What weight_initializations.py writes and rnn_rbm_train.py starts from, in the checkpoint folder.
+INITIAL_CHECKPOINT = "initial.ckpt"
+
 
 def exists(prefix: str | Path) -> bool:
     """Returns: whether a complete checkpoint is at `prefix` (its index file is there)."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from rnn_rbm.errors import BadMidiError
-from rnn_rbm.pianoroll import NoteList
+from rnn_rbm.music.pianoroll import NoteList
 
 # Score formats of the corpus; its ".rntxt" files are harmonic analyses, not notes.
 SCORE_SUFFIXES = (".mxl", ".xml", ".krn")

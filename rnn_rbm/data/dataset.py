@@ -15,10 +15,10 @@ from typing import Iterator
 
 import numpy as np
 
-from rnn_rbm import rollcache
 from rnn_rbm.config import DataConfig
+from rnn_rbm.data import rollcache
+from rnn_rbm.data.sources import Converted, Source, convert, resolve_source, source_identity
 from rnn_rbm.errors import UserError
-from rnn_rbm.sources import Converted, Source, convert, resolve_source, source_identity
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,22 @@ def load_dataset(
     if not dataset.train:
         raise UserError(f"--data {spec}: no usable piece to train on; see the messages above")
     return dataset
+
+
+@dataclass(frozen=True)
+class Loading:
+    """How a task reads its --data source: the roll cache's folder (None: $RNN_RBM_CACHE or
+    ~/.cache/rnn_rbm), processes converting MIDI (None: all cores), progress bars or not."""
+
+    cache_dir: Path | None = None
+    workers: int | None = None
+    progress: bool = True
+
+    def load(self, spec: str, config: DataConfig) -> Dataset:
+        """Returns: load_dataset(spec, config) read this way, its summary logged."""
+        dataset = load_dataset(spec, config, self.cache_dir, self.workers, progress=self.progress)
+        log.info("data %s", dataset.summary())
+        return dataset
 
 
 def load_cached(spec: str, config: DataConfig, cache_dir: Path | None = None) -> Dataset | None:

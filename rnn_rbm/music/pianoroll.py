@@ -20,7 +20,7 @@ import numpy as np
 import pretty_midi
 
 from rnn_rbm.errors import BadMidiError
-from rnn_rbm.midifile import MAX_STEPS, read_midi
+from rnn_rbm.music.midifile import MAX_STEPS, read_midi
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from rnn_rbm import philox
+from rnn_rbm.ops import philox
 
 
 def log_prob(v: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:

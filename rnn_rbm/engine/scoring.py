@@ -5,7 +5,7 @@ scored under the distribution that the model sets from frames < t. A model with
 an exact log-probability (FrameModel.EXACT) is scored exactly, and its expected
 accuracy comes from exact draws of each frame (ExactScorer). For the RNN-RBM,
 frame t's RBM has biases bv(t), bh(t), and one annealed importance sampling run
-per frame (rnn_rbm/ais.py; all frames x chains at once, in batches of frames)
+per frame (rnn_rbm/ops/ais.py; all frames x chains at once, in batches of frames)
 serves both measures (Scorer):
 
 - Log-likelihood per frame, nats, averaged over every frame of a split:
@@ -16,7 +16,7 @@ serves both measures (Scorer):
   se = sqrt(sum_t Var(w_t) / (M mean(w_t)^2)) / T, M chains, T frames.
 - Expected frame-level accuracy (Bay et al. 2009), as the paper defines it: for
   each frame the expectation of TP / (TP + FP + FN) over its RBM, then the mean
-  over frames (rnn_rbm/accuracy.py; the pooled sum TP / sum (TP + FP + FN) beside
+  over frames (rnn_rbm/ops/accuracy.py; the pooled sum TP / sum (TP + FP + FN) beside
   it). Each draw of a frame is one of its M chains' last states, chosen with
   probability proportional to its importance weight (sampling-importance-
   resampling). Each of `draws` draws of the whole split gives one figure; the
@@ -38,11 +38,11 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from rnn_rbm import accuracy, ais, bernoulli, philox, rbm, seeding
+from rnn_rbm import seeding
 from rnn_rbm.config import EvalConfig
-from rnn_rbm.data import all_frames, pad_batch, pitch_log_odds
-from rnn_rbm.model import RnnRbm
+from rnn_rbm.data.dataset import all_frames, pad_batch, pitch_log_odds
 from rnn_rbm.models.base import FrameModel
+from rnn_rbm.ops import accuracy, ais, bernoulli, philox, rbm
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +129,10 @@ class Scorer:
     known: float32 0/1 (S, V) distinct frames whose part of every Z is summed exactly (the
     chains then estimate only the rest, see ais.summarise); None: AIS alone.
     rng: the generator the chains and draws use.
+    model: one whose frames are RBMs (the RNN-RBM): it has W and step_biases.
     """
 
-    def __init__(self, model: RnnRbm, chains: int, temperatures: int, draws: int, batch_frames: int,
+    def __init__(self, model: FrameModel, chains: int, temperatures: int, draws: int, batch_frames: int,
                  rng: tf.random.Generator, base_bias: np.ndarray | None = None,
                  known: np.ndarray | None = None):
         self.model, self.chains, self.temperatures, self.draws = model, chains, temperatures, draws

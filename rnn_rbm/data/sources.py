@@ -21,10 +21,10 @@ from typing import Callable, Iterable
 import numpy as np
 from tqdm import tqdm
 
-from rnn_rbm import bach
 from rnn_rbm.config import DataConfig
 from rnn_rbm.errors import BadMidiError, UserError
-from rnn_rbm.pianoroll import MAX_STEPS, fit_pitches, midi_to_roll, notes_to_roll, require_music
+from rnn_rbm.music import bach
+from rnn_rbm.music.pianoroll import MAX_STEPS, fit_pitches, midi_to_roll, notes_to_roll, require_music
 
 log = logging.getLogger(__name__)
 

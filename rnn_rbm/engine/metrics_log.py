@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from rnn_rbm import plots
+from rnn_rbm.outputs import plots
 
-log = logging.getLogger("rnn_rbm.train")
+log = logging.getLogger("rnn_rbm.engine.trainer")
 
 # Figures of the record shown in TensorBoard (validation figures are added as they come).
 _SCALARS = ("cost", "grad_norm", "learning_rate", "frames_per_s", "seconds", "seconds_validating")

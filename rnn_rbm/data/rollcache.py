@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 
 from rnn_rbm.config import DataConfig
-from rnn_rbm.sources import Converted, Source
+from rnn_rbm.data.sources import Converted, Source
 
 # Bump when conversion changes in a way the key cannot see.
 CACHE_VERSION = 2

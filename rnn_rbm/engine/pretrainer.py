@@ -15,10 +15,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from rnn_rbm import rbm
 from rnn_rbm.config import PretrainConfig
-from rnn_rbm.data import pitch_log_odds
-from rnn_rbm.model import RnnRbm
+from rnn_rbm.data.dataset import pitch_log_odds
 from rnn_rbm.models.base import FrameModel
 
 log = logging.getLogger(__name__)
@@ -63,10 +61,8 @@ def pretrain(
         with tf.GradientTape() as tape:
             cost = model.pretrain_cost(v, config.cd_k, tf_rng)
         optimizer.apply_gradients(zip(tape.gradient(cost, params), params))
-        if not isinstance(model, RnnRbm):
-            return cost, tf.constant(np.nan, tf.float32)
-        reconstruction = rbm.propdown(rbm.propup(v, model.W, model.bh), model.W, model.bv)
-        return cost, tf.reduce_mean(tf.square(v - reconstruction))
+        error = model.pretrain_reconstruction_error(v)
+        return cost, tf.constant(np.nan, tf.float32) if error is None else error
 
     history = []
     for epoch in range(1, config.epochs + 1):

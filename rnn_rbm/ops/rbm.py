@@ -14,11 +14,12 @@ the same chains and CD-k compiled, for training.
 from __future__ import annotations
 
 import itertools
+from typing import Callable
 
 import numpy as np
 import tensorflow as tf
 
-from rnn_rbm import bernoulli, philox
+from rnn_rbm.ops import bernoulli, philox
 
 
 def free_energy(v: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor) -> tf.Tensor:
@@ -39,22 +40,27 @@ def propdown(h: tf.Tensor, W: tf.Tensor, bv: tf.Tensor) -> tf.Tensor:
     return tf.sigmoid(tf.matmul(h, W, transpose_b=True) + bv)
 
 
-def sample_h_given_v(v: tf.Tensor, W: tf.Tensor, bh: tf.Tensor, seed: tf.Tensor, stream: int | tf.Tensor,
-                     row_offset: int | tf.Tensor = 0) -> tf.Tensor:
-    """Draws h ~ p(h | v) with the Philox stream `stream` of `seed` (see philox.py).
+# A chain's source of bits: (logits, stream) -> float32 0/1 of the logits' shape, each unit 1
+# with probability sigmoid(logit). Step i of a chain draws h from stream 2i and v from 2i + 1.
+Draw = Callable[[tf.Tensor, "int | tf.Tensor"], tf.Tensor]
 
-    Returns: float32 0/1 (N, H).
+
+def philox_draw(seed: tf.Tensor, row_offset: int | tf.Tensor = 0) -> Draw:
+    """Returns: the Draw of Philox bits (philox.py) of `seed`, row r of a draw taking the
+    counters of row row_offset + r, so that a row's draws do not depend on the other rows."""
+    return lambda logits, stream: philox.bernoulli_logits(logits, seed, stream, row_offset)
+
+
+def gibbs_step(v: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor | None, draw: Draw, step: int | tf.Tensor,
+               hidden_input: tf.Tensor | None = None) -> tf.Tensor:
+    """One block Gibbs step v -> h -> v: the transition of every chain of the project
+    (gibbs_chain; AIS's tempered chains, ais.py, take it in the RBM with weights beta W).
+
+    hidden_input: v W + bh where the caller has computed it already (bh is then unused).
+    Returns: the new v, float32 0/1 (N, V).
     """
-    return philox.bernoulli_logits(tf.matmul(v, W) + bh, seed, stream, row_offset)
-
-
-def sample_v_given_h(h: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, seed: tf.Tensor, stream: int | tf.Tensor,
-                     row_offset: int | tf.Tensor = 0) -> tf.Tensor:
-    """Draws v ~ p(v | h) with the Philox stream `stream` of `seed`.
-
-    Returns: float32 0/1 (N, V).
-    """
-    return philox.bernoulli_logits(tf.matmul(h, W, transpose_b=True) + bv, seed, stream, row_offset)
+    h = draw(tf.matmul(v, W) + bh if hidden_input is None else hidden_input, 2 * step)
+    return draw(tf.matmul(h, W, transpose_b=True) + bv, 2 * step + 1)
 
 
 def gibbs_chain(
@@ -74,10 +80,10 @@ def gibbs_chain(
     Returns: v after k steps, float32 0/1 (N, V).
     """
     seed = philox.new_seed(rng) if isinstance(rng, tf.random.Generator) else rng
+    draw = philox_draw(seed, row_offset)
 
     def step(i: tf.Tensor, v: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        h = sample_h_given_v(v, W, bh, seed, 2 * i, row_offset)
-        return i + 1, bernoulli.hold(sample_v_given_h(h, W, bv, seed, 2 * i + 1, row_offset), held_mask, held_values)
+        return i + 1, bernoulli.hold(gibbs_step(v, W, bv, bh, draw, i), held_mask, held_values)
 
     # A loop op, not k unrolled copies: XLA compiles it in a few seconds instead of tens.
     start = bernoulli.hold(v0, held_mask, held_values)

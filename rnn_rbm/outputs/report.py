@@ -18,8 +18,8 @@ from urllib.parse import quote
 
 from rnn_rbm.errors import UserError
 from rnn_rbm.files import write_text_atomic
-from rnn_rbm.samplestats import MEASURES
-from rnn_rbm.statstable import number
+from rnn_rbm.music.samplestats import MEASURES
+from rnn_rbm.outputs.statstable import number
 
 log = logging.getLogger(__name__)
 

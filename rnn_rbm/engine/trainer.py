@@ -26,15 +26,19 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from rnn_rbm import accuracy, checkpoint, distribute, philox, plots, seeding
+from rnn_rbm import seeding
 from rnn_rbm.config import GenerateConfig, RunConfig
-from rnn_rbm.data import Dataset, batches
+from rnn_rbm.data.dataset import Dataset, batches
+from rnn_rbm.engine import checkpoint, distribute
+from rnn_rbm.engine.metrics_log import MetricsLog
+from rnn_rbm.engine.sampling import generate
+from rnn_rbm.engine.scoring import make_validator
+from rnn_rbm.engine.signals import sigint_requests
 from rnn_rbm.errors import RunInterrupted, UserError
-from rnn_rbm.generate import generate
-from rnn_rbm.metrics_log import MetricsLog
 from rnn_rbm.models import registry
 from rnn_rbm.models.base import FrameModel
-from rnn_rbm.signals import sigint_requests
+from rnn_rbm.ops import accuracy, philox
+from rnn_rbm.outputs import plots
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +143,7 @@ def accuracy_validator(state: TrainState, dataset: Dataset, config: RunConfig) -
     all-zero frame, as in generation), from a generator of its own reset to (seed, epoch).
 
     Returns: a function epoch -> {"valid_acc": the paper's expected frame accuracy,
-    "valid_acc_pooled": sum TP / sum (TP + FP + FN)} (rnn_rbm/accuracy.py), in [0, 1].
+    "valid_acc_pooled": sum TP / sum (TP + FP + FN)} (rnn_rbm/ops/accuracy.py), in [0, 1].
     """
     rng = tf.random.Generator.from_seed(0)
     monitor = make_monitor(state.model, config, rng)
@@ -154,6 +158,17 @@ def accuracy_validator(state: TrainState, dataset: Dataset, config: RunConfig) -
 
     validate.compiled = [monitor]  # type: ignore[attr-defined]  # for tests that count traces
     return validate
+
+
+def likelihood_validator(state: TrainState, dataset: Dataset, config: RunConfig) -> Callable[[int], dict]:
+    """Returns: scoring.make_validator on the validation pieces: valid_nll (a quick AIS, or
+    the exact figure), valid_nll_se, valid_acc, valid_acc_pooled, per epoch."""
+    return make_validator(state.model, dataset.train, dataset.valid, config.evaluate, config.seed)
+
+
+# --select_metric: the validation each figure needs.
+VALIDATORS: dict[str, Callable[[TrainState, Dataset, RunConfig], Callable[[int], dict]]] = {
+    "valid_acc": accuracy_validator, "valid_nll": likelihood_validator}
 
 
 def epoch_order(config: RunConfig, epoch: int) -> np.random.Generator:
@@ -176,9 +191,10 @@ def train(
     Writes epoch_<N>.ckpt every config.train.checkpoint_every epochs and at the end (keeping
     the newest config.train.keep_last), best.ckpt whenever the validation figure named by
     config.train.select_metric improves, and one line per epoch to the log, to
-    checkpoint_dir/metrics.jsonl and to TensorBoard. `validate` (default: the valid_acc
-    monitor) runs every config.train.validate_every epochs, given the epoch; its figures join
-    the record, with seconds_validating, the time it took.
+    checkpoint_dir/metrics.jsonl and to TensorBoard. `validate` (default: the one of
+    VALIDATORS that config.train.select_metric names) runs every config.train.validate_every
+    epochs, given the epoch; its figures join the record, with seconds_validating, the time
+    it took.
     Ctrl-C saves interrupted.ckpt after the current batch and raises RunInterrupted; a
     cost that is not finite raises UserError naming the epoch, leaving earlier checkpoints.
 
@@ -188,7 +204,7 @@ def train(
     TensorBoard picture).
     """
     step = make_train_step(state, config)
-    validate = validate or accuracy_validator(state, dataset, config)
+    validate = validate or VALIDATORS[config.train.select_metric](state, dataset, config)
     metrics = MetricsLog(checkpoint_dir)
     at = state.progress
     history: list[dict] = []

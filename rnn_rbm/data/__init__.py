@@ -1,0 +1,1 @@
+"""Data sets: find and convert a --data source, the HDF5 roll cache, split, batch."""

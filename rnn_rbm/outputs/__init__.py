@@ -1,0 +1,1 @@
+"""What a person reads: MIDI files of samples, WAV, PNG, text tables, the results page."""

@@ -1,0 +1,98 @@
+"""rnn_rbm_evaluate.py's tasks: a checkpoint's Table 1 figures on a split of its data, and
+the statistics of generated MIDI against a reference data set."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tensorflow as tf
+
+from rnn_rbm.config import DataConfig, Overrides, RunConfig
+from rnn_rbm.data.dataset import Loading
+from rnn_rbm.data.sources import convert_files, midi_files
+from rnn_rbm.engine import checkpoint
+from rnn_rbm.engine.scoring import Evaluation, evaluate
+from rnn_rbm.errors import UserError
+from rnn_rbm.models import registry
+from rnn_rbm.music import samplestats
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A checkpoint's figures on one split, with what they were measured on and how."""
+
+    evaluation: Evaluation
+    config: RunConfig  # the checkpoint's, with the data and seed used
+    exact: bool  # the model's likelihood is exact (no AIS)
+
+
+def evaluate_task(checkpoint_prefix: Path, split: str, overrides: Overrides, settings: dict[str, Any],
+                  loading: Loading) -> Measured:
+    """Measures the checkpoint's model on `split` ("train", "valid" or "test") of its own data
+    or of overrides.data_source, with the checkpoint's evaluation settings changed by
+    `settings` (EvalConfig fields; None keeps one). Draws are seeded by overrides.seed, or 0.
+
+    Raises UserError for a missing checkpoint or an empty split.
+    """
+    held = checkpoint.load_config(checkpoint_prefix)
+    config = overrides.data_and_seed(dataclasses.replace(held, seed=0))
+    config = dataclasses.replace(config, evaluate=dataclasses.replace(
+        config.evaluate, **{k: v for k, v in settings.items() if v is not None}))
+    dataset = loading.load(config.data_source, config.data)
+    rolls = getattr(dataset, split)
+    if not rolls:
+        raise UserError(f"--data {config.data_source} has no {split} pieces; choose another --split")
+    rng = tf.random.Generator.from_seed(config.seed)
+    model = registry.build(config, rng)
+    checkpoint.restore(checkpoint_prefix, model=model)
+    chosen = config.evaluate
+    how = ("exact likelihood" if model.EXACT else f"AIS {chosen.ais_chains} chains x "
+           f"{chosen.ais_temperatures} temperatures (base: {chosen.ais_base})")
+    log.info("measuring %d %s frames of the %s: %s, accuracy from %d draws", sum(map(len, rolls)), split,
+             config.model.family, how, chosen.acc_draws)
+    result = evaluate(model, dataset.train, rolls, chosen, rng, progress=loading.progress)
+    return Measured(result, config, model.EXACT)
+
+
+@dataclass(frozen=True)
+class SampleMeasures:
+    """Statistics of generated pieces against a reference set."""
+
+    report: samplestats.Report
+    reference_label: str  # the data set and which of its pieces
+    pieces: int  # generated pieces read
+    steps_per_quarter: int  # frames per quarter note they were read with
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, why) of each unusable one
+
+
+def samples_task(samples: list[Path], reference: str, split: str | None, steps_per_quarter: int | None,
+                 loading: Loading) -> SampleMeasures:
+    """Reads generated MIDI (files, or every MIDI file in folders) on a grid of
+    `steps_per_quarter` frames per quarter note and compares it with the `split` pieces
+    (default: see samplestats.reference_pieces) of --data `reference`.
+
+    Raises UserError when a path is missing, nothing is usable, or the split is empty.
+    """
+    data = DataConfig(steps_per_quarter=steps_per_quarter or DataConfig().steps_per_quarter)
+    paths = []
+    for given in samples:
+        if not given.exists() and not given.is_symlink():
+            raise UserError(f"--samples {given}: no such file or folder")
+        paths += midi_files(given) if given.is_dir() else [given]
+    read = convert_files(paths, [str(p) for p in paths], data, loading.workers, progress=loading.progress)
+    if not read.rolls:
+        raise UserError(f"--samples {' '.join(map(str, samples))}: no usable MIDI file"
+                        f"{' (see the messages above)' if read.skipped else ''}")
+    dataset = loading.load(reference, data)
+    pieces, which = samplestats.reference_pieces(dataset, split)
+    if not pieces:
+        raise UserError(f"--reference {reference} has no {split} pieces; choose another --split")
+    result = samplestats.report(read.rolls, pieces, data.steps_per_quarter, data.lowest_pitch)
+    return SampleMeasures(result, f"{dataset.label}, {which}", len(read.rolls), data.steps_per_quarter,
+                          list(read.skipped))

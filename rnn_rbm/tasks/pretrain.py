@@ -1,0 +1,57 @@
+"""weight_initializations.py's task: pretrain a model's frame distribution, write initial.ckpt."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from rnn_rbm.config import Overrides, RunConfig, family_config
+from rnn_rbm.data.dataset import Dataset, Loading, all_frames
+from rnn_rbm.engine import checkpoint
+from rnn_rbm.engine.pretrainer import pretrain, set_visible_bias_from_data
+from rnn_rbm.errors import UserError
+from rnn_rbm.models import registry
+from rnn_rbm.models.base import FrameModel
+
+log = logging.getLogger(__name__)
+
+
+def pretrain_task(overrides: Overrides, out_dir: Path, loading: Loading) -> Path:
+    """Pretrains the model `overrides.family` (default rnn_rbm) on every training frame of its
+    data, with the family's defaults and the given settings.
+
+    Returns: the prefix of out_dir/initial.ckpt, which rnn_rbm_train.py starts from.
+    Raises UserError for a family without a pretraining step.
+    """
+    family = overrides.family or "rnn_rbm"
+    if not registry.model_class(family).PRETRAINS:
+        raise UserError(f"the {family} has no pretraining step: train it from the start with "
+                        f"rnn_rbm_train.py N --model {family}")
+    config = overrides.apply(family_config(family))
+    dataset = loading.load(config.data_source, config.data)
+    tf_rng = tf.random.Generator.from_seed(config.seed)
+    model = registry.build(config, tf_rng)
+    start_frame_model(model, dataset, config, tf_rng, loading.progress)
+    return checkpoint.save(out_dir / checkpoint.INITIAL_CHECKPOINT, config, model=model)
+
+
+def start_frame_model(model: FrameModel, dataset: Dataset, config: RunConfig, tf_rng: tf.random.Generator,
+                      progress: bool) -> bool:
+    """The start of a run from scratch: pretraining where the model has a step for it and
+    config.pretrain.epochs asks for it; otherwise at least the visible bias at the training
+    frames' note frequencies, so that they are right from the first step.
+
+    Returns: whether it pretrained.
+    """
+    frames = all_frames(dataset.train)
+    if not (model.PRETRAINS and config.pretrain.epochs):
+        set_visible_bias_from_data(model, frames)
+        return False
+    how = f"CD-{config.pretrain.cd_k}" if config.model.family == "rnn_rbm" else "exact likelihood"
+    log.info("pretraining the %s's frame distribution on %d frames: %s, %d epochs", config.model.family,
+             len(frames), how, config.pretrain.epochs)
+    pretrain(model, frames, config.pretrain, np.random.default_rng(config.seed), tf_rng, progress=progress)
+    return True
