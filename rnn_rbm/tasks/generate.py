@@ -63,6 +63,7 @@ def generate_task(request: GenerateRequest, progress: bool = True) -> Generated:
     results page that is not this project's.
     """
     out_dir = request.out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
     report.check_page(out_dir)
     synth = None
     if request.audio:

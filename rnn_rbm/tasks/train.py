@@ -39,6 +39,7 @@ def train_task(request: TrainRequest, loading: Loading) -> Path | None:
     Returns: the run's newest checkpoint (None on a worker other than the chief, and where
     no epoch was trained).
     """
+    request.out_dir.mkdir(parents=True, exist_ok=True)
     strategy = distribute.make_strategy(request.strategy)
     if distribute.is_chief(strategy):
         return _train(request, request.out_dir, strategy, loading)
