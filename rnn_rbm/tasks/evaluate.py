@@ -11,7 +11,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from rnn_rbm.config import DataConfig, Overrides, RunConfig
+from rnn_rbm.config import DataConfig, Overrides, RunConfig, replace_section
 from rnn_rbm.data.dataset import Loading
 from rnn_rbm.data.sources import convert_files, midi_files
 from rnn_rbm.engine import checkpoint
@@ -42,8 +42,7 @@ def evaluate_task(checkpoint_prefix: Path, split: str, overrides: Overrides, set
     """
     held = checkpoint.load_config(checkpoint_prefix)
     config = overrides.data_and_seed(dataclasses.replace(held, seed=0))
-    config = dataclasses.replace(config, evaluate=dataclasses.replace(
-        config.evaluate, **{k: v for k, v in settings.items() if v is not None}))
+    config = replace_section(config, "evaluate", **settings)
     dataset = loading.load(config.data_source, config.data)
     rolls = getattr(dataset, split)
     if not rolls:

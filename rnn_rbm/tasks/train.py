@@ -10,7 +10,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rnn_rbm.config import Overrides, RunConfig, family_config
+from rnn_rbm.config import Overrides, RunConfig, family_config, replace_section
 from rnn_rbm.data.dataset import Loading, all_frames
 from rnn_rbm.engine import checkpoint, distribute
 from rnn_rbm.engine.pretrainer import set_visible_bias_from_data
@@ -89,22 +89,20 @@ def fresh_config(request: TrainRequest, out_dir: Path) -> tuple[RunConfig, Path 
     run's own."""
     given = request.overrides
     init = request.init or out_dir / checkpoint.INITIAL_CHECKPOINT
+    # A missing --init is the user's mistake (load_config names it); a missing default is not.
+    held = checkpoint.load_config(init) if request.init is not None or checkpoint.exists(init) else None
     base = None
-    if checkpoint.exists(init) and request.init is None and given.family not in (
-            None, checkpoint.load_config(init).model.family):
+    if held is None:
+        log.info("no %s: starting from random weights (run weight_initializations.py to pretrain)", init)
+    elif request.init is None and given.family not in (None, held.model.family):
         log.info("%s holds a pretrained %s, not a %s: starting from random weights", init,
-                 checkpoint.load_config(init).model.family, given.family)
-    elif checkpoint.exists(init):
-        held = checkpoint.load_config(init)
+                 held.model.family, given.family)
+    else:
         check_model_settings(given, held, init)
         # The family's training defaults, the pretrained weights' data and sizes.
         base = dataclasses.replace(family_config(held.model.family), data_source=held.data_source,
                                    data=held.data, model=held.model, pretrain=held.pretrain, seed=held.seed)
         log.info("starting from %s (pretrained on %s)", init, base.data_source)
-    elif request.init is not None:
-        checkpoint.load_config(init)  # raises the clear "no checkpoint" error
-    else:
-        log.info("no %s: starting from random weights (run weight_initializations.py to pretrain)", init)
     earlier = checkpoint.newest(out_dir)
     if earlier is not None:
         log.warning("%s holds an earlier run (up to epoch %d); this one starts at epoch 1 and replaces "
@@ -135,7 +133,7 @@ def resume_config(request: TrainRequest, out_dir: Path) -> tuple[Path, RunConfig
     changes = given.given_train()
     for key, value in changes.items():
         log.info("resuming with --%s %s (was %s)", key, value, getattr(held.train, key))
-    return prefix, dataclasses.replace(held, train=dataclasses.replace(held.train, **changes))
+    return prefix, replace_section(held, "train", **changes)
 
 
 def check_model_settings(given: Overrides, held: RunConfig, source: Path) -> None:
