@@ -54,6 +54,14 @@ _positive_float = _real(allow_zero=False)
 _non_negative_float = _real(allow_zero=True)
 
 
+def _share(text: str) -> float:
+    """A share in [0, 1)."""
+    value = _non_negative_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"{value} is not below 1")
+    return value
+
+
 def _common(parser: argparse.ArgumentParser, seed_default: str = "0, or the --init checkpoint's") -> None:
     parser.add_argument("--seed", type=_count(0), help=f"random seed (default {seed_default})")
     parser.add_argument("--quiet", action="store_true", help="only warnings and errors, no progress bars")
@@ -195,6 +203,9 @@ def train_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--negative_start", choices=["data", "zeros"], help="where CD-k's negative "
                         "chains start: the all-zero frame, where generation starts (default), or the true "
                         "frame, as in the paper")
+    parser.add_argument("--scheduled_sampling", type=_share, help="share of the frames the recurrence "
+                        "reads in training that are the model's own draws given the true past, the rest "
+                        "true frames (default 0: teacher forcing only)")
     parser.add_argument("--learning_rate", type=_positive_float, help="Adam step size (default 0.003)")
     parser.add_argument("--lr_schedule", choices=["constant", "plateau"], help="'plateau' halves the "
                         "learning rate after 5 validations without improvement (default constant)")
@@ -223,7 +234,8 @@ def train_main(argv: Sequence[str] | None = None) -> None:
         out_dir = _writable_dir(args.checkpoint_dir, "--checkpoint_dir")
         from rnn_rbm.tasks.train import TrainRequest, train_task
 
-        train = dict(cd_k=args.cd_k, negative_start=args.negative_start, learning_rate=args.learning_rate,
+        train = dict(cd_k=args.cd_k, negative_start=args.negative_start,
+                     scheduled_sampling=args.scheduled_sampling, learning_rate=args.learning_rate,
                      lr_schedule=args.lr_schedule, clip_norm=args.clip_norm, batch_size=args.batch_size,
                      select_min_delta=args.select_min_delta, checkpoint_every=args.checkpoint_every,
                      keep_last=args.keep_last, validate_every=args.validate_every,

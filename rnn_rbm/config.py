@@ -77,6 +77,13 @@ class TrainConfig:
     # 0.26-0.28 to 0.39 in 80 epochs and stopped the drift of generated pieces towards
     # dense clusters (README, "Measured").
     negative_start: str = "zeros"
+    # Scheduled sampling, in parallel (Bengio et al. 2015; Duckworth et al. 2019): this share
+    # of the frames the recurrence reads in training are the model's own draws given the true
+    # past (each frame chosen independently), the rest the true frames; the cost is still that
+    # of the true frames. 0 is teacher forcing. A model trained only on the true past meets its
+    # own mistakes first in generation, and there the errors feed on themselves (README,
+    # "long pieces").
+    scheduled_sampling: float = 0.0
     learning_rate: float = 0.003  # Adam
     batch_size: int = 16  # pieces per update, padded to the longest and masked
     clip_norm: float = 10.0  # global gradient-norm clipping; 0 turns it off

@@ -140,6 +140,7 @@ def test_library_chatter_only_with_verbose(tmp_path, verbose):
     ("rnn_rbm_train.py", ["2", "--resume"], "no training checkpoint in parameter_checkpoints"),
     ("rnn_rbm_train.py", ["2", "--resume", "--init", "x.ckpt"], "drop --init"),
     ("rnn_rbm_train.py", ["2", "--clip_norm", "-1"], "is negative"),
+    ("rnn_rbm_train.py", ["2", "--scheduled_sampling", "1"], "is not below 1"),
     ("rnn_rbm_generate.py", ["parameter_checkpoints/epoch_7.ckpt"], "no checkpoint at"),
     ("rnn_rbm_generate.py", ["x.ckpt", "--out_dir", "/dev/null"], "is a file, not a folder"),
     ("rnn_rbm_train.py", ["2", "--checkpoint_dir", "/dev/null/x"], "cannot create it"),

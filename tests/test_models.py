@@ -12,7 +12,7 @@ import tensorflow as tf
 from rnn_rbm.config import FAMILIES, family_config, replace_section
 from rnn_rbm.engine import checkpoint
 from rnn_rbm.engine.scoring import ExactScorer
-from rnn_rbm.models import registry
+from rnn_rbm.models import base, registry
 from rnn_rbm.ops import nade, philox
 
 V, H, R = 5, 4, 3
@@ -211,3 +211,38 @@ def test_lstm_step_matches_numpy():
     c2 = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
     expected = np.concatenate([sigmoid(o) * np.tanh(c2), c2], axis=1)
     np.testing.assert_allclose(model.rnn_step(tf.constant(state), tf.constant(v)).numpy(), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("family", sorted(registry.MODELS))
+def test_scheduled_sampling_reads_the_models_own_draws_on_a_share_of_the_real_frames(family):
+    model = tiny(family)
+    v = tf.constant(random_rolls(16, 64, seed=3))
+    mask = np.ones((16, 64), np.float32)
+    mask[1, 40:] = 0.0
+    mask = tf.constant(mask)
+    seed = philox.new_seed(tf.random.Generator.from_seed(5))
+    teacher = tiny_config(family).train
+    assert model.training_past(v, mask, teacher, seed) is v  # share 0: teacher forcing, unchanged
+
+    train = replace_section(tiny_config(family), "train", scheduled_sampling=0.5).train
+    past = model.training_past(v, mask, train, seed).numpy()
+    np.testing.assert_array_equal(past, model.training_past(v, mask, train, seed).numpy())  # same seed
+    drawn = model.predict(v, train.monitor_gibbs_steps, philox.substream(seed, base.SCHEDULED_SAMPLING_STREAMS[0]),
+                          mask).numpy()
+    is_true = np.all(past == v.numpy(), axis=2)
+    is_drawn = np.all(past == drawn, axis=2)
+    assert np.all(is_true | is_drawn)  # every frame read is the true one or the model's own draw
+    np.testing.assert_array_equal(past[1, 40:], v.numpy()[1, 40:])  # padding is left alone
+    replaced = ~is_true & (mask.numpy() > 0)
+    # About half the frames that differ from their draw are replaced (1,000 of them: a share
+    # off by more than 0.08 is over 5 standard deviations).
+    differs = np.any(drawn != v.numpy(), axis=2) & (mask.numpy() > 0)
+    assert differs.sum() > 500
+    assert abs(replaced[differs].mean() - 0.5) < 0.08
+
+    with tf.GradientTape() as tape:
+        loss = model.loss(v, mask, train, seed)
+    assert np.isfinite(float(loss))
+    assert float(loss) != float(model.loss(v, mask, teacher, seed))  # the context changed
+    gradients = tape.gradient(loss, model.trainable_variables)
+    assert all(g is not None and float(tf.norm(g)) > 0 for g in gradients)

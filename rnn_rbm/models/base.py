@@ -11,6 +11,7 @@ pitch lowest_pitch + i.
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import tensorflow as tf
@@ -22,6 +23,9 @@ from rnn_rbm.ops import philox, recurrence
 # meets a few shapes only.
 TIME_QUANTUM = 64
 BATCH_QUANTUM = 4
+# Sub-streams of a training step's seed for scheduled sampling's draws and its choice of
+# frames. The costs draw from the seed itself, never from a sub-stream: no draw is shared.
+SCHEDULED_SAMPLING_STREAMS = (1 << 20, (1 << 20) + 1)
 
 
 class FrameModel(tf.Module):
@@ -92,7 +96,7 @@ class FrameModel(tf.Module):
         split between devices draws what it would draw whole).
         Returns: float32 scalar, nats per frame. Default: the exact negative log-likelihood.
         """
-        log_p = self.log_prob(v, mask)
+        log_p = self.log_prob(v, mask, self.training_past(v, mask, train, seed))
         return -tf.reduce_sum(log_p) / tf.maximum(tf.reduce_sum(mask), 1.0)
 
     @property
@@ -122,16 +126,40 @@ class FrameModel(tf.Module):
 
     # ---- written once, for every model ----
 
-    def log_prob(self, v: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+    def log_prob(self, v: tf.Tensor, mask: tf.Tensor, past: tf.Tensor | None = None) -> tf.Tensor:
         """log p(v(t) | v(<t)) of every frame of a batch (EXACT models).
 
         v: (batch, T, V); mask: (batch, T), 1 on real frames.
+        past: the frames the recurrence reads, (batch, T, V) (default v; see `training_past`).
         Returns: float32 (batch, T), nats; 0 where mask is 0.
         """
         shape = tf.shape(v)
-        contexts = self.contexts(v)
+        contexts = self.contexts(v if past is None else past)
         flat = self.frame_log_prob(flatten_steps(v), flatten_steps(contexts))
         return tf.reshape(flat, shape[:2]) * mask
+
+    def training_past(self, v: tf.Tensor, mask: tf.Tensor, train: TrainConfig, seed: tf.Tensor) -> tf.Tensor:
+        """The frames the recurrence reads in training: the true frames, with a share
+        train.scheduled_sampling of them (each real frame independently) replaced by the
+        model's own draw given the true past (`predict`, as many Gibbs steps as the monitor,
+        no gradient through the draw). With share 0 the graph is teacher forcing's, unchanged.
+
+        v: (batch, T, V); mask: (batch, T), 1 on real frames; seed: the training step's
+        philox.new_seed (its sub-streams SCHEDULED_SAMPLING_STREAMS are used; unlike the
+        costs' draws, these are not split by row between devices).
+        Returns: float32 0/1 (batch, T, V).
+        """
+        share = train.scheduled_sampling
+        if not share:
+            return v
+        draw_stream, choice_stream = SCHEDULED_SAMPLING_STREAMS
+        drawn = tf.stop_gradient(self.predict(v, train.monitor_gibbs_steps, philox.substream(seed, draw_stream),
+                                              mask))
+        shape = tf.shape(v)
+        logit = tf.fill([shape[0] * shape[1], 1], math.log(share / (1.0 - share)))
+        chosen = philox.bernoulli_logits(logit, philox.substream(seed, choice_stream), 0)
+        chosen = tf.reshape(chosen, tf.concat([shape[:2], [1]], axis=0)) * mask[:, :, tf.newaxis]
+        return chosen * drawn + (1.0 - chosen) * v
 
     def predict(self, v: tf.Tensor, gibbs_steps: int, rng: tf.random.Generator | tf.Tensor,
                 mask: tf.Tensor | None = None) -> tf.Tensor:

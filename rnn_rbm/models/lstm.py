@@ -108,10 +108,11 @@ class Lstm(FrameModel):
         what it would drop whole."""
         if not self.dropout:
             return super().loss(v, mask, train, seed, row_offset)
+        past, _ = pad_for_recurrence(self.training_past(v, mask, train, seed), mask)
         v, mask = pad_for_recurrence(v, mask)
         rows = tf.where(tf.reshape(chain_rows(mask), [-1]))[:, 0]
         frames = tf.gather(flatten_steps(v), rows)
-        dropped = self._dropped(frames, seed, 1, row_offset)
+        dropped = self._dropped(tf.gather(flatten_steps(past), rows), seed, 1, row_offset)
         v_dropped = tf.reshape(tf.scatter_nd(rows[:, tf.newaxis], dropped, tf.shape(flatten_steps(v), rows.dtype)),
                                tf.shape(v))
         h = self._dropped(tf.gather(flatten_steps(self.contexts(v_dropped)), rows), seed, 0, row_offset)

@@ -47,10 +47,12 @@ class RnnRbm(RecurrentBiases):
 
     def loss(self, v: tf.Tensor, mask: tf.Tensor, train: TrainConfig, seed: tf.Tensor,
              row_offset: int | tf.Tensor = 0) -> tf.Tensor:
-        return self.cost(v, mask, train.cd_k, seed, train.negative_start, row_offset)
+        return self.cost(v, mask, train.cd_k, seed, train.negative_start, row_offset,
+                         past=self.training_past(v, mask, train, seed))
 
     def cost(self, v: tf.Tensor, mask: tf.Tensor, k: int, rng: tf.random.Generator | tf.Tensor,
-             negative_start: str = "data", row_offset: int | tf.Tensor = 0) -> tf.Tensor:
+             negative_start: str = "data", row_offset: int | tf.Tensor = 0,
+             past: tf.Tensor | None = None) -> tf.Tensor:
         """CD-k cost of all steps of a batch at once, padding masked out.
 
         v: (batch, T, V); mask: (batch, T), 1 on real frames.
@@ -59,16 +61,18 @@ class RnnRbm(RecurrentBiases):
         rng: a Generator or a seed (philox.new_seed). The chains' draws are those of rows
         row_offset, row_offset + 1, ... of the seed (see `chain_rows`): a batch split
         between devices draws what it would draw whole.
+        past: the frames the RNN reads, (batch, T, V) (default v; see `training_past`).
         Returns: float32 scalar, nats per frame (a surrogate whose gradient is CD-k's).
         """
         if negative_start not in ("data", "zeros"):
             raise ValueError(f"negative_start must be 'data' or 'zeros', not {negative_start!r}")
         # Padding costs the RNN alone: the RBM work (most of the step) is done on the real
         # frames only.
+        past, _ = pad_for_recurrence(v if past is None else past, mask)
         v, mask = pad_for_recurrence(v, mask)
         rows = tf.where(tf.reshape(chain_rows(mask), [-1]))[:, 0]
         frames = tf.gather(flatten_steps(v), rows)
-        bv_t, bh_t = self.step_biases_from(tf.gather(flatten_steps(self.previous_states(v)), rows))
+        bv_t, bh_t = self.step_biases_from(tf.gather(flatten_steps(self.previous_states(past)), rows))
         start = tf.zeros_like(frames) if negative_start == "zeros" else None
         weights = tf.gather(tf.reshape(mask, [-1]), rows)
         return cdk.cd_cost(frames, self.W, bv_t, bh_t, k, rng, weights=weights, v_start=start,
