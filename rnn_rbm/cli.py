@@ -89,11 +89,14 @@ def _model_flags(parser: argparse.ArgumentParser) -> None:
                         f"{name} ({MODEL_HELP[name]})" for name in FAMILIES) + "; default rnn_rbm, or the "
                         "--init checkpoint's")
     parser.add_argument("--n_hidden", type=_count(1), help="hidden units of the RBM or NADE (default 150)")
-    parser.add_argument("--n_recurrent", type=_count(1), help="RNN units (default 100; the LSTM's 200)")
+    parser.add_argument("--n_recurrent", type=_count(1), help="RNN units (default 100; the LSTM's 200; the "
+                        "token models': note_lstm 512, melody_lstm 64, event_lstm 128)")
 
 
 MODEL_HELP = {"rnn_rbm": "the RNN-RBM, an RBM over each frame", "rnn_nade": "the RNN-NADE, a NADE over each "
-              "frame, exact likelihood", "lstm": "an LSTM with independent Bernoulli outputs"}
+              "frame, exact likelihood", "lstm": "an LSTM with independent Bernoulli outputs",
+              "note_lstm": "stacked LSTMs over notes and chords as words", "melody_lstm": "an LSTM over one "
+              "voice, a pitch or rest per frame", "event_lstm": "an LSTM over MIDI events as words (miditok)"}
 
 
 def _run(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentParser,
@@ -266,7 +269,10 @@ def generate_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--temperature", type=_positive_float, default=defaults.temperature,
                         help="divides the RBM's energy while sampling: 1 is the model as trained "
                         "(default), above 1 wilder, below 1 tamer")
-    parser.add_argument("--primer", type=Path, help="MIDI file to continue")
+    parser.add_argument("--top_k", type=_count(0), default=defaults.top_k, help="token models: draw each "
+                        "word among the k likeliest only (default 0: among all)")
+    parser.add_argument("--primer", type=Path, help="MIDI file to continue (token models: default, a window "
+                        "of a validation piece, named on the results page)")
     parser.add_argument("--melody", type=Path, help="MIDI file to harmonise: its top voice is held "
                         "in every new frame, nothing sounds above it, the model fills in the rest")
     parser.add_argument("--tempo", type=_positive_float, default=defaults.tempo_bpm,
@@ -284,7 +290,7 @@ def generate_main(argv: Sequence[str] | None = None) -> None:
         from rnn_rbm.tasks.generate import GenerateRequest, generate_task
 
         settings = GenerateConfig(gibbs_steps=args.gibbs_steps, num_samples=args.num_samples,
-                                  tempo_bpm=args.tempo, temperature=args.temperature)
+                                  tempo_bpm=args.tempo, temperature=args.temperature, top_k=args.top_k)
         request = GenerateRequest(args.checkpoint, out_dir, settings, args.num_steps, args.seed, args.primer,
                                   args.melody, args.audio, args.sound_font, args.plot)
         generated = generate_task(request, progress=not args.quiet)
@@ -375,6 +381,17 @@ def _print_evaluation(args: argparse.Namespace, measured) -> None:
     import math
 
     result, config, chosen = measured.evaluation, measured.config, measured.config.evaluate
+    if measured.tokens:
+        print(f"{args.checkpoint} on {config.data_source}, {args.split or 'test'} split, {result.tokens} "
+              f"{config.tokens.representation} tokens")
+        print(f"log-likelihood per token   {-result.nll:8.3f} nats  (exact; {result.seconds:.0f} s)")
+        print(f"vocabulary                 {' x '.join(map(str, result.sizes))} words "
+              f"({', '.join(result.fields)}); {result.unknown} tokens hold a word it lacks (read as <unk>)")
+        print(f"frame log-likelihood and accuracy: not defined for the {config.model.family}, a model of "
+              "tokens, not of frames")
+        print(json.dumps({"token_nll": result.nll, "tokens": result.tokens, "vocabulary": result.sizes,
+                          "unknown": result.unknown, "nll": None, "acc": None}))
+        return
     acc = result.accuracy
     print(f"{args.checkpoint} on {config.data_source}, {args.split or 'test'} split, {result.frames} frames")
     how = "exact" if measured.exact else f"AIS {chosen.ais_chains} chains x {chosen.ais_temperatures} temperatures"

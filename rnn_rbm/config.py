@@ -53,6 +53,24 @@ class ModelConfig:
     # output layer in training (Zaremba et al. 2014: not on the recurrent connections).
     dropout: float = 0.0
     init_std: float = 0.01  # std of the normal draw for every weight matrix; biases start at 0
+    # Token models (models/token_lstm.py): stacked LSTM layers of n_recurrent cells, and a
+    # ReLU layer of this many units between the top one and the softmax (0: none).
+    layers: int = 1
+    dense_units: int = 0
+
+
+@dataclass(frozen=True)
+class TokenConfig:
+    """What a token model reads: a representation of the rolls (music/tokens.py) and its
+    vocabulary. The frame models read the rolls themselves ("frames")."""
+
+    representation: str = "frames"
+    # Per field of the representation, its words in id order: fitted on the training pieces
+    # by a new run and kept in every checkpoint, so that generation rebuilds it exactly.
+    vocabulary: list = field(default_factory=list)
+    # Tokens of a validation piece that generation reads first when no --primer is given
+    # (the window each recipe predicts from).
+    primer_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -84,7 +102,8 @@ class TrainConfig:
     # own mistakes first in generation, and there the errors feed on themselves (README,
     # "long pieces").
     scheduled_sampling: float = 0.0
-    learning_rate: float = 0.003  # Adam
+    optimizer: str = "adam"  # or "rmsprop" (Keras's RMSprop, as two of the token recipes use)
+    learning_rate: float = 0.003
     batch_size: int = 16  # pieces per update, padded to the longest and masked
     clip_norm: float = 10.0  # global gradient-norm clipping; 0 turns it off
     # Gibbs steps of the validation monitor's predicted frames (as in generation).
@@ -131,6 +150,8 @@ class GenerateConfig:
     # trained; higher flattens it towards coin flips, lower sharpens it towards its most
     # likely frames.
     temperature: float = 1.0
+    # Token models: draw each word among the k likeliest only (0: among all).
+    top_k: int = 0
     # Frames drawn per compiled call: the RNN state is carried from one chunk to the next
     # (same music as one call), and the progress bar moves once a chunk.
     chunk_steps: int = 16
@@ -178,6 +199,7 @@ class RunConfig:
     data_source: str = "bach"
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    tokens: TokenConfig = field(default_factory=TokenConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     evaluate: EvalConfig = field(default_factory=EvalConfig)
@@ -273,6 +295,20 @@ FAMILIES: dict[str, dict[str, dict[str, Any]]] = {
     # overfits JSB within 20 epochs (README, "Table 1, measured").
     "lstm": {"model": {"n_recurrent": 200, "init_std": 0.08, "dropout": 0.3},
              "train": {"select_metric": "valid_nll", "learning_rate": 0.003, "select_min_delta": 0.0}},
+    # The token models: each popular recipe's published settings (README, "The LSTM
+    # generators"), trained on whole pieces with a loss at every token.
+    "note_lstm": {"model": {"n_recurrent": 512, "layers": 3, "dense_units": 256, "dropout": 0.3,
+                            "init_std": 0.05},
+                  "tokens": {"representation": "note_words", "primer_tokens": 100},
+                  "train": {"select_metric": "valid_nll", "optimizer": "rmsprop", "learning_rate": 0.001,
+                            "select_min_delta": 0.0}},
+    "melody_lstm": {"model": {"n_recurrent": 64, "layers": 2, "dropout": 0.2, "init_std": 0.1},
+                    "tokens": {"representation": "melody", "primer_tokens": 20},
+                    "train": {"select_metric": "valid_nll", "learning_rate": 0.001, "select_min_delta": 0.0}},
+    "event_lstm": {"model": {"n_recurrent": 128, "layers": 1, "init_std": 0.1},
+                   "tokens": {"representation": "midi_events", "primer_tokens": 64},
+                   "train": {"select_metric": "valid_nll", "optimizer": "rmsprop", "learning_rate": 0.001,
+                             "select_min_delta": 0.0}},
 }
 
 

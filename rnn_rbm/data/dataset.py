@@ -39,6 +39,8 @@ class Dataset:
     # Notes outside the pitch range, moved by octaves into it or dropped (--out_of_range).
     notes_moved: int = 0
     notes_dropped: int = 0
+    # The pieces' names by split, in the order of their rolls (empty where not known).
+    names: dict[str, list[str]] = field(default_factory=dict)
 
     def summary(self) -> str:
         """Returns: one line with piece and frame counts per split, pieces skipped, and notes
@@ -138,14 +140,16 @@ def _report(converted: Converted, spec: str, items: str) -> None:
 
 def _split(converted: Converted, valid_fraction: float, label: str) -> Dataset:
     by_split: dict[str, list[np.ndarray]] = {"train": [], "valid": [], "test": []}
+    names: dict[str, list[str]] = {"train": [], "valid": [], "test": []}
     unsplit = [i for i, s in enumerate(converted.splits) if s == "all"]
     held_out = set(validation_names([converted.names[i] for i in unsplit], valid_fraction))
     for name, roll, split in zip(converted.names, converted.rolls, converted.splits):
         if split == "all":
             split = "valid" if name in held_out else "train"
         by_split[split].append(roll.astype(np.float32))
+        names[split].append(name)
     return Dataset(label, by_split["train"], by_split["valid"], by_split["test"], converted.skipped,
-                   converted.notes_moved, converted.notes_dropped)
+                   converted.notes_moved, converted.notes_dropped, names)
 
 
 def validation_names(names: list[str], valid_fraction: float) -> list[str]:

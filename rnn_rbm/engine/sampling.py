@@ -4,6 +4,7 @@ melody and a temperature (writing it: rnn_rbm/outputs/samples.py)."""
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Callable
 
 import numpy as np
@@ -13,7 +14,13 @@ from tqdm import tqdm
 from rnn_rbm.config import GenerateConfig
 from rnn_rbm.models.base import FrameModel
 from rnn_rbm.music.guide import melody_clamp
+from rnn_rbm.music.tokens import Representation
 from rnn_rbm.ops import philox
+
+log = logging.getLogger(__name__)
+
+# generate_tokens stops a piece that has not reached its frames after this many tokens a frame.
+MAX_TOKENS_PER_FRAME = 16
 
 
 def generate(
@@ -37,13 +44,10 @@ def generate(
     Returns: float32 0/1, (num_samples, primer steps + num_steps, V), time-major.
     """
     count, chunk = config.num_samples, config.chunk_steps
-    u = model.initial_state(count)
     head = np.zeros((count, 0, model.n_visible), dtype=np.float32)
     if primer is not None and len(primer):
         head = np.repeat(primer[np.newaxis].astype(np.float32), count, axis=0)
-        u = model.final_state(tf.constant(head))
-    sample = _compiled_sampler(model, config.gibbs_steps, config.temperature)
-    seed = philox.new_seed(rng)  # one for the whole piece, whatever the chunks
+    next_chunk = _chunk_drawer(model, config, rng, head)
     clamps = None
     if melody is not None:
         # Padded to whole chunks, so that every call has the same shapes and compiles once.
@@ -55,10 +59,79 @@ def generate(
         for start in range(0, config.num_steps, chunk):
             steps = min(chunk, config.num_steps - start)
             clamp = [] if clamps is None else [tf.constant(c[:, start:start + chunk]) for c in clamps]
-            frames, u = sample(u, tf.constant(steps), seed, tf.constant(start), *clamp)
-            drawn.append(frames.numpy())
+            drawn.append(next_chunk(steps, clamp))
             bar.update(steps)
     return np.concatenate([head, *drawn], axis=1)
+
+
+def generate_tokens(
+    model: FrameModel,
+    representation: Representation,
+    config: GenerateConfig,
+    rng: tf.random.Generator,
+    primer: np.ndarray | None = None,
+    progress: bool = False,
+) -> tuple[np.ndarray, int]:
+    """Draws `config.num_samples` pieces from a token model, `config.chunk_steps` tokens per
+    compiled call, until each piece written back as a roll has `config.num_steps` new frames,
+    and cuts it there: every model's pieces are then as long, in frames.
+
+    primer: optional token ids (N, F), read first; its frames head every piece.
+    Returns: (rolls, float32 0/1 (num_samples, primer frames + num_steps, V), time-major;
+    the primer's frames).
+    """
+    count, chunk = config.num_samples, config.chunk_steps
+    head = np.zeros((count, 0, model.n_visible), dtype=np.float32)
+    if primer is not None and len(primer):
+        head = np.repeat(primer[np.newaxis].astype(np.float32), count, axis=0)
+    primer_frames = len(representation.decode(head[0])) if head.shape[1] else 0
+    wanted = primer_frames + config.num_steps
+    next_chunk = _chunk_drawer(model, config, rng, head)
+    tokens = [head]
+    rolls: list[np.ndarray | None] = [None] * count
+    # A model that never moves time on (advances of 0, no time shifts) must still end.
+    most = head.shape[1] + MAX_TOKENS_PER_FRAME * config.num_steps
+    with tqdm(total=config.num_steps, desc="generating", unit="frame", leave=False,
+              disable=None if progress else True) as bar:
+        while any(r is None for r in rolls) and sum(t.shape[1] for t in tokens) < most:
+            tokens.append(next_chunk(chunk, []))
+            drawn = np.concatenate(tokens, axis=1)
+            reached = wanted
+            for i in range(count):
+                if rolls[i] is None:
+                    roll = representation.decode(drawn[i])
+                    rolls[i] = roll if len(roll) >= wanted else None
+                    reached = min(reached, len(roll))
+            bar.update(max(0, reached - primer_frames - bar.n))
+    short = [i for i, r in enumerate(rolls) if r is None]
+    if short:
+        log.warning("%d of %d pieces reached fewer than %d frames in %d tokens: padded with silence",
+                    len(short), count, wanted, most)
+        drawn = np.concatenate(tokens, axis=1)
+        for i in short:
+            rolls[i] = representation.decode(drawn[i])
+    out = np.zeros((count, wanted, representation.data.num_pitches), np.float32)
+    for i, roll in enumerate(rolls):
+        out[i, :min(wanted, len(roll))] = roll[:wanted]
+    return out, primer_frames
+
+
+def _chunk_drawer(model: FrameModel, config: GenerateConfig, rng: tf.random.Generator,
+                  head: np.ndarray) -> Callable[[int, list], np.ndarray]:
+    """Returns: a function (steps, clamp) -> the next `steps` frames of every piece, float32
+    (count, steps, V), drawn by the compiled sampler after the frames of `head` (count,
+    steps, V), the state and the random stream carried from call to call."""
+    sample = _compiled_sampler(model, config.gibbs_steps, config.temperature)
+    seed = philox.new_seed(rng)  # one for the whole piece, whatever the chunks
+    at = {"u": model.final_state(tf.constant(head)) if head.shape[1] else model.initial_state(head.shape[0]),
+          "start": 0}
+
+    def next_chunk(steps: int, clamp: list) -> np.ndarray:
+        frames, at["u"] = sample(at["u"], tf.constant(steps), seed, tf.constant(at["start"]), *clamp)
+        at["start"] += steps
+        return frames.numpy()
+
+    return next_chunk
 
 
 @functools.lru_cache(maxsize=8)

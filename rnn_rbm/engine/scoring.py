@@ -198,7 +198,8 @@ class Scorer:
 
 class ExactScorer:
     """Exact log-likelihood of every frame given its true past, and `draws` exact draws of
-    every frame for the expected accuracy, for a model whose frame_log_prob is exact;
+    every frame for the expected accuracy (none with draws 0: the token models, whose
+    "frames" are words), for a model whose frame_log_prob is exact;
     compiled once. Called like Scorer, it gives the same Scores (AIS variance 0, no
     log_z_over_known)."""
 
@@ -211,10 +212,13 @@ class ExactScorer:
             rows = tf.where(mask > 0)
             frames = tf.gather_nd(v, rows)
             contexts = tf.gather_nd(model.contexts(v), rows)
+            log_p = model.frame_log_prob(frames, contexts)
+            if not draws:
+                return log_p, tf.zeros([tf.shape(frames)[0], 0, 3])
             seed = philox.new_seed(rng)
             drawn = tf.stack([model.draw(contexts, gibbs_steps, philox.substream(seed, d)) for d in range(draws)],
                              axis=1)  # (N, draws, V)
-            return model.frame_log_prob(frames, contexts), accuracy.frame_counts(drawn, frames[:, tf.newaxis, :])
+            return log_p, accuracy.frame_counts(drawn, frames[:, tf.newaxis, :])
 
         self.run = run
         self.compiled = [run]

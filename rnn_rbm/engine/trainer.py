@@ -29,10 +29,11 @@ from tqdm import tqdm
 from rnn_rbm import seeding
 from rnn_rbm.config import GenerateConfig, RunConfig
 from rnn_rbm.data.dataset import Dataset, batches
+from rnn_rbm.data.tokenized import run_representation
 from rnn_rbm.engine import checkpoint, distribute
 from rnn_rbm.engine.metrics_log import MetricsLog
 from rnn_rbm.engine.sampling import generate
-from rnn_rbm.engine.scoring import make_validator
+from rnn_rbm.engine.scoring import ExactScorer, make_validator
 from rnn_rbm.engine.signals import sigint_requests
 from rnn_rbm.errors import RunInterrupted, UserError
 from rnn_rbm.models import registry
@@ -65,6 +66,10 @@ class Progress(tf.Module):
         self.since_cut = tf.Variable(0, dtype=tf.int64)  # ... and without a learning-rate cut
 
 
+# --optimizer: Adam for every model but two of the token recipes, which use RMSprop.
+OPTIMIZERS = {"adam": tf.keras.optimizers.Adam, "rmsprop": tf.keras.optimizers.RMSprop}
+
+
 @dataclass
 class TrainState:
     """What a run trains and draws from; checkpointed together."""
@@ -78,10 +83,10 @@ class TrainState:
 
     @classmethod
     def create(cls, config: RunConfig) -> TrainState:
-        """Returns: a fresh model (initialised from config.seed), Adam and Progress."""
+        """Returns: a fresh model (initialised from config.seed), its optimizer and Progress."""
         tf_rng = tf.random.Generator.from_seed(config.seed)
         model = registry.build(config, tf_rng)
-        optimizer = tf.keras.optimizers.Adam(config.train.learning_rate)
+        optimizer = OPTIMIZERS[config.train.optimizer](config.train.learning_rate)
         # Adam's moments exist before a restore, so that a resumed run gets them back at once.
         optimizer.build(model.trainable_variables)
         return cls(model, optimizer, tf_rng, Progress())
@@ -97,8 +102,7 @@ def make_train_step(state: TrainState, config: RunConfig) -> Callable:
     that takes one step on the model's loss over the batch (split across replicas under state.strategy)."""
     model, train = state.model, config.train
     variables = list(model.trainable_variables)
-    batch_spec = [tf.TensorSpec([None, None, config.data.num_pitches], tf.float32),
-                  tf.TensorSpec([None, None], tf.float32)]
+    batch_spec = [tf.TensorSpec([None, None, model.n_visible], tf.float32), tf.TensorSpec([None, None], tf.float32)]
 
     def cost_and_gradients(v: tf.Tensor, mask: tf.Tensor, seed: tf.Tensor,
                            row_offset: tf.Tensor | int = 0) -> tuple[tf.Tensor, list[tf.Tensor]]:
@@ -126,8 +130,7 @@ def make_monitor(model: FrameModel, config: RunConfig, rng: tf.random.Generator)
     """Returns: a compiled function (v (B, T, V), mask (B, T)) -> float32 (frames, 3), the
     true positives, false positives and false negatives of each real frame (in batch order)
     drawn from the model given the true past, with draws from `rng`."""
-    batch_spec = [tf.TensorSpec([None, None, config.data.num_pitches], tf.float32),
-                  tf.TensorSpec([None, None], tf.float32)]
+    batch_spec = [tf.TensorSpec([None, None, model.n_visible], tf.float32), tf.TensorSpec([None, None], tf.float32)]
 
     @tf.function(input_signature=batch_spec)
     def counts(v: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
@@ -163,7 +166,25 @@ def accuracy_validator(state: TrainState, dataset: Dataset, config: RunConfig) -
 def likelihood_validator(state: TrainState, dataset: Dataset, config: RunConfig) -> Callable[[int], dict]:
     """Returns: scoring.make_validator on the validation pieces: valid_nll (a quick AIS, or
     the exact figure), valid_nll_se, valid_acc, valid_acc_pooled, per epoch."""
+    if state.model.TOKENS:
+        return token_validator(state, dataset, config)
     return make_validator(state.model, dataset.train, dataset.valid, config.evaluate, config.seed)
+
+
+def token_validator(state: TrainState, dataset: Dataset, config: RunConfig) -> Callable[[int], dict]:
+    """A token model's validation: the exact log-likelihood of the validation pieces' tokens
+    (draws of words have no frame accuracy).
+
+    Returns: a function epoch -> {"valid_nll": nats per token}.
+    """
+    scorer = ExactScorer(state.model, 0, 0, tf.random.Generator.from_seed(0))
+    valid = dataset.valid[: config.evaluate.valid_pieces or None]
+
+    def validate(epoch: int) -> dict:
+        return {"valid_nll": scorer(valid, progress=False).nll}
+
+    validate.compiled = scorer.compiled  # type: ignore[attr-defined]  # for tests that count traces
+    return validate
 
 
 # --select_metric: the validation each figure needs.
@@ -268,7 +289,10 @@ def _drawn_image(model: FrameModel, config: RunConfig, epoch: int) -> np.ndarray
     rng = tf.random.Generator.from_seed(seeding.derived_seed(config.seed, seeding.IMAGES, epoch))
     settings = GenerateConfig(num_samples=1, num_steps=config.train.image_steps,
                               gibbs_steps=config.train.monitor_gibbs_steps)
-    return plots.summary_image(generate(model, settings, rng)[0], config.data.lowest_pitch)
+    drawn = generate(model, settings, rng)[0]
+    if model.TOKENS:
+        drawn = run_representation(config).decode(drawn)
+    return plots.summary_image(drawn, config.data.lowest_pitch)
 
 
 def _train_epoch(state: TrainState, step: Callable, dataset: Dataset, config: RunConfig, epoch: int,

@@ -30,13 +30,18 @@ SCHEDULED_SAMPLING_STREAMS = (1 << 20, (1 << 20) + 1)
 
 class FrameModel(tf.Module):
     """The interface. Subclasses set FAMILY (its name in the registry), EXACT (whether
-    frame_log_prob is the exact log-probability; otherwise evaluation estimates it) and
-    PRETRAINS (whether weight_initializations.py applies), and fill in the methods that
-    raise NotImplementedError."""
+    frame_log_prob is the exact log-probability; otherwise evaluation estimates it),
+    PRETRAINS (whether weight_initializations.py applies) and TOKENS, and fill in the methods
+    that raise NotImplementedError."""
 
     FAMILY: ClassVar[str]
     EXACT: ClassVar[bool] = True
     PRETRAINS: ClassVar[bool] = False
+    # Token models (models/token_lstm.py) read token ids, not rolls: music/tokens.py turns
+    # rolls into their tokens and back.
+    TOKENS: ClassVar[bool] = False
+    # Generation's --top_k, for models that draw words (0: every word).
+    top_k: int = 0
 
     @classmethod
     def from_config(cls, config: RunConfig, rng: tf.random.Generator) -> FrameModel:
@@ -152,14 +157,11 @@ class FrameModel(tf.Module):
         share = train.scheduled_sampling
         if not share:
             return v
-        draw_stream, choice_stream = SCHEDULED_SAMPLING_STREAMS
-        drawn = tf.stop_gradient(self.predict(v, train.monitor_gibbs_steps, philox.substream(seed, draw_stream),
-                                              mask))
-        shape = tf.shape(v)
-        logit = tf.fill([shape[0] * shape[1], 1], math.log(share / (1.0 - share)))
-        chosen = philox.bernoulli_logits(logit, philox.substream(seed, choice_stream), 0)
-        chosen = tf.reshape(chosen, tf.concat([shape[:2], [1]], axis=0)) * mask[:, :, tf.newaxis]
-        return chosen * drawn + (1.0 - chosen) * v
+        chosen = scheduled_choice(mask, share, seed)
+        # Only the chosen frames are drawn (predict's mask): the chains cost `share` of a full pass.
+        drawn = tf.stop_gradient(self.predict(v, train.monitor_gibbs_steps,
+                                              philox.substream(seed, SCHEDULED_SAMPLING_STREAMS[0]), chosen))
+        return tf.where(chosen[:, :, tf.newaxis] > 0, drawn, v)
 
     def predict(self, v: tf.Tensor, gibbs_steps: int, rng: tf.random.Generator | tf.Tensor,
                 mask: tf.Tensor | None = None) -> tf.Tensor:
@@ -311,6 +313,18 @@ class RecurrentBiases(FrameModel):
         Returns: (bv(t), float32 (batch, T, V); bh(t), float32 (batch, T, H)).
         """
         return self.step_biases_from(self.previous_states(v))
+
+
+def scheduled_choice(mask: tf.Tensor, share: float, seed: tf.Tensor) -> tf.Tensor:
+    """Which real frames scheduled sampling replaces: each with probability `share`, drawn
+    from sub-stream SCHEDULED_SAMPLING_STREAMS[1] of `seed`.
+
+    mask: (batch, T), 1 on real frames. Returns: float32 0/1 (batch, T), 0 where mask is 0.
+    """
+    shape = tf.shape(mask)
+    logit = tf.fill([shape[0] * shape[1], 1], math.log(share / (1.0 - share)))
+    chosen = philox.bernoulli_logits(logit, philox.substream(seed, SCHEDULED_SAMPLING_STREAMS[1]), 0)
+    return tf.reshape(chosen, shape) * tf.cast(mask > 0, tf.float32)
 
 
 def pad_for_recurrence(v: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

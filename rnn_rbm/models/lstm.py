@@ -7,12 +7,8 @@ the "RNN" row of Table 1 of Boulanger-Lewandowski et al. (ICML 2012), with the L
     p(v_i(t) = 1 | v(<t)) = sigmoid(bo + h(t-1) Wo)_i
 
 Glossary (V visible = pitches, R LSTM units): Wx (V, 4R), Wh (R, 4R), b (4R,) with the
-forget block started at 1 (Gers et al. 2000: the cell keeps its memory at first), Wo (R, V),
-bo (V,). The state is [h, c], float32 (batch, 2R); the context of a step is h(t-1).
-
-The cell is written out rather than taken from Keras: the model's variables then live
-where the checkpoint, the tf.distribute mirroring and the compiled sampler of every other
-model expect them, and the same six lines serve training and generation.
+forget block started at 1, Wo (R, V), bo (V,). The state is [h, c], float32 (batch, 2R); the
+context of a step is h(t-1). The cell: ops/lstm_cell.py.
 """
 
 from __future__ import annotations
@@ -23,7 +19,7 @@ import tensorflow as tf
 
 from rnn_rbm.config import RunConfig, TrainConfig
 from rnn_rbm.models.base import FrameModel, chain_rows, flatten_steps, pad_for_recurrence
-from rnn_rbm.ops import bernoulli, philox
+from rnn_rbm.ops import bernoulli, lstm_cell, philox
 
 
 class Lstm(FrameModel):
@@ -46,8 +42,7 @@ class Lstm(FrameModel):
 
         self.Wx = weight((n_visible, 4 * units), "Wx")
         self.Wh = weight((units, 4 * units), "Wh")
-        self.b = tf.Variable(tf.concat([tf.zeros([units]), tf.ones([units]), tf.zeros([2 * units])], 0),
-                             name="b")
+        self.b = tf.Variable(lstm_cell.initial_bias(units), name="b")
         self.Wo = weight((units, n_visible), "Wo")
         self.bo = tf.Variable(tf.zeros([n_visible]), name="bo")
 
@@ -74,10 +69,7 @@ class Lstm(FrameModel):
         return tf.zeros([batch, 2 * self.units])
 
     def rnn_step(self, state: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
-        h, c = tf.split(state, 2, axis=-1)
-        i, f, g, o = tf.split(tf.matmul(v, self.Wx) + tf.matmul(h, self.Wh) + self.b, 4, axis=-1)
-        c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
-        return tf.concat([tf.sigmoid(o) * tf.tanh(c), c], axis=-1)
+        return lstm_cell.step(state, v, self.Wx, self.Wh, self.b)
 
     def context(self, state: tf.Tensor) -> tf.Tensor:
         return state[..., : self.units]
@@ -94,7 +86,7 @@ class Lstm(FrameModel):
 
     def _states(self, v: tf.Tensor, state0: tf.Tensor) -> tf.Tensor:
         """Returns: the state after each frame of v (batch, T, V), time-major (T, batch, 2R)."""
-        return tf.scan(self.rnn_step, tf.transpose(v, [1, 0, 2]), initializer=state0)
+        return lstm_cell.run(tf.transpose(v, [1, 0, 2]), state0, self.Wx, self.Wh, self.b)
 
     def _logits(self, context: tf.Tensor) -> tf.Tensor:
         return self.bo + tf.matmul(context, self.Wo)

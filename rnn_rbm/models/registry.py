@@ -11,8 +11,10 @@ from rnn_rbm.models.base import FrameModel
 from rnn_rbm.models.lstm import Lstm
 from rnn_rbm.models.rnn_nade import RnnNade
 from rnn_rbm.models.rnn_rbm import RnnRbm
+from rnn_rbm.models.token_lstm import EventLstm, MelodyLstm, NoteLstm
 
-MODELS: dict[str, type[FrameModel]] = {cls.FAMILY: cls for cls in (RnnRbm, RnnNade, Lstm)}
+MODELS: dict[str, type[FrameModel]] = {
+    cls.FAMILY: cls for cls in (RnnRbm, RnnNade, Lstm, NoteLstm, MelodyLstm, EventLstm)}
 
 
 def model_class(family: str) -> type[FrameModel]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,9 @@ import tensorflow as tf
 from rnn_rbm.config import DataConfig, Overrides, RunConfig, replace_section
 from rnn_rbm.data.dataset import Loading
 from rnn_rbm.data.sources import convert_files, midi_files
+from rnn_rbm.data.tokenized import run_representation, tokenized, uses_tokens
 from rnn_rbm.engine import checkpoint
-from rnn_rbm.engine.scoring import Evaluation, evaluate
+from rnn_rbm.engine.scoring import Evaluation, ExactScorer, evaluate
 from rnn_rbm.errors import UserError
 from rnn_rbm.models import registry
 from rnn_rbm.music import samplestats
@@ -24,12 +26,25 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class TokenEvaluation:
+    """A token model's figures on one split: frame measures are not defined for it."""
+
+    nll: float  # nats per token, positive
+    tokens: int
+    fields: list[str]  # the representation's fields
+    sizes: list[int]  # words per field
+    unknown: int  # tokens holding a word the vocabulary lacks (read as <unk>)
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Measured:
     """A checkpoint's figures on one split, with what they were measured on and how."""
 
-    evaluation: Evaluation
+    evaluation: Evaluation | TokenEvaluation
     config: RunConfig  # the checkpoint's, with the data and seed used
     exact: bool  # the model's likelihood is exact (no AIS)
+    tokens: bool = False  # a token model: evaluation is a TokenEvaluation
 
 
 def evaluate_task(checkpoint_prefix: Path, split: str, overrides: Overrides, settings: dict[str, Any],
@@ -50,6 +65,8 @@ def evaluate_task(checkpoint_prefix: Path, split: str, overrides: Overrides, set
     rng = tf.random.Generator.from_seed(config.seed)
     model = registry.build(config, rng)
     checkpoint.restore(checkpoint_prefix, model=model)
+    if uses_tokens(config):
+        return _evaluate_tokens(model, config, dataset, split, loading.progress)
     chosen = config.evaluate
     how = ("exact likelihood" if model.EXACT else f"AIS {chosen.ais_chains} chains x "
            f"{chosen.ais_temperatures} temperatures (base: {chosen.ais_base})")
@@ -57,6 +74,20 @@ def evaluate_task(checkpoint_prefix: Path, split: str, overrides: Overrides, set
              config.model.family, how, chosen.acc_draws)
     result = evaluate(model, dataset.train, rolls, chosen, rng, progress=loading.progress)
     return Measured(result, config, model.EXACT)
+
+
+def _evaluate_tokens(model, config: RunConfig, dataset, split: str, progress: bool) -> Measured:
+    """A token model's exact log-likelihood per token of a split."""
+    encoder = run_representation(config)
+    unknown = sum(encoder.count_unknown(roll) for roll in getattr(dataset, split))
+    sequences = getattr(tokenized(dataset, config), split)
+    log.info("measuring %d %s tokens of the %s: exact likelihood", sum(map(len, sequences)), split,
+             config.model.family)
+    started = time.perf_counter()
+    scores = ExactScorer(model, 0, 0, tf.random.Generator.from_seed(config.seed))(sequences, progress=progress)
+    result = TokenEvaluation(scores.nll, int(sum(map(len, sequences))), list(encoder.FIELDS), encoder.sizes, unknown,
+                             time.perf_counter() - started)
+    return Measured(result, config, True, tokens=True)
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,14 @@ import tensorflow as tf
 from rnn_rbm.config import DataConfig, GenerateConfig, RunConfig
 from rnn_rbm.data.dataset import load_cached
 from rnn_rbm.engine import checkpoint
-from rnn_rbm.engine.sampling import generate
+from rnn_rbm.data.tokenized import run_representation, uses_tokens
+from rnn_rbm.engine.sampling import generate, generate_tokens
 from rnn_rbm.errors import UserError
 from rnn_rbm.models import registry
 from rnn_rbm.music import samplestats
 from rnn_rbm.music.guide import top_voice
 from rnn_rbm.music.pianoroll import mean_polyphony, midi_to_roll
+from rnn_rbm.music.tokens import Representation
 from rnn_rbm.outputs import audio, plots, report
 from rnn_rbm.outputs.samples import SampleFiles, run_name, write_samples
 
@@ -73,6 +75,14 @@ def generate_task(request: GenerateRequest, progress: bool = True) -> Generated:
     elif request.sound_font is not None:
         raise UserError("--sound_font is for --audio; add --audio, or drop --sound_font")
     config = checkpoint.load_config(request.checkpoint)
+    tokens = uses_tokens(config)
+    if tokens and request.melody is not None:
+        raise UserError(f"--melody holds notes in the frames of a frame model, and the {config.model.family} "
+                        "draws words: harmonise its piece with a frame model instead, e.g. "
+                        f"rnn_rbm_generate.py parameter_checkpoints/best.ckpt --melody {request.melody}")
+    if not tokens and request.settings.top_k:
+        raise UserError(f"--top_k is for the token models; the {config.model.family} draws whole frames "
+                        "(--temperature shapes them)")
     primer = _read_roll(request.primer, "--primer", config.data)
     melody = _read_roll(request.melody, "--melody", config.data)
     if melody is not None:
@@ -83,17 +93,25 @@ def generate_task(request: GenerateRequest, progress: bool = True) -> Generated:
     rng = tf.random.Generator.from_seed(seed)
     model = registry.build(config, rng)
     checkpoint.restore(request.checkpoint, model=model)
-    how = "exact draws" if model.EXACT else f"{settings.gibbs_steps} Gibbs steps each"
+    how = ("exact draws" + (f", top {settings.top_k} words" if settings.top_k else "") if model.EXACT
+           else f"{settings.gibbs_steps} Gibbs steps each")
     log.info("drawing %d x %d frames from the %s, %s, temperature %g, seed %d (--seed %d repeats it)",
              settings.num_samples, settings.num_steps, config.model.family, how, settings.temperature, seed, seed)
-    rolls = generate(model, settings, rng, primer, melody, progress=progress)
-    primer_steps = 0 if primer is None else len(primer)
+    primer_label = request.primer and str(request.primer)
+    if tokens:
+        representation = run_representation(config)
+        primer_ids, primer_label = _token_primer(request.primer, primer, config, representation, seed)
+        model.top_k = settings.top_k
+        rolls, primer_steps = generate_tokens(model, representation, settings, rng, primer_ids, progress=progress)
+    else:
+        rolls = generate(model, settings, rng, primer, melody, progress=progress)
+        primer_steps = 0 if primer is None else len(primer)
     run = run_name(out_dir)
     if synth is not None:
         log.info("rendering WAV with %s", synth.describe())
     files = write_samples(rolls, out_dir, config.data, settings, run, synth, request.plot, primer_steps, melody)
     log.info("mean polyphony %.2f notes per sounding frame", mean_polyphony(rolls))
-    record = _run_record(request, run, seed, settings, config, synth, files, rolls, primer_steps)
+    record = _run_record(request, run, seed, settings, config, synth, files, rolls, primer_steps, primer_label)
     _add_sample_stats(record, rolls[:, primer_steps:], config, out_dir, request.plot)
     report.write_manifest(out_dir, record)
     return Generated(files, seed, report.rebuild_index(out_dir))
@@ -111,14 +129,47 @@ def _read_roll(path: Path | None, flag: str, data: DataConfig) -> np.ndarray | N
     return roll
 
 
+def _token_primer(path: Path | None, roll: np.ndarray | None, config: RunConfig, representation: Representation,
+                  seed: int) -> tuple[np.ndarray | None, str | None]:
+    """What a token model reads first: the --primer file's tokens, or else a window of
+    config.tokens.primer_tokens tokens of a validation piece chosen by the seed (from the roll
+    cache: none when the data is not cached, and generation starts from nothing).
+
+    Returns: (token ids (N, F) or None; what the primer was, for the run's record).
+    Raises UserError when the --primer file holds words the vocabulary lacks.
+    """
+    if roll is not None:
+        try:
+            return representation.encode(roll), str(path)
+        except UserError as exc:
+            raise UserError(f"--primer {path}: {exc}") from None
+    window = config.tokens.primer_tokens
+    dataset = load_cached(config.data_source, config.data) if window else None
+    if dataset is None or not dataset.valid:
+        log.info("no primer: the model starts from nothing (%s)", "its primer_tokens is 0" if not window else
+                 f"{config.data_source} is not in the roll cache")
+        return None, None
+    choose = np.random.default_rng([seed, 1])
+    index = int(choose.integers(len(dataset.valid)))
+    ids = representation.encode(dataset.valid[index], unknown="unk")
+    start = int(choose.integers(max(1, len(ids) - window + 1)))
+    name = dataset.names["valid"][index]
+    label = f"{name} (validation piece), tokens {start + 1}-{min(len(ids), start + window)}"
+    log.info("primer: %s", label)
+    return ids[start:start + window], label
+
+
 def _run_record(request: GenerateRequest, run: str, seed: int, settings: GenerateConfig, config: RunConfig,
-                synth: audio.Synth | None, files: list[SampleFiles], rolls: np.ndarray, primer_steps: int) -> dict:
+                synth: audio.Synth | None, files: list[SampleFiles], rolls: np.ndarray, primer_steps: int,
+                primer_label: str | None) -> dict:
     """Returns: the results page's record of one generation run (see report.write_manifest),
     with the command that repeats it."""
     command = ["python", "rnn_rbm_generate.py", str(request.checkpoint), "--seed", str(seed),
                "--num_samples", str(settings.num_samples), "--num_steps", str(settings.num_steps),
                "--gibbs_steps", str(settings.gibbs_steps), "--temperature", f"{settings.temperature:g}",
                "--tempo", f"{settings.tempo_bpm:g}"]
+    if settings.top_k:
+        command += ["--top_k", str(settings.top_k)]
     for flag, path in (("--primer", request.primer), ("--melody", request.melody)):
         if path is not None:
             command += [flag, str(path)]
@@ -130,7 +181,7 @@ def _run_record(request: GenerateRequest, run: str, seed: int, settings: Generat
                         "polyphony": round(polyphony, 2) if math.isfinite(polyphony) else None})
     return {"run": run, "created": time.strftime("%Y-%m-%d %H:%M:%S"), "checkpoint": str(request.checkpoint),
             "data": config.data_source, "seed": seed, "settings": dataclasses.asdict(settings),
-            "primer": request.primer and str(request.primer), "melody": request.melody and str(request.melody),
+            "primer": primer_label, "melody": request.melody and str(request.melody),
             "synth": synth and synth.describe(), "command": shlex.join(command), "samples": samples}
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rnn_rbm.config import Overrides, RunConfig, family_config, replace_section
 from rnn_rbm.data.dataset import Loading, all_frames
+from rnn_rbm.data.tokenized import fit_vocabulary, tokenized, uses_tokens
 from rnn_rbm.engine import checkpoint, distribute
 from rnn_rbm.engine.pretrainer import set_visible_bias_from_data
 from rnn_rbm.engine.trainer import TrainState, train
@@ -61,6 +62,12 @@ def _train(request: TrainRequest, out_dir: Path, strategy, loading: Loading) -> 
     else:
         config, init = fresh_config(request, out_dir)
     dataset = loading.load(config.data_source, config.data)
+    if uses_tokens(config):
+        if config.train.select_metric != "valid_nll":
+            raise UserError(f"the {config.model.family} reads tokens: it selects by valid_nll (nats per token), "
+                            f"not {config.train.select_metric}")
+        config = fit_vocabulary(dataset, config)
+        dataset = tokenized(dataset, config)
     state = distribute.replicate(TrainState.create(config), config, strategy)
     if strategy is not None:
         log.info("each batch split between %d replicas (--strategy %s)", strategy.num_replicas_in_sync,
@@ -73,7 +80,7 @@ def _train(request: TrainRequest, out_dir: Path, strategy, loading: Loading) -> 
         log.info("resuming %s at epoch %d", prefix, epochs_done + 1)
     elif init is not None:
         checkpoint.restore(init, model=state.model)
-    else:
+    elif not state.model.TOKENS:
         # No pretrained weights: the pitch frequencies, at least, start right.
         set_visible_bias_from_data(state.model, all_frames(dataset.train))
     loss = f"CD-{config.train.cd_k}" if config.model.family == "rnn_rbm" else "exact likelihood"

@@ -1,0 +1,180 @@
+"""MIDI events as words: a piano roll <-> miditok's MIDILike tokens (NoteOn, NoteOff,
+Velocity and TimeShift), the vocabulary of the event_lstm model.
+
+The roll's grid is the tokenizer's: its time division is `steps_per_quarter` ticks per
+quarter note, so one tick is one frame and a roll goes to a symusic Score (and back)
+without any rounding. A note is a run of active frames of one pitch (a roll cannot show a
+re-struck note); it becomes NoteOn_p, Velocity_127 at its first frame and NoteOff_p at the
+frame after its last. Rolls carry no velocity, so there is one velocity bin and every
+NoteOn is followed by the same Velocity token.
+
+miditok decodes leniently but with quirks that matter for what a model writes: it drops
+a note that is never closed, takes the value of whatever token follows a NoteOn as its
+velocity (and drops the note when that value is not a number), and stops at a NoteOn
+that ends the sequence. `events_to_roll` therefore tidies a sequence into the shape
+miditok writes before handing it over (see there).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import miditok
+import numpy as np
+from symusic import Note, Score, Track
+
+from rnn_rbm.errors import UserError
+
+# The longest TimeShift, in quarter notes; a longer gap is written as several shifts.
+# Two 4/4 bars covers most rests in one token and keeps the vocabulary small
+# (8 * steps_per_quarter shifts).
+MAX_SHIFT_BEATS = 8
+
+
+def events_tokenizer(steps_per_quarter: int, lowest_pitch: int = 21, num_pitches: int = 88) -> miditok.MIDILike:
+    """A MIDILike tokenizer on the roll's grid.
+
+    Time shifts are whole frames: 1 to MAX_SHIFT_BEATS * steps_per_quarter frames (beat
+    resolution steps_per_quarter over beats 0..MAX_SHIFT_BEATS); a longer gap becomes
+    several shifts. Pitches are the roll's columns, lowest_pitch .. lowest_pitch +
+    num_pitches - 1. One velocity bin (rolls carry no velocity). No tempo, time
+    signature, program, rest, chord, pedal, pitch-bend or drum tokens; the only special
+    token is miditok's mandatory PAD_None. The same arguments always give the same
+    vocabulary in the same order (a checkpoint rebuilds it from them).
+    """
+    if steps_per_quarter < 1:
+        raise ValueError(f"steps_per_quarter must be at least 1, not {steps_per_quarter}")
+    highest = lowest_pitch + num_pitches - 1
+    if not 0 <= lowest_pitch <= highest <= 127:
+        raise ValueError(f"pitches {lowest_pitch}..{highest} are not MIDI pitches (0..127)")
+    config = miditok.TokenizerConfig(
+        # Both ends included (miditok's own default, (21, 109), spans 89 keys).
+        pitch_range=(lowest_pitch, highest),
+        beat_res={(0, MAX_SHIFT_BEATS): steps_per_quarter},
+        num_velocities=1,
+        special_tokens=["PAD"],  # miditok adds PAD whatever is asked; nothing else is used
+        use_velocities=True,
+        use_chords=False,
+        use_rests=False,
+        use_tempos=False,
+        use_time_signatures=False,
+        use_sustain_pedals=False,
+        use_pitch_bends=False,
+        use_control_changes=False,
+        use_programs=False,
+        use_pitch_intervals=False,
+        # On by default: it would add DrumOn/DrumOff tokens for every drum pitch.
+        use_pitchdrum_tokens=False,
+    )
+    return miditok.MIDILike(config)
+
+
+def vocabulary(tokenizer: miditok.MIDILike) -> list[str]:
+    """The tokenizer's token strings in id order (index = id): what a checkpoint stores."""
+    words = sorted(tokenizer.vocab, key=tokenizer.vocab.get)
+    assert [tokenizer.vocab[w] for w in words] == list(range(len(words))), "miditok ids are not 0..n-1"
+    return words
+
+
+def _check_grid(tokenizer: miditok.MIDILike, steps_per_quarter: int) -> None:
+    # One tick per frame is what makes the conversion exact; another grid would resample.
+    if tokenizer.time_division != steps_per_quarter:
+        raise ValueError(f"the tokenizer was built for {tokenizer.time_division} steps per quarter, "
+                         f"not {steps_per_quarter}")
+
+
+def roll_to_events(roll: np.ndarray, tokenizer: miditok.MIDILike, steps_per_quarter: int,
+                   lowest_pitch: int = 21) -> list[str]:
+    """The roll (num_steps, num_pitches), time-major, nonzero = sounding, as MIDILike token
+    strings in time order; an empty roll gives []. Silence after the last note is not
+    written (MIDILike has no token for it), so it does not come back from events_to_roll.
+
+    Raises ValueError when a sounding pitch is outside the tokenizer's pitch range
+    (miditok would drop it without a word).
+    """
+    _check_grid(tokenizer, steps_per_quarter)
+    active = np.asarray(roll) > 0
+    if active.ndim != 2:
+        raise ValueError(f"a roll is (num_steps, num_pitches), not shape {active.shape}")
+    # Pad with a silent frame each side so that every run has a start (+1) and an end (-1).
+    padded = np.zeros((active.shape[0] + 2, active.shape[1]), np.int8)
+    padded[1:-1] = active
+    changes = np.diff(padded, axis=0)
+    starts, start_columns = np.nonzero(changes == 1)
+    ends, end_columns = np.nonzero(changes == -1)
+    if len(starts) == 0:
+        return []
+    # np.nonzero walks row by row, so sort by column (stable) to pair each start with its end.
+    start_order = np.argsort(start_columns, kind="stable")
+    end_order = np.argsort(end_columns, kind="stable")
+    columns = start_columns[start_order]
+    onsets = starts[start_order]
+    offsets = ends[end_order]
+    pitches = lowest_pitch + columns
+    low, high = tokenizer.config.pitch_range
+    if pitches.min() < low or pitches.max() > high:
+        raise ValueError(f"the roll sounds pitches {pitches.min()}..{pitches.max()}, outside the "
+                         f"tokenizer's {low}..{high}")
+
+    track = Track(name="piano", program=0, is_drum=False)
+    velocity = int(tokenizer.velocities[0])
+    # Sorted by onset then pitch: miditok keeps the notes' order within a tick, and a fixed
+    # order makes the same roll always give the same words.
+    for n in np.lexsort((pitches, onsets)):
+        track.notes.append(Note(int(onsets[n]), int(offsets[n] - onsets[n]), int(pitches[n]), velocity))
+    score = Score(steps_per_quarter)
+    score.tracks.append(track)
+    sequences = tokenizer.encode(score)  # one TokSequence per track (no Program tokens)
+    return list(sequences[0].tokens)
+
+
+def events_to_roll(tokens: list[str], tokenizer: miditok.MIDILike, steps_per_quarter: int,
+                   lowest_pitch: int = 21, num_pitches: int = 88) -> np.ndarray:
+    """Token strings back to a roll, float32 (num_steps, num_pitches), time-major, at least
+    one frame; it ends with the last note (trailing silence is not kept).
+
+    What a model writes need not be what the tokenizer writes, so the sequence is tidied
+    before miditok decodes it:
+    - a NoteOff with no open note of its pitch is ignored;
+    - a NoteOn never closed is closed at the end of the sequence (the time the last
+      TimeShift reaches): a note left open sounds to the end of the piece;
+    - Velocity tokens are ignored and the one velocity is put after every NoteOn (miditok
+      reads the token after a NoteOn as its velocity, whatever it is);
+    - special tokens (PAD_None) are ignored.
+    A note that starts and ends at the same time still sounds for one frame. Notes of a
+    pitch that overlap (a NoteOn of a sounding pitch; NoteOffs close the oldest first, as
+    miditok does) merge in the roll, which cannot re-strike.
+
+    Raises UserError naming the strings that are not in the tokenizer's vocabulary.
+    """
+    _check_grid(tokenizer, steps_per_quarter)
+    unknown = sorted({t for t in tokens if t not in tokenizer.vocab})
+    if unknown:
+        listed = ", ".join(repr(t) for t in unknown[:8]) + (" ..." if len(unknown) > 8 else "")
+        raise UserError(f"{len(unknown)} token(s) not in the MIDI-events vocabulary: {listed}")
+
+    velocity = f"Velocity_{int(tokenizer.velocities[0])}"
+    tidy: list[str] = []
+    open_notes: Counter[str] = Counter()
+    for token in tokens:
+        kind, _, value = token.partition("_")
+        if kind == "NoteOn":
+            tidy += [token, velocity]
+            open_notes[value] += 1
+        elif kind == "NoteOff" and open_notes[value] > 0:
+            tidy.append(token)
+            open_notes[value] -= 1
+        elif kind == "TimeShift":
+            tidy.append(token)
+    tidy += [f"NoteOff_{value}" for value, count in open_notes.items() for _ in range(count)]
+
+    if not any(t.startswith("NoteOn_") for t in tidy):
+        return np.zeros((1, num_pitches), np.float32)
+    score = tokenizer.decode([miditok.TokSequence(tokens=tidy)])
+    notes = [(n.time, max(n.end, n.time + 1), n.pitch - lowest_pitch) for track in score.tracks for n in track.notes]
+    end = max((stop for _, stop, _ in notes), default=1)
+    roll = np.zeros((max(end, 1), num_pitches), np.float32)
+    for start, stop, column in notes:
+        if 0 <= column < num_pitches:  # the tokenizer's range is the roll's; this only guards a mismatch
+            roll[start:stop, column] = 1.0
+    return roll
