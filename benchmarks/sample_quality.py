@@ -37,7 +37,7 @@ def draw(prefix: str, settings: GenerateConfig, seeds: int) -> tuple[list, float
     import tensorflow as tf
 
     from rnn_rbm.engine import checkpoint
-    from rnn_rbm.engine.sampling import generate
+    from rnn_rbm.engine.sampling import draw_pieces
     from rnn_rbm.models import registry
 
     config = checkpoint.load_config(prefix)
@@ -46,7 +46,7 @@ def draw(prefix: str, settings: GenerateConfig, seeds: int) -> tuple[list, float
         rng = tf.random.Generator.from_seed(seed)
         model = registry.build(config, rng)
         checkpoint.restore(prefix, model=model)
-        rolls += list(generate(model, settings, rng, None, None, progress=False))
+        rolls += list(draw_pieces(model, config, settings, rng)[0])
     return rolls, time.perf_counter() - started
 
 

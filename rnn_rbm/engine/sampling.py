@@ -11,7 +11,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from rnn_rbm.config import GenerateConfig
+from rnn_rbm.config import GenerateConfig, RunConfig
+from rnn_rbm.data.tokenized import run_representation
 from rnn_rbm.models.base import FrameModel
 from rnn_rbm.music.guide import melody_clamp
 from rnn_rbm.music.tokens import Representation
@@ -62,6 +63,22 @@ def generate(
             drawn.append(next_chunk(steps, clamp))
             bar.update(steps)
     return np.concatenate([head, *drawn], axis=1)
+
+
+def draw_pieces(model: FrameModel, config: RunConfig, settings: GenerateConfig, rng: tf.random.Generator,
+                primer: np.ndarray | None = None, melody: np.ndarray | None = None,
+                progress: bool = False) -> tuple[np.ndarray, int]:
+    """Draws pieces from any model of the registry: `generate` for the frame models,
+    `generate_tokens` with the run's representation for the token models (primer: their
+    token ids; melody: frame models only).
+
+    Returns: (rolls, float32 0/1 (num_samples, primer frames + num_steps, V); the primer's frames).
+    """
+    if model.TOKENS:
+        model.top_k = settings.top_k
+        return generate_tokens(model, run_representation(config), settings, rng, primer, progress)
+    rolls = generate(model, settings, rng, primer, melody, progress=progress)
+    return rolls, 0 if primer is None else len(primer)
 
 
 def generate_tokens(

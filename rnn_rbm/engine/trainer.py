@@ -29,10 +29,9 @@ from tqdm import tqdm
 from rnn_rbm import seeding
 from rnn_rbm.config import GenerateConfig, RunConfig
 from rnn_rbm.data.dataset import Dataset, batches
-from rnn_rbm.data.tokenized import run_representation
 from rnn_rbm.engine import checkpoint, distribute
 from rnn_rbm.engine.metrics_log import MetricsLog
-from rnn_rbm.engine.sampling import generate
+from rnn_rbm.engine.sampling import draw_pieces
 from rnn_rbm.engine.scoring import ExactScorer, make_validator
 from rnn_rbm.engine.signals import sigint_requests
 from rnn_rbm.errors import RunInterrupted, UserError
@@ -289,10 +288,7 @@ def _drawn_image(model: FrameModel, config: RunConfig, epoch: int) -> np.ndarray
     rng = tf.random.Generator.from_seed(seeding.derived_seed(config.seed, seeding.IMAGES, epoch))
     settings = GenerateConfig(num_samples=1, num_steps=config.train.image_steps,
                               gibbs_steps=config.train.monitor_gibbs_steps)
-    drawn = generate(model, settings, rng)[0]
-    if model.TOKENS:
-        drawn = run_representation(config).decode(drawn)
-    return plots.summary_image(drawn, config.data.lowest_pitch)
+    return plots.summary_image(draw_pieces(model, config, settings, rng)[0][0], config.data.lowest_pitch)
 
 
 def _train_epoch(state: TrainState, step: Callable, dataset: Dataset, config: RunConfig, epoch: int,

@@ -19,7 +19,7 @@ from rnn_rbm.config import DataConfig, GenerateConfig, RunConfig
 from rnn_rbm.data.dataset import load_cached
 from rnn_rbm.engine import checkpoint
 from rnn_rbm.data.tokenized import run_representation, uses_tokens
-from rnn_rbm.engine.sampling import generate, generate_tokens
+from rnn_rbm.engine.sampling import draw_pieces
 from rnn_rbm.errors import UserError
 from rnn_rbm.models import registry
 from rnn_rbm.music import samplestats
@@ -99,13 +99,8 @@ def generate_task(request: GenerateRequest, progress: bool = True) -> Generated:
              settings.num_samples, settings.num_steps, config.model.family, how, settings.temperature, seed, seed)
     primer_label = request.primer and str(request.primer)
     if tokens:
-        representation = run_representation(config)
-        primer_ids, primer_label = _token_primer(request.primer, primer, config, representation, seed)
-        model.top_k = settings.top_k
-        rolls, primer_steps = generate_tokens(model, representation, settings, rng, primer_ids, progress=progress)
-    else:
-        rolls = generate(model, settings, rng, primer, melody, progress=progress)
-        primer_steps = 0 if primer is None else len(primer)
+        primer, primer_label = _token_primer(request.primer, primer, config, run_representation(config), seed)
+    rolls, primer_steps = draw_pieces(model, config, settings, rng, primer, melody, progress=progress)
     run = run_name(out_dir)
     if synth is not None:
         log.info("rendering WAV with %s", synth.describe())
