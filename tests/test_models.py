@@ -226,7 +226,7 @@ def test_scheduled_sampling_reads_the_models_own_draws_on_a_share_of_the_real_fr
     mask[1, 40:] = 0.0
     mask = tf.constant(mask)
     seed = philox.new_seed(tf.random.Generator.from_seed(5))
-    teacher = tiny_config(family).train
+    teacher = replace_section(tiny_config(family), "train", scheduled_sampling=0.0).train
     assert model.training_past(v, mask, teacher, seed) is v  # share 0: teacher forcing, unchanged
 
     train = replace_section(tiny_config(family), "train", scheduled_sampling=0.5).train
