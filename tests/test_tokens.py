@@ -172,6 +172,10 @@ def test_token_models_refuse_frame_only_settings(midi_folder, tmp_path):
                                                                   n_recurrent=4)), loading)
     with pytest.raises(UserError, match="--primer .* not in the model's note_words vocabulary"):
         generate_task(GenerateRequest(words, tmp_path / "r", primer=primer), progress=False)
+    frames = train_task(TrainRequest(1, tmp_path / "lstm", Overrides(data_source=str(midi_folder), family="lstm",
+                                                                     n_recurrent=4)), loading)
+    with pytest.raises(UserError, match="--top_k is for the token models"):
+        generate_task(GenerateRequest(frames, tmp_path / "r", GenerateConfig(top_k=3)), progress=False)
     with pytest.raises(UserError, match="selects by valid_nll"):
         train_task(TrainRequest(1, tmp_path / "x", Overrides(data_source=str(midi_folder), family="melody_lstm",
                                                              train={"select_metric": "valid_acc"})), loading)
