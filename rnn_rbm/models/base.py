@@ -19,10 +19,8 @@ import tensorflow as tf
 from rnn_rbm.config import RunConfig, TrainConfig
 from rnn_rbm.ops import philox, recurrence
 
-# The compiled recurrence and the monitors pad each batch to a multiple of these, so that XLA
-# meets a few shapes only.
-TIME_QUANTUM = 64
-BATCH_QUANTUM = 4
+# The compiled recurrences and the monitors pad each batch to a multiple of these (ops/recurrence.py).
+TIME_QUANTUM, BATCH_QUANTUM = recurrence.TIME_QUANTUM, recurrence.BATCH_QUANTUM
 # Sub-streams of a training step's seed for scheduled sampling's draws and its choice of
 # frames. The costs draw from the seed itself, never from a sub-stream: no draw is shared.
 SCHEDULED_SAMPLING_STREAMS = (1 << 20, (1 << 20) + 1)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from rnn_rbm.ops import recurrence
+
 
 def initial_bias(units: int) -> tf.Tensor:
     """Returns: b (4R,) with the forget block at 1 (Gers et al. 2000: the cell keeps its
@@ -52,8 +54,14 @@ def run(x: tf.Tensor, state0: tf.Tensor, Wx: tf.Tensor, Wh: tf.Tensor, b: tf.Ten
     x: time-major inputs (T, batch, D); state0: (batch, 2R).
     Returns: the state after each step, time-major (T, batch, 2R).
     """
-    drive = tf.tensordot(x, Wx, axes=1) + b
-    return _states(*(tf.convert_to_tensor(t, tf.float32) for t in (drive, Wh, state0)))
+    steps, batch = tf.shape(x)[0], tf.shape(x)[1]
+    # Padded to a few shapes (XLA compiles each shape it meets); the steps after the end
+    # cannot reach the ones before, and are cut off again.
+    pad_steps, pad_batch = -steps % recurrence.TIME_QUANTUM, -batch % recurrence.BATCH_QUANTUM
+    drive = tf.pad(tf.tensordot(x, Wx, axes=1) + b, [[0, pad_steps], [0, pad_batch], [0, 0]])
+    state0 = tf.pad(state0, [[0, pad_batch], [0, 0]])
+    states = _states(*(tf.convert_to_tensor(t, tf.float32) for t in (drive, Wh, state0)))
+    return states[:steps, :batch]
 
 
 @tf.custom_gradient

@@ -12,6 +12,11 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+# Callers pad each batch to a multiple of these steps and pieces, so that XLA meets a few
+# shapes only.
+TIME_QUANTUM = 64
+BATCH_QUANTUM = 4
+
 
 def states(drive: tf.Tensor, Wuu: tf.Tensor, u0: tf.Tensor) -> tf.Tensor:
     """u(t) = tanh(drive(t) + u(t-1) Wuu) for t = 1..T from u(0) = u0.
