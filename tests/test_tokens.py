@@ -142,6 +142,10 @@ def test_each_recipe_trains_generates_and_is_measured_through_the_tasks(family, 
     assert config.tokens.vocabulary == REPRESENTATIONS[config.tokens.representation].fit(
         train_rolls, config.data).vocabulary
 
+    # A new run from that checkpoint (--init) reads with its vocabulary and goes on from its weights.
+    again = train_task(TrainRequest(1, tmp_path / "again", Overrides(train={"batch_size": 4}), init=newest), loading)
+    assert checkpoint.load_config(again).tokens == config.tokens
+
     settings = GenerateConfig(num_samples=2, num_steps=16, top_k=5)
     generated = generate_task(GenerateRequest(newest, tmp_path / "results", settings, seed=2), progress=False)
     for files in generated.files:

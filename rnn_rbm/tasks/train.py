@@ -106,9 +106,10 @@ def fresh_config(request: TrainRequest, out_dir: Path) -> tuple[RunConfig, Path 
                  held.model.family, given.family)
     else:
         check_model_settings(given, held, init)
-        # The family's training defaults, the pretrained weights' data and sizes.
+        # The family's training defaults, the pretrained weights' data, sizes and vocabulary.
         base = dataclasses.replace(family_config(held.model.family), data_source=held.data_source,
-                                   data=held.data, model=held.model, pretrain=held.pretrain, seed=held.seed)
+                                   data=held.data, model=held.model, tokens=held.tokens, pretrain=held.pretrain,
+                                   seed=held.seed)
         log.info("starting from %s (pretrained on %s)", init, base.data_source)
     earlier = checkpoint.newest(out_dir)
     if earlier is not None:
