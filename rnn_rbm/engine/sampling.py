@@ -110,8 +110,15 @@ def generate_tokens(
     most = head.shape[1] + MAX_TOKENS_PER_FRAME * config.num_steps
     with tqdm(total=config.num_steps, desc="generating", unit="frame", leave=False,
               disable=None if progress else True) as bar:
+        checked = 0
         while any(r is None for r in rolls) and sum(t.shape[1] for t in tokens) < most:
             tokens.append(next_chunk(chunk, []))
+            drawn_count = sum(t.shape[1] for t in tokens)
+            # Written back only every quarter more tokens: decoding each chunk would cost
+            # the square of the piece's length (thousands of MIDI events per piece).
+            if drawn_count - checked < max(chunk, checked // 4) and drawn_count < most:
+                continue
+            checked = drawn_count
             drawn = np.concatenate(tokens, axis=1)
             reached = wanted
             for i in range(count):
