@@ -151,6 +151,16 @@ def test_model_like_messy_sequence():
     np.testing.assert_array_equal(roll, roll_of(6, [(62, 0, 5), (64, 2, 3), (67, 3, 4), (70, 5, 6)]))
 
 
+def test_a_note_never_closed_ends_within_eight_quarter_notes():
+    tokenizer = events_tokenizer(2)
+    # NoteOn_60 is never closed; 3 + 8 + 8 quarter notes of shifts, with a note in between.
+    tokens = ["NoteOn_60", "TimeShift_3.0.2", "NoteOn_64", "TimeShift_8.0.2", "NoteOff_64",
+              "TimeShift_8.0.2", "NoteOn_67", "NoteOff_67"]
+    roll = events_to_roll(tokens, tokenizer, 2)
+    # Closed at the last event before it would pass 16 frames: frame 6, where NoteOn_64 was.
+    np.testing.assert_array_equal(roll, roll_of(39, [(60, 0, 6), (64, 6, 22), (67, 38, 39)]))
+
+
 def test_overlapping_notes_of_a_pitch_merge():
     tokenizer = events_tokenizer(1)
     tokens = ["NoteOn_60", "TimeShift_2.0.1", "NoteOn_60", "TimeShift_1.0.1", "NoteOff_60",

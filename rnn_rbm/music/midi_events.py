@@ -17,8 +17,6 @@ miditok writes before handing it over (see there).
 
 from __future__ import annotations
 
-from collections import Counter
-
 import miditok
 import numpy as np
 from symusic import Note, Score, Track
@@ -74,6 +72,25 @@ def vocabulary(tokenizer: miditok.MIDILike) -> list[str]:
     words = sorted(tokenizer.vocab, key=tokenizer.vocab.get)
     assert [tokenizer.vocab[w] for w in words] == list(range(len(words))), "miditok ids are not 0..n-1"
     return words
+
+
+def _never_closed(tokens: list[str]) -> set[int]:
+    """Returns: the indices of the NoteOn tokens that no later NoteOff closes (a NoteOff
+    closes the oldest open note of its pitch, as miditok pairs them)."""
+    open_notes: dict[str, list[int]] = {}
+    for index, token in enumerate(tokens):
+        kind, _, value = token.partition("_")
+        if kind == "NoteOn":
+            open_notes.setdefault(value, []).append(index)
+        elif kind == "NoteOff" and open_notes.get(value):
+            open_notes[value].pop(0)
+    return {index for indices in open_notes.values() for index in indices}
+
+
+def _shift_frames(value: str, steps_per_quarter: int) -> int:
+    """Returns: the frames of a TimeShift token's value "beats.positions.resolution"."""
+    beats, positions, resolution = (int(part) for part in value.split("."))
+    return beats * steps_per_quarter + positions * steps_per_quarter // resolution
 
 
 def _check_grid(tokenizer: miditok.MIDILike, steps_per_quarter: int) -> None:
@@ -137,7 +154,8 @@ def events_to_roll(tokens: list[str], tokenizer: miditok.MIDILike, steps_per_qua
     before miditok decodes it:
     - a NoteOff with no open note of its pitch is ignored;
     - a NoteOn never closed is closed at the end of the sequence (the time the last
-      TimeShift reaches): a note left open sounds to the end of the piece;
+      TimeShift reaches), or at the last event before it would sound longer than
+      MAX_SHIFT_BEATS quarter notes, whichever comes first;
     - Velocity tokens are ignored and the one velocity is put after every NoteOn (miditok
       reads the token after a NoteOn as its velocity, whatever it is);
     - special tokens (PAD_None) are ignored.
@@ -154,19 +172,32 @@ def events_to_roll(tokens: list[str], tokenizer: miditok.MIDILike, steps_per_qua
         raise UserError(f"{len(unknown)} token(s) not in the MIDI-events vocabulary: {listed}")
 
     velocity = f"Velocity_{int(tokenizer.velocities[0])}"
+    longest_open = MAX_SHIFT_BEATS * steps_per_quarter
+    unclosed = _never_closed(tokens)
     tidy: list[str] = []
-    open_notes: Counter[str] = Counter()
-    for token in tokens:
+    open_notes: dict[str, list[tuple[int, bool]]] = {}  # pitch -> (onset, never closed) of its open notes
+    now = 0
+    for index, token in enumerate(tokens):
         kind, _, value = token.partition("_")
         if kind == "NoteOn":
             tidy += [token, velocity]
-            open_notes[value] += 1
-        elif kind == "NoteOff" and open_notes[value] > 0:
+            open_notes.setdefault(value, []).append((now, index in unclosed))
+        elif kind == "NoteOff" and open_notes.get(value):
             tidy.append(token)
-            open_notes[value] -= 1
+            open_notes[value].pop(0)
         elif kind == "TimeShift":
+            shift = _shift_frames(value, steps_per_quarter)
+            # A note the model never closes would sound to the end of the piece, and a few
+            # such notes make a dense cluster of the rest: it ends at the last event before
+            # it would pass MAX_SHIFT_BEATS quarter notes. (Never-closed notes are the newest
+            # of their pitch: closing the oldest first, nothing else closes them.)
+            for pitch, notes in open_notes.items():
+                while notes and notes[-1][1] and now + shift - notes[-1][0] > longest_open:
+                    tidy.append(f"NoteOff_{pitch}")
+                    notes.pop()
             tidy.append(token)
-    tidy += [f"NoteOff_{value}" for value, count in open_notes.items() for _ in range(count)]
+            now += shift
+    tidy += [f"NoteOff_{value}" for value, notes in open_notes.items() for _ in notes]
 
     if not any(t.startswith("NoteOn_") for t in tidy):
         return np.zeros((1, num_pitches), np.float32)
