@@ -12,7 +12,7 @@ import numpy as np
 from rnn_rbm.config import RunConfig, replace_section
 from rnn_rbm.data.dataset import Dataset
 from rnn_rbm.errors import UserError
-from rnn_rbm.music.tokens import Representation, representation, REPRESENTATIONS
+from rnn_rbm.music.tokens import Representation, representation, representation_class
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +35,7 @@ def fit_vocabulary(dataset: Dataset, config: RunConfig) -> RunConfig:
     if config.tokens.vocabulary:
         return config
     name = config.tokens.representation
-    if name not in REPRESENTATIONS:
-        raise UserError(f"unknown representation {name!r}; the representations are {', '.join(REPRESENTATIONS)}")
-    fitted = REPRESENTATIONS[name].fit(dataset.train, config.data)
+    fitted = representation_class(name).fit(dataset.train, config.data)
     log.info("%s vocabulary: %s", name, ", ".join(f"{field} {size}" for field, size in
                                                   zip(fitted.FIELDS, fitted.sizes)))
     return replace_section(config, "tokens", vocabulary=fitted.vocabulary)

@@ -287,8 +287,13 @@ class MidiEvents(Representation):
 REPRESENTATIONS: dict[str, type[Representation]] = {cls.NAME: cls for cls in (NoteWords, Melody, MidiEvents)}
 
 
-def representation(name: str, vocabulary: list[list[str]], data: DataConfig) -> Representation:
-    """Returns: the representation `name` with a stored vocabulary (a checkpoint's)."""
+def representation_class(name: str) -> type[Representation]:
+    """Returns: the representation called `name`; raises UserError for an unknown one."""
     if name not in REPRESENTATIONS:
         raise UserError(f"unknown representation {name!r}; the representations are {', '.join(REPRESENTATIONS)}")
-    return REPRESENTATIONS[name](vocabulary, data)
+    return REPRESENTATIONS[name]
+
+
+def representation(name: str, vocabulary: list[list[str]], data: DataConfig) -> Representation:
+    """Returns: the representation `name` with a stored vocabulary (a checkpoint's)."""
+    return representation_class(name)(vocabulary, data)
