@@ -306,7 +306,7 @@ FAMILIES: dict[str, dict[str, dict[str, Any]]] = {
                             "init_std": 0.05},
                   "tokens": {"representation": "note_words", "primer_tokens": 100},
                   "train": {"select_metric": "valid_nll", "optimizer": "rmsprop", "learning_rate": 0.001,
-                            "batch_size": 64, "select_min_delta": 0.0}},
+                            "select_min_delta": 0.0}},
     "melody_lstm": {"model": {"n_recurrent": 64, "layers": 2, "dropout": 0.2, "init_std": 0.1},
                     "tokens": {"representation": "melody", "primer_tokens": 20},
                     "train": {"select_metric": "valid_nll", "learning_rate": 0.001, "select_min_delta": 0.0}},
