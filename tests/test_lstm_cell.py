@@ -31,3 +31,16 @@ def test_compiled_loop_and_its_gradient_match_tensorflows():
     for got, want in zip(tape.gradient(loss_compiled, [x, state0, Wx, Wh, b]),
                          tape.gradient(loss_reference, [x, state0, Wx, Wh, b])):
         np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-4, rtol=1e-4)
+
+
+def test_the_state_width_stays_known_when_traced_for_any_shape():
+    R = 3
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, 2], tf.float32)])
+    def states(x):
+        out = lstm_cell.run(x, tf.zeros([tf.shape(x)[1], 2 * R]), tf.ones([2, 4 * R]), tf.ones([R, 4 * R]),
+                            tf.zeros([4 * R]))
+        assert out.shape[-1] == 2 * R  # what a dropout mask or an output layer is built from
+        return out
+
+    assert states(tf.zeros([5, 2, 2])).shape == (5, 2, 2 * R)

@@ -60,8 +60,10 @@ def run(x: tf.Tensor, state0: tf.Tensor, Wx: tf.Tensor, Wh: tf.Tensor, b: tf.Ten
     pad_steps, pad_batch = -steps % recurrence.TIME_QUANTUM, -batch % recurrence.BATCH_QUANTUM
     drive = tf.pad(tf.tensordot(x, Wx, axes=1) + b, [[0, pad_steps], [0, pad_batch], [0, 0]])
     state0 = tf.pad(state0, [[0, pad_batch], [0, 0]])
-    states = _states(*(tf.convert_to_tensor(t, tf.float32) for t in (drive, Wh, state0)))
-    return states[:steps, :batch]
+    states = _states(*(tf.convert_to_tensor(t, tf.float32) for t in (drive, Wh, state0)))[:steps, :batch]
+    # The compiled loop is traced for any shape: give callers back the width they know.
+    states.set_shape(x.shape[:2].concatenate(state0.shape[-1:]))
+    return states
 
 
 @tf.custom_gradient
