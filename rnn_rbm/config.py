@@ -301,19 +301,21 @@ FAMILIES: dict[str, dict[str, dict[str, Any]]] = {
     "lstm": {"model": {"n_recurrent": 200, "init_std": 0.08, "dropout": 0.3},
              "train": {"select_metric": "valid_nll", "learning_rate": 0.003, "select_min_delta": 0.0}},
     # The token models: each popular recipe's published settings (README, "The LSTM
-    # generators"), trained on whole pieces with a loss at every token.
+    # generators"), trained on whole pieces with a loss at every token, validated every epoch
+    # by the exact likelihood (0.1-2.6 s on Bach).
     "note_lstm": {"model": {"n_recurrent": 512, "layers": 3, "dense_units": 256, "dropout": 0.3,
                             "init_std": 0.05},
                   "tokens": {"representation": "note_words", "primer_tokens": 100},
                   "train": {"select_metric": "valid_nll", "optimizer": "rmsprop", "learning_rate": 0.001,
-                            "select_min_delta": 0.0}},
+                            "select_min_delta": 0.0, "validate_every": 1}},
     "melody_lstm": {"model": {"n_recurrent": 64, "layers": 2, "dropout": 0.2, "init_std": 0.1},
                     "tokens": {"representation": "melody", "primer_tokens": 20},
-                    "train": {"select_metric": "valid_nll", "learning_rate": 0.001, "select_min_delta": 0.0}},
+                    "train": {"select_metric": "valid_nll", "learning_rate": 0.001, "select_min_delta": 0.0,
+                              "validate_every": 1}},
     "event_lstm": {"model": {"n_recurrent": 128, "layers": 1, "init_std": 0.1},
                    "tokens": {"representation": "midi_events", "primer_tokens": 64},
                    "train": {"select_metric": "valid_nll", "optimizer": "rmsprop", "learning_rate": 0.001,
-                             "select_min_delta": 0.0}},
+                             "select_min_delta": 0.0, "validate_every": 1}},
 }
 
 
