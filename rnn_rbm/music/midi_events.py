@@ -22,6 +22,7 @@ import numpy as np
 from symusic import Note, Score, Track
 
 from rnn_rbm.errors import UserError
+from rnn_rbm.music.pianoroll import note_spans
 
 # The longest TimeShift, in quarter notes; a longer gap is written as several shifts.
 # Two 4/4 bars covers most rests in one token and keeps the vocabulary small
@@ -110,23 +111,11 @@ def roll_to_events(roll: np.ndarray, tokenizer: miditok.MIDILike, steps_per_quar
     (miditok would drop it without a word).
     """
     _check_grid(tokenizer, steps_per_quarter)
-    active = np.asarray(roll) > 0
-    if active.ndim != 2:
-        raise ValueError(f"a roll is (num_steps, num_pitches), not shape {active.shape}")
-    # Pad with a silent frame each side so that every run has a start (+1) and an end (-1).
-    padded = np.zeros((active.shape[0] + 2, active.shape[1]), np.int8)
-    padded[1:-1] = active
-    changes = np.diff(padded, axis=0)
-    starts, start_columns = np.nonzero(changes == 1)
-    ends, end_columns = np.nonzero(changes == -1)
-    if len(starts) == 0:
+    if np.ndim(roll) != 2:
+        raise ValueError(f"a roll is (num_steps, num_pitches), not shape {np.shape(roll)}")
+    columns, onsets, offsets = note_spans(roll)
+    if len(onsets) == 0:
         return []
-    # np.nonzero walks row by row, so sort by column (stable) to pair each start with its end.
-    start_order = np.argsort(start_columns, kind="stable")
-    end_order = np.argsort(end_columns, kind="stable")
-    columns = start_columns[start_order]
-    onsets = starts[start_order]
-    offsets = ends[end_order]
     pitches = lowest_pitch + columns
     low, high = tokenizer.config.pitch_range
     if pitches.min() < low or pitches.max() > high:

@@ -152,6 +152,23 @@ def midi_to_roll(
     return roll, stats
 
 
+def note_spans(roll: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The notes of a roll: each run of consecutive active frames of a pitch is one note.
+
+    roll: (num_steps, num_pitches), time-major, nonzero = sounding.
+    Returns: (columns, first frames, frames one past the last), int arrays of one entry per
+    note, sorted by column, then by time.
+    """
+    active = np.asarray(roll) > 0
+    padded = np.zeros((active.shape[0] + 2, active.shape[1]), dtype=np.int8)
+    padded[1:-1] = active
+    # Transposed so that nonzero() lists each pitch's onsets and offsets in time order: they pair up.
+    changes = np.diff(padded, axis=0).T  # +1 where a note starts, -1 one past where it ends
+    columns, starts = np.nonzero(changes == 1)
+    _, ends = np.nonzero(changes == -1)
+    return columns, starts, ends
+
+
 def roll_to_midi(
     roll: np.ndarray,
     steps_per_quarter: int,
@@ -169,14 +186,7 @@ def roll_to_midi(
     midi = pretty_midi.PrettyMIDI(initial_tempo=tempo_bpm)
     piano = pretty_midi.Instrument(program=program, name="RNN-RBM")
     frame_seconds = 60.0 / tempo_bpm / steps_per_quarter
-    active = np.asarray(roll) > 0
-    padded = np.zeros((active.shape[0] + 2, active.shape[1]), dtype=np.int8)
-    padded[1:-1] = active
-    # Transposed so that nonzero() lists each pitch's onsets and offsets in time order: they pair up.
-    changes = np.diff(padded, axis=0).T  # +1 where a note starts, -1 one past where it ends
-    columns, starts = np.nonzero(changes == 1)
-    _, ends = np.nonzero(changes == -1)
-    for column, start, end in zip(columns, starts, ends):
+    for column, start, end in zip(*note_spans(roll)):
         piano.notes.append(
             pretty_midi.Note(
                 velocity=velocity,

@@ -28,6 +28,7 @@ import pretty_midi
 from rnn_rbm.config import DataConfig
 from rnn_rbm.errors import UserError
 from rnn_rbm.music.guide import top_voice
+from rnn_rbm.music.pianoroll import note_spans
 
 UNKNOWN = "<unk>"
 REST = "rest"
@@ -148,14 +149,8 @@ def note_runs(roll: np.ndarray, longest: int) -> list[tuple[int, int, int]]:
 
     Returns: (onset frame, column, frames) of each piece, sorted by onset then column.
     """
-    active = np.asarray(roll) > 0
-    padded = np.zeros((active.shape[0] + 2, active.shape[1]), np.int8)
-    padded[1:-1] = active
-    changes = np.diff(padded, axis=0).T  # +1 where a note starts, -1 one past where it ends
-    columns, starts = np.nonzero(changes == 1)
-    _, ends = np.nonzero(changes == -1)
     runs = []
-    for column, start, end in zip(columns, starts, ends):
+    for column, start, end in zip(*note_spans(roll)):
         for onset in range(start, end, longest):
             runs.append((int(onset), int(column), int(min(longest, end - onset))))
     return sorted(runs)
