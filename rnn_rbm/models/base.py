@@ -99,8 +99,7 @@ class FrameModel(tf.Module):
         split between devices draws what it would draw whole).
         Returns: float32 scalar, nats per frame. Default: the exact negative log-likelihood.
         """
-        log_p = self.log_prob(v, mask, self.training_past(v, mask, train, seed))
-        return -tf.reduce_sum(log_p) / tf.maximum(tf.reduce_sum(mask), 1.0)
+        return mean_nll(self.log_prob(v, mask, self.training_past(v, mask, train, seed)), mask)
 
     @property
     def visible_bias(self) -> tf.Variable:
@@ -311,6 +310,22 @@ class RecurrentBiases(FrameModel):
         Returns: (bv(t), float32 (batch, T, V); bh(t), float32 (batch, T, H)).
         """
         return self.step_biases_from(self.previous_states(v))
+
+
+def mean_nll(log_p: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
+    """Returns: the negative log-likelihood per real frame, -sum(log_p weights) / sum(weights)
+    (of at least one frame), float32 scalar; log_p and weights of one shape, weights 1 on real
+    frames."""
+    return -tf.reduce_sum(log_p * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
+
+
+def contexts_before(after: tf.Tensor) -> tf.Tensor:
+    """The context before each step from the context after each: shifted one step later, the
+    first step's all zero (the initial state's).
+
+    after: time-major (T, batch, C). Returns: (batch, T, C).
+    """
+    return tf.transpose(tf.concat([tf.zeros_like(after[:1]), after[:-1]], axis=0), [1, 0, 2])
 
 
 def scheduled_choice(mask: tf.Tensor, share: float, seed: tf.Tensor) -> tf.Tensor:

@@ -13,13 +13,12 @@ context of a step is h(t-1). The cell: ops/lstm_cell.py.
 
 from __future__ import annotations
 
-import math
-
 import tensorflow as tf
 
 from rnn_rbm.config import RunConfig, TrainConfig
-from rnn_rbm.models.base import FrameModel, chain_rows, flatten_steps, pad_for_recurrence
-from rnn_rbm.ops import bernoulli, lstm_cell, philox
+from rnn_rbm.models.base import (FrameModel, chain_rows, contexts_before, flatten_steps, mean_nll,
+                                  pad_for_recurrence)
+from rnn_rbm.ops import bernoulli, lstm_cell
 
 
 class Lstm(FrameModel):
@@ -75,10 +74,7 @@ class Lstm(FrameModel):
         return state[..., : self.units]
 
     def contexts(self, v: tf.Tensor) -> tf.Tensor:
-        states = self._states(v, self.initial_state(tf.shape(v)[0]))  # (T, batch, 2R) after each frame
-        h = self.context(states)
-        previous = tf.concat([tf.zeros_like(h[:1]), h[:-1]], axis=0)
-        return tf.transpose(previous, [1, 0, 2])
+        return contexts_before(self.context(self._states(v, self.initial_state(tf.shape(v)[0]))))
 
     def final_state(self, v: tf.Tensor, state0: tf.Tensor | None = None) -> tf.Tensor:
         state0 = self.initial_state(tf.shape(v)[0]) if state0 is None else state0
@@ -109,13 +105,11 @@ class Lstm(FrameModel):
                                tf.shape(v))
         h = self._dropped(tf.gather(flatten_steps(self.contexts(v_dropped)), rows), seed, 0, row_offset)
         weights = tf.gather(tf.reshape(mask, [-1]), rows)
-        log_p = bernoulli.log_prob(frames, self._logits(h))
-        return -tf.reduce_sum(log_p * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
+        return mean_nll(bernoulli.log_prob(frames, self._logits(h)), weights)
 
     def _dropped(self, x: tf.Tensor, seed: tf.Tensor, stream: int, row_offset: int | tf.Tensor) -> tf.Tensor:
         """Returns: x (N, D) with each unit kept with probability 1 - dropout and scaled by its inverse."""
-        keep_logit = tf.fill(tf.shape(x), math.log((1.0 - self.dropout) / self.dropout))
-        return x * philox.bernoulli_logits(keep_logit, seed, stream, row_offset) / (1.0 - self.dropout)
+        return x * bernoulli.keep_mask(tf.shape(x)[0], x.shape[-1], self.dropout, seed, stream, row_offset)
 
     def frame_log_prob(self, v: tf.Tensor, context: tf.Tensor) -> tf.Tensor:
         return bernoulli.log_prob(v, self._logits(context))

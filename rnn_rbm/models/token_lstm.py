@@ -17,13 +17,12 @@ The state is [h_1, c_1, ..., h_L, c_L], float32 (batch, 2LR); the context of a s
 
 from __future__ import annotations
 
-import math
-
 import tensorflow as tf
 
 from rnn_rbm.config import RunConfig, TrainConfig
-from rnn_rbm.models.base import FrameModel, chain_rows, flatten_steps, pad_for_recurrence
-from rnn_rbm.ops import bernoulli, categorical, lstm_cell, philox
+from rnn_rbm.models.base import (FrameModel, chain_rows, contexts_before, flatten_steps, mean_nll,
+                                  pad_for_recurrence)
+from rnn_rbm.ops import bernoulli, categorical, lstm_cell
 
 
 class TokenLstm(FrameModel):
@@ -116,13 +115,8 @@ class TokenLstm(FrameModel):
             x = states[-1][..., : self.units]
         return tf.concat(states, axis=-1)
 
-    def _previous(self, states: tf.Tensor) -> tf.Tensor:
-        """Returns: the context before each token, (batch, T, R), from the states after each (T, batch, S)."""
-        h = self.context(states)
-        return tf.transpose(tf.concat([tf.zeros_like(h[:1]), h[:-1]], axis=0), [1, 0, 2])
-
     def contexts(self, v: tf.Tensor) -> tf.Tensor:
-        return self._previous(self._states(v, self.initial_state(tf.shape(v)[0])))
+        return contexts_before(self.context(self._states(v, self.initial_state(tf.shape(v)[0]))))
 
     def final_state(self, v: tf.Tensor, state0: tf.Tensor | None = None) -> tf.Tensor:
         state0 = self.initial_state(tf.shape(v)[0]) if state0 is None else state0
@@ -145,9 +139,10 @@ class TokenLstm(FrameModel):
     def loss(self, v: tf.Tensor, mask: tf.Tensor, train: TrainConfig, seed: tf.Tensor,
              row_offset: int | tf.Tensor = 0) -> tf.Tensor:
         """The negative log-likelihood per real token, with dropout (training only) on the
-        inputs of layers 2..L, on h_L and on the ReLU layer's output. The dropped units are
-        drawn like CD's chains (rows of `seed` from row_offset): a batch split between devices
-        drops what it would drop whole."""
+        inputs of layers 2..L, on h_L and on the ReLU layer's output. The units of h_L and of
+        the ReLU layer are dropped like CD's chains draw (rows of `seed` from row_offset): a
+        batch split between devices drops what it would drop whole; those between the layers
+        are drawn for every padded step, so a split batch drops other ones there."""
         if not self.dropout:
             return super().loss(v, mask, train, seed, row_offset)
         past, _ = pad_for_recurrence(self.training_past(v, mask, train, seed), mask)
@@ -156,23 +151,18 @@ class TokenLstm(FrameModel):
         steps = shape[0] * shape[1]
         # Multipliers for every step of every piece (rows as flatten_steps orders them), turned
         # time-major so that the scan reads its step's.
-        keep = [tf.transpose(tf.reshape(self._keep(steps, self.units, seed, 2 + l, row_offset),
+        keep = [tf.transpose(tf.reshape(bernoulli.keep_mask(steps, self.units, self.dropout, seed, 2 + l, row_offset),
                                         [shape[0], shape[1], -1]), [1, 0, 2])
                 for l in range(self.layers - 1)]
         states = self._states(past, self.initial_state(shape[0]), keep)
         rows = tf.where(tf.reshape(chain_rows(mask), [-1]))[:, 0]
-        contexts = tf.gather(flatten_steps(self._previous(states)), rows)
-        contexts = contexts * self._keep(tf.shape(rows)[0], self.units, seed, 0, row_offset)
-        keep_dense = (self._keep(tf.shape(rows)[0], int(self.Wd.shape[1]), seed, 1, row_offset)
+        count = tf.shape(rows)[0]
+        contexts = tf.gather(flatten_steps(contexts_before(self.context(states))), rows)
+        contexts = contexts * bernoulli.keep_mask(count, self.units, self.dropout, seed, 0, row_offset)
+        keep_dense = (bernoulli.keep_mask(count, int(self.Wd.shape[1]), self.dropout, seed, 1, row_offset)
                       if self.Wd is not None else None)
         log_p = self.frame_log_prob(tf.gather(flatten_steps(v), rows), contexts, keep_dense)
-        weights = tf.gather(tf.reshape(mask, [-1]), rows)
-        return -tf.reduce_sum(log_p * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
-
-    def _keep(self, rows: tf.Tensor, cols: int, seed: tf.Tensor, stream: int, row_offset: int | tf.Tensor) -> tf.Tensor:
-        """Returns: (rows, cols) of 0 or 1 / (1 - dropout), each kept with probability 1 - dropout."""
-        keep_logit = tf.fill([rows, cols], math.log((1.0 - self.dropout) / self.dropout))
-        return philox.bernoulli_logits(keep_logit, seed, stream, row_offset) / (1.0 - self.dropout)
+        return mean_nll(log_p, tf.gather(tf.reshape(mask, [-1]), rows))
 
     def draw(self, context: tf.Tensor, gibbs_steps: int, seed: tf.Tensor, temperature: float = 1.0,
              held_mask: tf.Tensor | None = None, held_values: tf.Tensor | None = None) -> tf.Tensor:

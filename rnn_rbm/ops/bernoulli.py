@@ -6,6 +6,8 @@ Shapes: v and logits (N, D), float32; v of 0/1.
 
 from __future__ import annotations
 
+import math
+
 import tensorflow as tf
 
 from rnn_rbm.ops import philox
@@ -39,3 +41,14 @@ def hold(v: tf.Tensor, held_mask: tf.Tensor | None, held_values: tf.Tensor | Non
     if held_mask is None:
         return v
     return v * (1.0 - held_mask) + held_values * held_mask
+
+
+def keep_mask(rows: int | tf.Tensor, cols: int, rate: float, seed: tf.Tensor, stream: int | tf.Tensor,
+              row_offset: int | tf.Tensor = 0) -> tf.Tensor:
+    """Dropout's multipliers: each unit kept with probability 1 - rate and scaled by its
+    inverse (inverted dropout), drawn from rows row_offset... of the seed's `stream`.
+
+    Returns: float32 (rows, cols) of 0 and 1 / (1 - rate).
+    """
+    keep_logit = tf.fill([rows, cols], math.log((1.0 - rate) / rate))
+    return philox.bernoulli_logits(keep_logit, seed, stream, row_offset) / (1.0 - rate)
