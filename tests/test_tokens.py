@@ -68,7 +68,8 @@ def test_a_word_the_vocabulary_lacks_is_an_error_or_unk_as_asked():
     with pytest.raises(UnknownWords, match="B3"):
         words.encode(strange)
     ids = words.encode(strange, unknown="unk")
-    assert words.vocabulary[0][ids[0, 0]] == "<unk>" and words.count_unknown(strange) == 1
+    assert words.vocabulary[0][ids[0, 0]] == "<unk>" and words.count_unknown(ids) == 1
+    assert words.count_unknown(words.encode(HAND_MADE[0])) == 0
     # Model output that never moves time on still decodes, to at least one frame.
     assert words.decode(np.zeros((3, 3), np.int64)).shape == (1, 88)
 

@@ -41,12 +41,14 @@ def fit_vocabulary(dataset: Dataset, config: RunConfig) -> RunConfig:
     return replace_section(config, "tokens", vocabulary=fitted.vocabulary)
 
 
-def tokenized(dataset: Dataset, config: RunConfig) -> Dataset:
-    """The dataset with every piece as its token ids, float32 (N, F) (what the token models
-    read). Words the vocabulary lacks become <unk> (counted in the log); a piece the
-    representation cannot encode, or that gives no token, is skipped and named.
+def tokenized(dataset: Dataset, config: RunConfig, splits: tuple[str, ...] = SPLITS) -> Dataset:
+    """The dataset with every piece of `splits` as its token ids, float32 (N, F) (what the
+    token models read), the other splits empty. Words the vocabulary lacks become <unk>
+    (counted in the log); a piece the representation cannot encode, or that gives no token,
+    is skipped and named.
 
-    Returns: a new Dataset; raises UserError when no training piece is left.
+    Returns: a new Dataset; raises UserError when the training split is asked for and no
+    piece of it is left.
     """
     encoder = run_representation(config)
     by_split: dict[str, list[np.ndarray]] = {}
@@ -54,7 +56,7 @@ def tokenized(dataset: Dataset, config: RunConfig) -> Dataset:
     skipped = list(dataset.skipped)
     unknown = total = 0
     for split in SPLITS:
-        rolls = getattr(dataset, split)
+        rolls = getattr(dataset, split) if split in splits else []
         labels = dataset.names.get(split) or [f"{split} piece {i + 1}" for i in range(len(rolls))]
         by_split[split], names[split] = [], []
         for label, roll in zip(labels, rolls):
@@ -69,11 +71,11 @@ def tokenized(dataset: Dataset, config: RunConfig) -> Dataset:
                 log.warning("skipped %s: gives no %s token", label, encoder.NAME)
                 continue
             if split != "train":
-                unknown += encoder.count_unknown(roll)
+                unknown += encoder.count_unknown(ids)
                 total += len(ids)
             by_split[split].append(ids.astype(np.float32))
             names[split].append(label)
-    if not by_split["train"]:
+    if "train" in splits and not by_split["train"]:
         raise UserError(f"no training piece can be written as {encoder.NAME} tokens")
     if unknown:
         log.info("%d of %d held-out tokens (%.1f %%) hold a word the vocabulary lacks: read as <unk>",

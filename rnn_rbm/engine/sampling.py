@@ -45,9 +45,7 @@ def generate(
     Returns: float32 0/1, (num_samples, primer steps + num_steps, V), time-major.
     """
     count, chunk = config.num_samples, config.chunk_steps
-    head = np.zeros((count, 0, model.n_visible), dtype=np.float32)
-    if primer is not None and len(primer):
-        head = np.repeat(primer[np.newaxis].astype(np.float32), count, axis=0)
+    head = _head(model, count, primer)
     next_chunk = _chunk_drawer(model, config, rng, head)
     clamps = None
     if melody is not None:
@@ -98,22 +96,20 @@ def generate_tokens(
     the primer's frames).
     """
     count, chunk = config.num_samples, config.chunk_steps
-    head = np.zeros((count, 0, model.n_visible), dtype=np.float32)
-    if primer is not None and len(primer):
-        head = np.repeat(primer[np.newaxis].astype(np.float32), count, axis=0)
+    head = _head(model, count, primer)
     primer_frames = len(representation.decode(head[0])) if head.shape[1] else 0
     wanted = primer_frames + config.num_steps
     next_chunk = _chunk_drawer(model, config, rng, head)
     tokens = [head]
+    drawn_count, checked = head.shape[1], 0
     rolls: list[np.ndarray | None] = [None] * count
     # A model that never moves time on (advances of 0, no time shifts) must still end.
     most = head.shape[1] + MAX_TOKENS_PER_FRAME * config.num_steps
     with tqdm(total=config.num_steps, desc="generating", unit="frame", leave=False,
               disable=None if progress else True) as bar:
-        checked = 0
-        while any(r is None for r in rolls) and sum(t.shape[1] for t in tokens) < most:
+        while any(r is None for r in rolls) and drawn_count < most:
             tokens.append(next_chunk(chunk, []))
-            drawn_count = sum(t.shape[1] for t in tokens)
+            drawn_count += chunk
             # Written back only every quarter more tokens: decoding each chunk would cost
             # the square of the piece's length (thousands of MIDI events per piece).
             if drawn_count - checked < max(chunk, checked // 4) and drawn_count < most:
@@ -138,6 +134,14 @@ def generate_tokens(
     for i, roll in enumerate(rolls):
         out[i, :min(wanted, len(roll))] = roll[:wanted]
     return out, primer_frames
+
+
+def _head(model: FrameModel, count: int, primer: np.ndarray | None) -> np.ndarray:
+    """Returns: what every piece starts with, float32 (count, primer steps, V): the primer
+    repeated, or nothing."""
+    if primer is None or not len(primer):
+        return np.zeros((count, 0, model.n_visible), dtype=np.float32)
+    return np.repeat(primer[np.newaxis].astype(np.float32), count, axis=0)
 
 
 def _chunk_drawer(model: FrameModel, config: GenerateConfig, rng: tf.random.Generator,

@@ -107,9 +107,12 @@ class Representation:
             raise UnknownWords(f"{len(missing)} words not in the model's {self.NAME} vocabulary: {listed}")
         return ids
 
-    def count_unknown(self, roll: np.ndarray) -> int:
-        """Returns: how many tokens of the roll hold a word the vocabulary lacks."""
-        return sum(any(word not in ids for word, ids in zip(token, self._ids)) for token in self._words(roll))
+    def count_unknown(self, ids: np.ndarray) -> int:
+        """Returns: how many tokens of ids (N, F) (encoded with unknown="unk") hold a word the
+        vocabulary lacks: those with <unk> in a field (no piece's word is "<unk>" itself)."""
+        ids = np.asarray(ids).astype(np.int64).reshape(-1, len(self.FIELDS))
+        unknown = np.array([self._ids[f].get(UNKNOWN, -1) for f in range(len(self.FIELDS))])
+        return int(np.any(ids == unknown, axis=1).sum())
 
     def decode(self, ids: np.ndarray) -> np.ndarray:
         """Returns: the roll of token ids (N, F), float32 (steps, V), time-major, at least one frame."""

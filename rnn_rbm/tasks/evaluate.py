@@ -79,8 +79,8 @@ def evaluate_task(checkpoint_prefix: Path, split: str, overrides: Overrides, set
 def _evaluate_tokens(model, config: RunConfig, dataset, split: str, progress: bool) -> Measured:
     """A token model's exact log-likelihood per token of a split."""
     encoder = run_representation(config)
-    unknown = sum(encoder.count_unknown(roll) for roll in getattr(dataset, split))
-    sequences = getattr(tokenized(dataset, config), split)
+    sequences = getattr(tokenized(dataset, config, (split,)), split)
+    unknown = sum(encoder.count_unknown(ids) for ids in sequences)
     log.info("measuring %d %s tokens of the %s: exact likelihood", sum(map(len, sequences)), split,
              config.model.family)
     started = time.perf_counter()

@@ -17,8 +17,8 @@ import tensorflow as tf
 
 from rnn_rbm.config import DataConfig, GenerateConfig, RunConfig
 from rnn_rbm.data.dataset import load_cached
-from rnn_rbm.engine import checkpoint
 from rnn_rbm.data.tokenized import run_representation, uses_tokens
+from rnn_rbm.engine import checkpoint
 from rnn_rbm.engine.sampling import draw_pieces
 from rnn_rbm.errors import UserError
 from rnn_rbm.models import registry
