@@ -81,6 +81,13 @@ class PretrainConfig:
     cd_k: int = 15
     learning_rate: float = 0.005
     batch_size: int = 128  # frames per update
+    # Then the recurrence alone, this many epochs over the training pieces (whole pieces,
+    # train.batch_size a batch, train.learning_rate): the RNN trained as the paper's "RNN" with
+    # independent outputs, logits bv(t) = c + u(t-1) Wuv, by its exact likelihood (c a bias of
+    # this stage only). The paper starts its RNN-RBM from such an RNN; the RBM's CD gradient
+    # reaches the RNN only through the biases it sets, and in a sharp RBM a chain started at
+    # the true frame barely moves, so that gradient is small (README, "Table 1, measured").
+    rnn_epochs: int = 0
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
 """Pretraining: the frame distribution alone (the RBM's W, bv, bh by CD-k; the NADE's
-W, V, bv, bh by its exact likelihood) on every training frame.
+W, V, bv, bh by its exact likelihood) on every training frame; then, where asked
+(pretrain.rnn_epochs), the recurrence alone as an RNN with independent outputs.
 
 This is the initialisation the paper recommends before training the RNN-RBM and the
-RNN-NADE; the recurrent weights keep their random start. With u(0) = 0 the distribution
-trained here is exactly the model's for a piece's first frame.
+RNN-NADE. With u(0) = 0 the frame distribution trained here is exactly the model's for
+a piece's first frame; without the second stage the recurrent weights keep their random
+start.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from rnn_rbm.config import PretrainConfig
-from rnn_rbm.data.dataset import pitch_log_odds
-from rnn_rbm.models.base import FrameModel
+from rnn_rbm.config import PretrainConfig, TrainConfig
+from rnn_rbm.data.dataset import batches, pad_batch, pitch_log_odds
+from rnn_rbm.models.base import FrameModel, RecurrentBiases, mean_nll
 
 log = logging.getLogger(__name__)
 
@@ -79,5 +81,65 @@ def pretrain(
         recon_text = f"  recon_mse {recon:.4f}" if np.isfinite(recon) else ""
         log.info("pretrain epoch %d/%d  cost %.4f%s  %.1f s", epoch, config.epochs, cost, recon_text,
                  record["seconds"])
+        history.append(record)
+    return history
+
+
+def pretrain_recurrence(
+    model: RecurrentBiases,
+    train_rolls: list[np.ndarray],
+    valid_rolls: list[np.ndarray],
+    epochs: int,
+    train: TrainConfig,
+    np_rng: np.random.Generator,
+    progress: bool = True,
+) -> list[dict]:
+    """Trains model.recurrence_variables() as an RNN with independent outputs (the paper's
+    "RNN"), by the exact likelihood of model.independent_log_prob on batches of whole
+    training pieces (train.batch_size pieces, Adam at train.learning_rate, gradients clipped
+    at train.clip_norm or 1). The output bias of that RNN starts at the pitches' log-odds and
+    is dropped afterwards: in the full model bv(t) = bv + u(t-1) Wuv, the RBM's own bv kept.
+
+    Returns: one dict per epoch: epoch, nll (training pieces, mean over the epoch's batches),
+    valid_nll (exact, every validation frame; nan without validation pieces), seconds;
+    nats per frame.
+    """
+    output_bias = tf.Variable(pitch_log_odds(np.concatenate(train_rolls), BIAS_SMOOTHING), name="rnn_output_bias")
+    params = model.recurrence_variables() + [output_bias]
+    optimizer = tf.keras.optimizers.Adam(train.learning_rate)
+    clip = train.clip_norm if train.clip_norm > 0 else 1.0
+    spec = [tf.TensorSpec([None, None, model.n_visible], tf.float32), tf.TensorSpec([None, None], tf.float32)]
+
+    @tf.function(input_signature=spec)
+    def step(v: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            cost = mean_nll(model.independent_log_prob(v, mask, output_bias), mask)
+        gradients, _ = tf.clip_by_global_norm(tape.gradient(cost, params), clip)
+        optimizer.apply_gradients(zip(gradients, params))
+        return cost
+
+    @tf.function(input_signature=spec)
+    def summed_log_prob(v: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+        return tf.reduce_sum(model.independent_log_prob(v, mask, output_bias))
+
+    def valid_nll() -> float:
+        if not valid_rolls:
+            return float("nan")
+        total = sum(float(summed_log_prob(*pad_batch(valid_rolls[i : i + train.batch_size])))
+                    for i in range(0, len(valid_rolls), train.batch_size))
+        return -total / sum(len(r) for r in valid_rolls)
+
+    history = []
+    for epoch in range(1, epochs + 1):
+        started = time.perf_counter()
+        costs, frames = 0.0, 0.0
+        for v, mask in tqdm(list(batches(train_rolls, train.batch_size, np_rng)), desc=f"RNN epoch {epoch}",
+                            unit="batch", leave=False, disable=None if progress else True):
+            costs += float(step(v, mask)) * mask.sum()
+            frames += mask.sum()
+        record = {"epoch": epoch, "nll": costs / frames, "valid_nll": valid_nll(),
+                  "seconds": time.perf_counter() - started}
+        log.info("pretrain RNN epoch %d/%d  nll %.4f  valid_nll %.4f (independent outputs)  %.1f s", epoch, epochs,
+                 record["nll"], record["valid_nll"], record["seconds"])
         history.append(record)
     return history

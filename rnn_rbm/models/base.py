@@ -17,7 +17,7 @@ from typing import ClassVar
 import tensorflow as tf
 
 from rnn_rbm.config import RunConfig, TrainConfig
-from rnn_rbm.ops import philox, recurrence
+from rnn_rbm.ops import bernoulli, philox, recurrence
 
 # The compiled recurrences and the monitors pad each batch to a multiple of these (ops/recurrence.py).
 TIME_QUANTUM, BATCH_QUANTUM = recurrence.TIME_QUANTUM, recurrence.BATCH_QUANTUM
@@ -303,6 +303,23 @@ class RecurrentBiases(FrameModel):
 
     def final_state(self, v: tf.Tensor, state0: tf.Tensor | None = None) -> tf.Tensor:
         return self.rnn_step(self.previous_states(v, state0)[:, -1], v[:, -1])
+
+    def recurrence_variables(self) -> list[tf.Variable]:
+        """Returns: the RNN's weights and the map from its state to the visible bias, what
+        pretraining the recurrence trains (pretrainer.pretrain_recurrence)."""
+        return [self.Wvu, self.Wuu, self.bu, self.Wuv]
+
+    def independent_log_prob(self, v: tf.Tensor, mask: tf.Tensor, output_bias: tf.Tensor) -> tf.Tensor:
+        """log p(v(t) | v(<t)) of every frame under the RNN alone with independent outputs
+        (the paper's "RNN"): pitch i sounds with probability sigmoid(output_bias_i + u(t-1) Wuv_i).
+
+        v: (batch, T, V); mask: (batch, T), 1 on real frames; output_bias: (V,).
+        Returns: float32 (batch, T), nats; 0 where mask is 0.
+        """
+        shape = tf.shape(v)
+        padded, _ = pad_for_recurrence(v, mask)
+        logits = output_bias + tf.tensordot(self.previous_states(padded)[:shape[0], :shape[1]], self.Wuv, axes=1)
+        return bernoulli.log_prob(v, logits) * mask
 
     def step_biases(self, v: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """The biases of every step of v (batch, T, V), each set from the true past.

@@ -11,10 +11,10 @@ import tensorflow as tf
 from rnn_rbm.config import Overrides, RunConfig, family_config
 from rnn_rbm.data.dataset import Dataset, Loading, all_frames
 from rnn_rbm.engine import checkpoint
-from rnn_rbm.engine.pretrainer import pretrain, set_visible_bias_from_data
+from rnn_rbm.engine.pretrainer import pretrain, pretrain_recurrence, set_visible_bias_from_data
 from rnn_rbm.errors import UserError
 from rnn_rbm.models import registry
-from rnn_rbm.models.base import FrameModel
+from rnn_rbm.models.base import FrameModel, RecurrentBiases
 
 log = logging.getLogger(__name__)
 
@@ -53,5 +53,12 @@ def start_frame_model(model: FrameModel, dataset: Dataset, config: RunConfig, tf
     how = f"CD-{config.pretrain.cd_k}" if config.model.family == "rnn_rbm" else "exact likelihood"
     log.info("pretraining the %s's frame distribution on %d frames: %s, %d epochs", config.model.family,
              len(frames), how, config.pretrain.epochs)
-    pretrain(model, frames, config.pretrain, np.random.default_rng(config.seed), tf_rng, progress=progress)
+    np_rng = np.random.default_rng(config.seed)
+    pretrain(model, frames, config.pretrain, np_rng, tf_rng, progress=progress)
+    if config.pretrain.rnn_epochs:
+        if not isinstance(model, RecurrentBiases):
+            raise UserError(f"pretrain.rnn_epochs: the {config.model.family} has no RNN of the paper's to pretrain")
+        log.info("pretraining the RNN alone with independent outputs: %d epochs", config.pretrain.rnn_epochs)
+        pretrain_recurrence(model, dataset.train, dataset.valid, config.pretrain.rnn_epochs, config.train, np_rng,
+                            progress)
     return True
