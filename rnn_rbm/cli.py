@@ -170,6 +170,9 @@ def pretrain_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--cd_k", type=_count(1), help="Gibbs steps of CD-k (default 15)")
     parser.add_argument("--learning_rate", type=_positive_float, help="Adam step size (default 0.005)")
     parser.add_argument("--batch_size", type=_count(1), help="frames per update (default 128)")
+    parser.add_argument("--rnn_epochs", type=_count(0),
+                        help="then the RNN alone, trained this many epochs as an RNN with independent "
+                             "outputs, the paper's start for the RNN-RBM (default 0: it keeps its random start)")
     _common(parser, seed_default="0")
 
     def main(args: argparse.Namespace) -> None:
@@ -177,7 +180,8 @@ def pretrain_main(argv: Sequence[str] | None = None) -> None:
         from rnn_rbm.tasks.pretrain import pretrain_task
 
         overrides = _overrides(args, pretrain=dict(epochs=args.epochs, cd_k=args.cd_k,
-                                                   learning_rate=args.learning_rate, batch_size=args.batch_size))
+                                                   learning_rate=args.learning_rate, batch_size=args.batch_size,
+                                                   rnn_epochs=args.rnn_epochs))
         print(pretrain_task(overrides, out_dir, _loading(args)))
 
     _run(main, parser, argv)
@@ -409,6 +413,7 @@ def _print_evaluation(args: argparse.Namespace, measured) -> None:
     print(f"reference: uniform frames  {result.uniform_ll:8.3f} nats")
     print(f"reference: independent pitches fitted on train {result.bernoulli_ll:8.3f} nats "
           f"(add-{chosen.reference_smoothing:g} smoothing)")
+    print(f"reference: each frame forecast as the one before it: accuracy {100 * result.previous_frame_acc:.2f} %")
     print(json.dumps({"nll": result.nll, "nll_se": result.nll_se, "acc": acc.expected,
                       "acc_pooled": acc.pooled, "log_z_over_known": _finite_or_none(result.log_z_over_known),
                       "frames": result.frames}))

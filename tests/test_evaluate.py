@@ -133,6 +133,14 @@ def test_accuracy_monitor_matches_enumeration():
     assert set(record) == {"valid_acc", "valid_acc_pooled"}
 
 
+def test_previous_frame_forecast_accuracy():
+    piece = np.array([[1, 0, 0], [1, 1, 0], [0, 0, 0], [0, 0, 0]], np.float32)
+    # silence forecast for a note: 0; {0} for {0, 1}: 1/2; {0, 1} for silence: 0; silence for silence: 1.
+    assert scoring.previous_frame_accuracy([piece]) == pytest.approx((0 + 0.5 + 0 + 1) / 4)
+    # Each piece starts from silence: the second piece's first frame is not forecast by the first's last.
+    assert scoring.previous_frame_accuracy([piece[:2], piece[:2]]) == pytest.approx(0.25)
+
+
 def test_reference_models():
     assert scoring.uniform_log_likelihood(88) == pytest.approx(-61.00, abs=0.005)
     train = [np.array([[1, 0], [1, 1], [0, 0]], np.float32)]
@@ -185,6 +193,7 @@ def test_evaluate_command_on_the_jsb_benchmark(tmp_path, capsys):
     # A nearly untrained model: better than uniform frames, worse than independent pitches fitted.
     assert 11.0 < summary["nll"] < 61.0 and summary["nll_se"] > 0 and 0 <= summary["acc"] <= 1
     assert "-60.997" in out  # uniform frames, 88 keys
+    assert "as the one before it: accuracy 26.90 %" in out  # JSB's test split, measured exactly
     code, out, err = run_evaluate(capsys, prefix, "--split", "valid", "--chains", "2", "--temperatures", "1",
                                   "--draws", "1", *cache)
     assert code == 0, err

@@ -276,6 +276,17 @@ def bernoulli_log_likelihood(train_rolls: list[np.ndarray], rolls: list[np.ndarr
     return float(tf.reduce_mean(bernoulli.log_prob(all_frames(rolls), bias[np.newaxis])))
 
 
+def previous_frame_accuracy(rolls: list[np.ndarray]) -> float:
+    """The paper's frame accuracy of predicting each frame as the true frame before it (the
+    first frame of a piece as silence): the trivial forecast a model should beat. Exact, no draws.
+
+    Returns: float in [0, 1], the mean over every frame of `rolls`.
+    """
+    frames = all_frames(rolls)
+    before = all_frames([np.concatenate([np.zeros_like(r[:1]), r[:-1]]) for r in rolls])
+    return float(accuracy.per_frame(accuracy.frame_counts(before, frames).numpy()).mean())
+
+
 def make_validator(
     model: FrameModel, train_rolls: list[np.ndarray], valid_rolls: list[np.ndarray], config: EvalConfig,
     seed: int,
@@ -320,6 +331,7 @@ class Evaluation:
     uniform_ll: float  # nats per frame (negative)
     bernoulli_ll: float  # nats per frame (negative)
     seconds: float
+    previous_frame_acc: float  # the accuracy of forecasting each frame as the one before it
 
 
 def evaluate(
@@ -337,7 +349,7 @@ def evaluate(
     return Evaluation(scores.nll, scores.nll_se, scores.mean_log_z_over_known, scores.accuracy,
                       len(scores.log_p), uniform_log_likelihood(model.n_visible),
                       bernoulli_log_likelihood(train_rolls, rolls, config.reference_smoothing),
-                      time.perf_counter() - started)
+                      time.perf_counter() - started, previous_frame_accuracy(rolls))
 
 
 def _base_bias(config: EvalConfig, train_rolls: list[np.ndarray]) -> np.ndarray | None:
