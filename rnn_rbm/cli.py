@@ -207,9 +207,9 @@ def train_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--keep_last", type=_count(0), help="epoch checkpoints to keep besides best.ckpt "
                         "(default 3; 0 keeps all)")
     parser.add_argument("--cd_k", type=_count(1), help="Gibbs steps of CD-k (default 15)")
-    parser.add_argument("--negative_start", choices=["data", "zeros"], help="where CD-k's negative "
-                        "chains start: the all-zero frame, where generation starts (default), or the true "
-                        "frame, as in the paper")
+    parser.add_argument("--negative_start", choices=["data", "zeros", "mixed"], help="where CD-k's negative "
+                        "chains start: the all-zero frame, where generation starts (default), the true "
+                        "frame, as in the paper, or half and half at random (mixed)")
     parser.add_argument("--scheduled_sampling", type=_share, help="share of the frames the recurrence "
                         "reads in training that are the model's own draws given the true past, the rest "
                         "true frames (default 0: teacher forcing only)")

@@ -5,7 +5,7 @@ import tensorflow as tf
 from rnn_rbm.config import GenerateConfig
 from rnn_rbm.engine.sampling import generate
 from rnn_rbm.models.rnn_rbm import RnnRbm
-from rnn_rbm.ops import recurrence
+from rnn_rbm.ops import philox, recurrence
 
 V, H, R = 12, 7, 5
 
@@ -150,3 +150,25 @@ def test_predict_draws_only_the_real_frames():
     drawn = model.predict(v, 4, tf.random.Generator.from_seed(2), mask).numpy()
     assert drawn.shape == v.shape and set(np.unique(drawn)) <= {0.0, 1.0}
     assert not drawn[1, 2:].any() and drawn[1, :2].any() and drawn[[0, 2]].any()
+
+
+def test_mixed_negative_start_is_half_data_half_zeros():
+    model = tiny_model()
+    # Strong weights: one Gibbs step remembers where it started.
+    model.W.assign(tf.random.stateless_normal(model.W.shape, [1, 2], stddev=3.0))
+    v = random_rolls(4, 12)
+    mask = np.ones((4, 12), np.float32)
+    SEEDS = 128
+
+    def costs(start):
+        return np.array([float(model.cost(v, mask, 1, philox.new_seed(tf.random.Generator.from_seed(s)),
+                                          negative_start=start)) for s in range(SEEDS)])
+
+    data, zeros, mixed = costs("data"), costs("zeros"), costs("mixed")
+    assert abs(data.mean() - zeros.mean()) > 5 * (data.std() + zeros.std()) / np.sqrt(SEEDS)
+    # Each chain starts at its frame or at zeros, one or the other at random: on average the
+    # cost is halfway between the two.
+    se = np.sqrt((mixed.var() + (data.var() + zeros.var()) / 4) / SEEDS)
+    assert abs(mixed.mean() - (data.mean() + zeros.mean()) / 2) < 4 * se
+    again = model.cost(v, mask, 1, philox.new_seed(tf.random.Generator.from_seed(0)), negative_start="mixed")
+    assert float(again) == mixed[0]

@@ -18,7 +18,13 @@ import tensorflow as tf
 
 from rnn_rbm.config import TrainConfig
 from rnn_rbm.models.base import RecurrentBiases, chain_rows, flatten_steps, pad_for_recurrence
-from rnn_rbm.ops import cdk, rbm
+from rnn_rbm.ops import cdk, philox, rbm
+
+
+NEGATIVE_STARTS = ("data", "zeros", "mixed")
+# The sub-stream of a training step's seed that chooses the mixed start of each chain (the
+# chains draw from the seed itself; scheduled sampling uses 2**20 and 2**20 + 1).
+MIXED_START_STREAM = (1 << 20) + 2
 
 
 class RnnRbm(RecurrentBiases):
@@ -57,15 +63,16 @@ class RnnRbm(RecurrentBiases):
 
         v: (batch, T, V); mask: (batch, T), 1 on real frames.
         negative_start: "data" starts each negative chain at the true frame (CD-k as in
-        the paper); "zeros" at the all-zero frame, where generation starts its chains.
+        the paper); "zeros" at the all-zero frame, where generation starts its chains;
+        "mixed" each chain at one of the two, half and half at random.
         rng: a Generator or a seed (philox.new_seed). The chains' draws are those of rows
         row_offset, row_offset + 1, ... of the seed (see `chain_rows`): a batch split
         between devices draws what it would draw whole.
         past: the frames the RNN reads, (batch, T, V) (default v; see `training_past`).
         Returns: float32 scalar, nats per frame (a surrogate whose gradient is CD-k's).
         """
-        if negative_start not in ("data", "zeros"):
-            raise ValueError(f"negative_start must be 'data' or 'zeros', not {negative_start!r}")
+        if negative_start not in NEGATIVE_STARTS:
+            raise ValueError(f"negative_start must be one of {NEGATIVE_STARTS}, not {negative_start!r}")
         # Padding costs the RNN alone: the RBM work (most of the step) is done on the real
         # frames only.
         past, _ = pad_for_recurrence(v if past is None else past, mask)
@@ -73,9 +80,18 @@ class RnnRbm(RecurrentBiases):
         rows = tf.where(tf.reshape(chain_rows(mask), [-1]))[:, 0]
         frames = tf.gather(flatten_steps(v), rows)
         bv_t, bh_t = self.step_biases_from(tf.gather(flatten_steps(self.previous_states(past)), rows))
-        start = tf.zeros_like(frames) if negative_start == "zeros" else None
+        seed = philox.new_seed(rng) if isinstance(rng, tf.random.Generator) else rng
+        start = None
+        if negative_start == "zeros":
+            start = tf.zeros_like(frames)
+        elif negative_start == "mixed":
+            # Half the chains, chosen at random, from zeros: a frame's choice is its row's, so
+            # a batch split between devices chooses what it would choose whole.
+            from_zeros = philox.bernoulli_logits(tf.zeros_like(frames[:, :1]), philox.substream(seed, MIXED_START_STREAM),
+                                                 0, row_offset)
+            start = frames * (1.0 - from_zeros)
         weights = tf.gather(tf.reshape(mask, [-1]), rows)
-        return cdk.cd_cost(frames, self.W, bv_t, bh_t, k, rng, weights=weights, v_start=start,
+        return cdk.cd_cost(frames, self.W, bv_t, bh_t, k, seed, weights=weights, v_start=start,
                            row_offset=row_offset)
 
     def predict(self, v: tf.Tensor, gibbs_steps: int, rng: tf.random.Generator | tf.Tensor,
