@@ -62,6 +62,14 @@ def _share(text: str) -> float:
     return value
 
 
+def _open_share(text: str) -> float:
+    """A share in (0, 1)."""
+    value = _share(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not above 0")
+    return value
+
+
 def _common(parser: argparse.ArgumentParser, seed_default: str = "0, or the --init checkpoint's") -> None:
     parser.add_argument("--seed", type=_count(0), help=f"random seed (default {seed_default})")
     parser.add_argument("--quiet", action="store_true", help="only warnings and errors, no progress bars")
@@ -210,6 +218,8 @@ def train_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--negative_start", choices=["data", "zeros", "mixed"], help="where CD-k's negative "
                         "chains start: the all-zero frame, where generation starts (default), the true "
                         "frame, as in the paper, or half and half at random (mixed)")
+    parser.add_argument("--zeros_start_share", type=_open_share, help="with --negative_start mixed: the share "
+                        "of the chains started at zeros, the others at the true frame (default 0.5)")
     parser.add_argument("--scheduled_sampling", type=_share, help="share of the frames the recurrence "
                         "reads in training that are the model's own draws given the true past, the rest "
                         "true frames (default 0: teacher forcing only)")
@@ -242,6 +252,7 @@ def train_main(argv: Sequence[str] | None = None) -> None:
         from rnn_rbm.tasks.train import TrainRequest, train_task
 
         train = dict(cd_k=args.cd_k, negative_start=args.negative_start,
+                     zeros_start_share=args.zeros_start_share,
                      scheduled_sampling=args.scheduled_sampling, learning_rate=args.learning_rate,
                      lr_schedule=args.lr_schedule, clip_norm=args.clip_norm, batch_size=args.batch_size,
                      select_min_delta=args.select_min_delta, checkpoint_every=args.checkpoint_every,

@@ -100,9 +100,10 @@ class TrainConfig:
     # chains visit what generation would draw given the true past, and training pushes
     # down exactly those wrong frames: on the Bach default this raised valid_acc from
     # 0.26-0.28 to 0.39 in 80 epochs (README, "Measured"). It does not keep long pieces
-    # from drifting: scheduled_sampling does. "mixed": each chain from one of the two, half
-    # and half at random.
+    # from drifting: scheduled_sampling does. "mixed": each chain from zeros with probability
+    # zeros_start_share, else from the true frame, chosen at random.
     negative_start: str = "zeros"
+    zeros_start_share: float = 0.5
     # Scheduled sampling, in parallel (Bengio et al. 2015; Duckworth et al. 2019): this share
     # of the frames the recurrence reads in training are the model's own draws given the true
     # past (each frame chosen independently), the rest the true frames; the cost is still that

@@ -14,6 +14,8 @@ inside run XLA-compiled functions (cdk.py, recurrence.py).
 
 from __future__ import annotations
 
+import math
+
 import tensorflow as tf
 
 from rnn_rbm.config import TrainConfig
@@ -54,17 +56,17 @@ class RnnRbm(RecurrentBiases):
     def loss(self, v: tf.Tensor, mask: tf.Tensor, train: TrainConfig, seed: tf.Tensor,
              row_offset: int | tf.Tensor = 0) -> tf.Tensor:
         return self.cost(v, mask, train.cd_k, seed, train.negative_start, row_offset,
-                         past=self.training_past(v, mask, train, seed))
+                         past=self.training_past(v, mask, train, seed), zeros_share=train.zeros_start_share)
 
     def cost(self, v: tf.Tensor, mask: tf.Tensor, k: int, rng: tf.random.Generator | tf.Tensor,
              negative_start: str = "data", row_offset: int | tf.Tensor = 0,
-             past: tf.Tensor | None = None) -> tf.Tensor:
+             past: tf.Tensor | None = None, zeros_share: float = 0.5) -> tf.Tensor:
         """CD-k cost of all steps of a batch at once, padding masked out.
 
         v: (batch, T, V); mask: (batch, T), 1 on real frames.
         negative_start: "data" starts each negative chain at the true frame (CD-k as in
         the paper); "zeros" at the all-zero frame, where generation starts its chains;
-        "mixed" each chain at one of the two, half and half at random.
+        "mixed" each chain at zeros with probability zeros_share, else at the true frame.
         rng: a Generator or a seed (philox.new_seed). The chains' draws are those of rows
         row_offset, row_offset + 1, ... of the seed (see `chain_rows`): a batch split
         between devices draws what it would draw whole.
@@ -85,10 +87,12 @@ class RnnRbm(RecurrentBiases):
         if negative_start == "zeros":
             start = tf.zeros_like(frames)
         elif negative_start == "mixed":
-            # Half the chains, chosen at random, from zeros: a frame's choice is its row's, so
-            # a batch split between devices chooses what it would choose whole.
-            from_zeros = philox.bernoulli_logits(tf.zeros_like(frames[:, :1]), philox.substream(seed, MIXED_START_STREAM),
-                                                 0, row_offset)
+            # A frame's choice is its row's, so a batch split between devices chooses what it
+            # would choose whole.
+            if not 0 < zeros_share < 1:
+                raise ValueError(f"zeros_share must be between 0 and 1 (exclusive), not {zeros_share}")
+            logit = tf.fill(tf.shape(frames[:, :1]), math.log(zeros_share / (1.0 - zeros_share)))
+            from_zeros = philox.bernoulli_logits(logit, philox.substream(seed, MIXED_START_STREAM), 0, row_offset)
             start = frames * (1.0 - from_zeros)
         weights = tf.gather(tf.reshape(mask, [-1]), rows)
         return cdk.cd_cost(frames, self.W, bv_t, bh_t, k, seed, weights=weights, v_start=start,
