@@ -93,18 +93,22 @@ def pretrain_recurrence(
     train: TrainConfig,
     np_rng: np.random.Generator,
     progress: bool = True,
+    output_bias: tf.Variable | None = None,
 ) -> list[dict]:
     """Trains model.recurrence_variables() as an RNN with independent outputs (the paper's
     "RNN"), by the exact likelihood of model.independent_log_prob on batches of whole
     training pieces (train.batch_size pieces, Adam at train.learning_rate, gradients clipped
     at train.clip_norm or 1). The output bias of that RNN starts at the pitches' log-odds and
-    is dropped afterwards: in the full model bv(t) = bv + u(t-1) Wuv, the RBM's own bv kept.
+    is dropped afterwards (in the full model bv(t) = bv + u(t-1) Wuv, the RBM's own bv kept),
+    unless the caller gives the variable (V,) to train as output_bias and keeps it.
 
     Returns: one dict per epoch: epoch, nll (training pieces, mean over the epoch's batches),
     valid_nll (exact, every validation frame; nan without validation pieces), seconds;
     nats per frame.
     """
-    output_bias = tf.Variable(pitch_log_odds(np.concatenate(train_rolls), BIAS_SMOOTHING), name="rnn_output_bias")
+    if output_bias is None:
+        output_bias = tf.Variable(tf.zeros([model.n_visible]), name="rnn_output_bias")
+    output_bias.assign(pitch_log_odds(np.concatenate(train_rolls), BIAS_SMOOTHING))
     params = model.recurrence_variables() + [output_bias]
     optimizer = tf.keras.optimizers.Adam(train.learning_rate)
     clip = train.clip_norm if train.clip_norm > 0 else 1.0
