@@ -304,7 +304,7 @@ def make_validator(
     rng = tf.random.Generator.from_seed(0)
     known = known_frames(train_rolls) if config.exact_training_frames and not model.EXACT else None
     scorer = make_scorer(model, config.valid_ais_chains, config.valid_ais_temperatures, config.valid_acc_draws,
-                         config.ais_batch_frames, rng, _base_bias(config, train_rolls), known)
+                         config.ais_batch_frames, rng, ais_base_bias(config, train_rolls), known)
     valid_rolls = valid_rolls[: config.valid_pieces or None]
 
     def validate(epoch: int) -> dict[str, float]:
@@ -345,14 +345,15 @@ def evaluate(
     started = time.perf_counter()
     known = known_frames(train_rolls) if config.exact_training_frames and not model.EXACT else None
     scores = score(model, rolls, config.ais_chains, config.ais_temperatures, config.acc_draws,
-                   config.ais_batch_frames, rng, _base_bias(config, train_rolls), known, progress)
+                   config.ais_batch_frames, rng, ais_base_bias(config, train_rolls), known, progress)
     return Evaluation(scores.nll, scores.nll_se, scores.mean_log_z_over_known, scores.accuracy,
                       len(scores.log_p), uniform_log_likelihood(model.n_visible),
                       bernoulli_log_likelihood(train_rolls, rolls, config.reference_smoothing),
                       time.perf_counter() - started, previous_frame_accuracy(rolls))
 
 
-def _base_bias(config: EvalConfig, train_rolls: list[np.ndarray]) -> np.ndarray | None:
+def ais_base_bias(config: EvalConfig, train_rolls: list[np.ndarray]) -> np.ndarray | None:
+    """Returns: the AIS base's visible bias that config.ais_base asks for (None: each frame's own)."""
     if config.ais_base not in BASES:
         raise ValueError(f"ais_base must be one of {BASES}, not {config.ais_base!r}")
     return base_rate_bias(train_rolls, config.reference_smoothing) if config.ais_base == "data" else None
