@@ -7,10 +7,12 @@ import math
 
 import numpy as np
 import pretty_midi
+import tensorflow as tf
 
 from rnn_rbm.config import GenerateConfig, Overrides
 from rnn_rbm.data.dataset import Loading
 from rnn_rbm.engine import checkpoint
+from rnn_rbm.models import registry
 from rnn_rbm.tasks.evaluate import evaluate_task
 from rnn_rbm.tasks.generate import GenerateRequest, generate_task
 from rnn_rbm.tasks.pretrain import pretrain_task
@@ -23,9 +25,14 @@ def test_pretrain_train_generate_evaluate_as_functions(midi_folder, tmp_path, ca
     loading = Loading(cache_dir=tmp_path / "cache", workers=1, progress=False)
     runs = tmp_path / "runs"
     overrides = Overrides(data_source=str(midi_folder), family="rnn_nade", seed=3, **TINY,
-                          pretrain={"epochs": 1})
+                          pretrain={"epochs": 1, "rnn_epochs": 2})
     initial = pretrain_task(overrides, runs, loading)
-    assert checkpoint.load_config(initial).model.family == "rnn_nade"
+    held = checkpoint.load_config(initial)
+    assert held.model.family == "rnn_nade" and held.pretrain.rnn_epochs == 2
+    # The RNN was pretrained: its weights left their random start.
+    fresh, pretrained = (registry.build(held, tf.random.Generator.from_seed(held.seed)) for _ in range(2))
+    checkpoint.restore(initial, model=pretrained)
+    assert not np.allclose(fresh.Wuu.numpy(), pretrained.Wuu.numpy())
 
     train = {"validate_every": 1, "batch_size": 4}
     newest = train_task(TrainRequest(2, runs, Overrides(train=train)), loading)
