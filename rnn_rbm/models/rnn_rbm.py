@@ -19,14 +19,14 @@ import math
 import tensorflow as tf
 
 from rnn_rbm.config import TrainConfig
-from rnn_rbm.models.base import RecurrentBiases, chain_rows, flatten_steps, pad_for_recurrence
+from rnn_rbm.models.base import (SCHEDULED_SAMPLING_STREAMS, RecurrentBiases, chain_rows, flatten_steps,
+                                 pad_for_recurrence)
 from rnn_rbm.ops import cdk, philox, rbm
 
-
 NEGATIVE_STARTS = ("data", "zeros", "mixed")
-# The sub-stream of a training step's seed that chooses the mixed start of each chain (the
-# chains draw from the seed itself; scheduled sampling uses 2**20 and 2**20 + 1).
-MIXED_START_STREAM = (1 << 20) + 2
+# The sub-stream of a training step's seed that chooses the mixed start of each chain: the
+# chains draw from the seed itself, scheduled sampling from the streams before this one.
+MIXED_START_STREAM = SCHEDULED_SAMPLING_STREAMS[-1] + 1
 
 
 class RnnRbm(RecurrentBiases):
