@@ -69,7 +69,7 @@ def main() -> None:
     test_nll = float(mean_nll(model.independent_log_prob(v, mask, output_bias), mask))
     real = tf.where(tf.reshape(mask, [-1]) > 0)[:, 0]
     frames = tf.gather(flatten_steps(tf.constant(v)), real)
-    logits = output_bias + tf.gather(flatten_steps(model.previous_states(tf.constant(v)) @ model.Wuv), real)
+    logits = tf.gather(flatten_steps(model.independent_logits(tf.constant(v), output_bias)), real)
     seed = philox.new_seed(tf.random.Generator.from_seed(args.seed + 1))
     counts = np.stack([accuracy.frame_counts(bernoulli.draw(logits, seed, d), frames).numpy()
                        for d in range(args.draws)], axis=1)  # (frames, draws, 3)

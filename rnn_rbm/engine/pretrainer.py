@@ -18,7 +18,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from rnn_rbm.config import PretrainConfig, TrainConfig
-from rnn_rbm.data.dataset import batches, pad_batch, pitch_log_odds
+from rnn_rbm.data.dataset import batches, pitch_log_odds
 from rnn_rbm.models.base import FrameModel, RecurrentBiases, mean_nll
 
 log = logging.getLogger(__name__)
@@ -129,8 +129,7 @@ def pretrain_recurrence(
     def valid_nll() -> float:
         if not valid_rolls:
             return float("nan")
-        total = sum(float(summed_log_prob(*pad_batch(valid_rolls[i : i + train.batch_size])))
-                    for i in range(0, len(valid_rolls), train.batch_size))
+        total = sum(float(summed_log_prob(v, mask)) for v, mask in batches(valid_rolls, train.batch_size))
         return -total / sum(len(r) for r in valid_rolls)
 
     history = []

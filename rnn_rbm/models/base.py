@@ -170,7 +170,7 @@ class FrameModel(tf.Module):
         """
         shape = tf.shape(v)
         mask = tf.ones(shape[:2]) if mask is None else mask
-        seed = philox.new_seed(rng) if isinstance(rng, tf.random.Generator) else rng
+        seed = philox.seed_of(rng)
         rows = tf.where(tf.reshape(mask, [-1]) > 0)
         contexts = tf.gather_nd(flatten_steps(self.contexts(v)), rows)
         drawn = self.draw(contexts, gibbs_steps, seed)
@@ -198,7 +198,7 @@ class FrameModel(tf.Module):
             raise ValueError(f"temperature must be positive, not {temperature}")
         frames = tf.TensorArray(tf.float32, size=num_steps)
         u = u0
-        seed = philox.new_seed(rng) if isinstance(rng, tf.random.Generator) else rng
+        seed = philox.seed_of(rng)
         for t in tf.range(num_steps):
             stream = philox.substream(seed, first_step + t)
             held = (None, None) if clamp_mask is None else (clamp_mask[:, t], clamp_values[:, t])
@@ -309,17 +309,21 @@ class RecurrentBiases(FrameModel):
         pretraining the recurrence trains (pretrainer.pretrain_recurrence)."""
         return [self.Wvu, self.Wuu, self.bu, self.Wuv]
 
+    def independent_logits(self, v: tf.Tensor, output_bias: tf.Tensor) -> tf.Tensor:
+        """The RNN alone with independent outputs (the paper's "RNN"): pitch i of frame t sounds
+        with probability sigmoid(output_bias_i + u(t-1) Wuv_i), u read from the true past.
+
+        v: (batch, T, V); output_bias: (V,). Returns: float32 (batch, T, V), the logits.
+        """
+        return output_bias + tf.tensordot(self.contexts(v), self.Wuv, axes=1)
+
     def independent_log_prob(self, v: tf.Tensor, mask: tf.Tensor, output_bias: tf.Tensor) -> tf.Tensor:
-        """log p(v(t) | v(<t)) of every frame under the RNN alone with independent outputs
-        (the paper's "RNN"): pitch i sounds with probability sigmoid(output_bias_i + u(t-1) Wuv_i).
+        """log p(v(t) | v(<t)) of every frame under `independent_logits`.
 
         v: (batch, T, V); mask: (batch, T), 1 on real frames; output_bias: (V,).
         Returns: float32 (batch, T), nats; 0 where mask is 0.
         """
-        shape = tf.shape(v)
-        padded, _ = pad_for_recurrence(v, mask)
-        logits = output_bias + tf.tensordot(self.previous_states(padded)[:shape[0], :shape[1]], self.Wuv, axes=1)
-        return bernoulli.log_prob(v, logits) * mask
+        return bernoulli.log_prob(v, self.independent_logits(v, output_bias)) * mask
 
     def step_biases(self, v: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """The biases of every step of v (batch, T, V), each set from the true past.

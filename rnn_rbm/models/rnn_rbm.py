@@ -60,7 +60,7 @@ class RnnRbm(RecurrentBiases):
 
     def cost(self, v: tf.Tensor, mask: tf.Tensor, k: int, rng: tf.random.Generator | tf.Tensor,
              negative_start: str = "data", row_offset: int | tf.Tensor = 0,
-             past: tf.Tensor | None = None, zeros_share: float = 0.5) -> tf.Tensor:
+             past: tf.Tensor | None = None, zeros_share: float = TrainConfig.zeros_start_share) -> tf.Tensor:
         """CD-k cost of all steps of a batch at once, padding masked out.
 
         v: (batch, T, V); mask: (batch, T), 1 on real frames.
@@ -82,7 +82,7 @@ class RnnRbm(RecurrentBiases):
         rows = tf.where(tf.reshape(chain_rows(mask), [-1]))[:, 0]
         frames = tf.gather(flatten_steps(v), rows)
         bv_t, bh_t = self.step_biases_from(tf.gather(flatten_steps(self.previous_states(past)), rows))
-        seed = philox.new_seed(rng) if isinstance(rng, tf.random.Generator) else rng
+        seed = philox.seed_of(rng)
         start = None
         if negative_start == "zeros":
             start = tf.zeros_like(frames)

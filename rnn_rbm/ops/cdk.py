@@ -95,7 +95,7 @@ def _run_chunks(v: tf.Tensor, v_start: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, 
 
     Returns: (sum of weighted gaps, dW (V, H), per-row dbv (N, V) and dbh (N, H), v~ (N, V)).
     """
-    seed = philox.new_seed(rng) if isinstance(rng, tf.random.Generator) else rng
+    seed = philox.seed_of(rng)
     # Tensors, not variables: the compiled function is shared by every model.
     v, v_start, bv, bh, W = (tf.convert_to_tensor(x, tf.float32) for x in (v, v_start, bv, bh, W))
     rows = tf.shape(v)[0]

@@ -63,6 +63,12 @@ def new_seed(rng: tf.random.Generator) -> tf.Tensor:
     return rng.uniform_full_int([4], tf.uint32)
 
 
+def seed_of(rng: tf.random.Generator | tf.Tensor) -> tf.Tensor:
+    """Returns: a seed (uint32 (4,)): one drawn from rng when it is a Generator, rng itself when
+    it is already a seed."""
+    return new_seed(rng) if isinstance(rng, tf.random.Generator) else rng
+
+
 def substream(seed: tf.Tensor, index: int | tf.Tensor) -> tf.Tensor:
     """Returns: the seed of sub-stream `index` of `seed`, uint32 (4,): indices below 2**32
     never share a counter (word 2 of the counter is offset by the index)."""

@@ -79,7 +79,7 @@ def gibbs_chain(
     them and the free units are drawn given them (harmonisation).
     Returns: v after k steps, float32 0/1 (N, V).
     """
-    seed = philox.new_seed(rng) if isinstance(rng, tf.random.Generator) else rng
+    seed = philox.seed_of(rng)
     draw = philox_draw(seed, row_offset)
 
     def step(i: tf.Tensor, v: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
