@@ -181,6 +181,8 @@ def pretrain_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rnn_epochs", type=_count(0),
                         help="then the RNN alone, trained this many epochs as an RNN with independent "
                              "outputs, the paper's start for the RNN-RBM (default 0: it keeps its random start)")
+    parser.add_argument("--rnn_learning_rate", type=_positive_float,
+                        help="Adam step size of that RNN stage (default: rnn_rbm_train.py's --learning_rate)")
     _common(parser, seed_default="0")
 
     def main(args: argparse.Namespace) -> None:
@@ -189,7 +191,8 @@ def pretrain_main(argv: Sequence[str] | None = None) -> None:
 
         overrides = _overrides(args, pretrain=dict(epochs=args.epochs, cd_k=args.cd_k,
                                                    learning_rate=args.learning_rate, batch_size=args.batch_size,
-                                                   rnn_epochs=args.rnn_epochs))
+                                                   rnn_epochs=args.rnn_epochs,
+                                                   rnn_learning_rate=args.rnn_learning_rate))
         print(pretrain_task(overrides, out_dir, _loading(args)))
 
     _run(main, parser, argv)

@@ -193,3 +193,14 @@ def test_a_better_figure_must_beat_the_noise(tmp_path):
     # 3.995 and 3.992 are within the noise of 4.0: no new best, and two of them stop the run.
     assert [h.get("best", False) for h in history] == [True, True, False, False]
     assert checkpoint.progress(tmp_path / "best.ckpt") == (2, 0)
+
+
+def test_the_paper_s_plain_gradient_step_and_an_unknown_optimizer(tmp_path):
+    config = tiny_config(optimizer="sgd", learning_rate=0.5)
+    state = TrainState.create(config)
+    assert isinstance(state.optimizer, tf.keras.optimizers.SGD)
+    before = weights(state)
+    train(state, tiny_dataset(), config, 1, tmp_path, progress=False)
+    assert any(not np.array_equal(old, new.numpy()) for old, new in zip(before, state.model.trainable_variables))
+    with pytest.raises(UserError, match="train.optimizer must be one of adam, rmsprop, sgd, not 'adagrad'"):
+        TrainState.create(tiny_config(optimizer="adagrad"))

@@ -65,8 +65,11 @@ class Progress(tf.Module):
         self.since_cut = tf.Variable(0, dtype=tf.int64)  # ... and without a learning-rate cut
 
 
-# --optimizer: Adam for every model but two of the token recipes, which use RMSprop.
-OPTIMIZERS = {"adam": tf.keras.optimizers.Adam, "rmsprop": tf.keras.optimizers.RMSprop}
+# train.optimizer: Adam for every model but two of the token recipes, which use RMSprop.
+# "sgd" is the paper's plain gradient step: its steps shrink with the gradient, where
+# Adam's keep their size, so a weak, noisy CD gradient moves the weights less.
+OPTIMIZERS = {"adam": tf.keras.optimizers.Adam, "rmsprop": tf.keras.optimizers.RMSprop,
+              "sgd": tf.keras.optimizers.SGD}
 
 
 @dataclass
@@ -85,6 +88,8 @@ class TrainState:
         """Returns: a fresh model (initialised from config.seed), its optimizer and Progress."""
         tf_rng = tf.random.Generator.from_seed(config.seed)
         model = registry.build(config, tf_rng)
+        if config.train.optimizer not in OPTIMIZERS:
+            raise UserError(f"train.optimizer must be one of {', '.join(OPTIMIZERS)}, not {config.train.optimizer!r}")
         optimizer = OPTIMIZERS[config.train.optimizer](config.train.learning_rate)
         # Adam's moments exist before a restore, so that a resumed run gets them back at once.
         optimizer.build(model.trainable_variables)

@@ -59,6 +59,6 @@ def start_frame_model(model: FrameModel, dataset: Dataset, config: RunConfig, tf
         if not isinstance(model, RecurrentBiases):
             raise UserError(f"pretrain.rnn_epochs: the {config.model.family} has no RNN of the paper's to pretrain")
         log.info("pretraining the RNN alone with independent outputs: %d epochs", config.pretrain.rnn_epochs)
-        pretrain_recurrence(model, dataset.train, dataset.valid, config.pretrain.rnn_epochs, config.train, np_rng,
-                            progress)
+        pretrain_recurrence(model, dataset.train, dataset.valid, config.pretrain.rnn_epochs,
+                            config.pretrain.rnn_stage(config.train), np_rng, progress)
     return True
