@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from rnn_rbm.config import FAMILIES, SELECT_METRICS, GenerateConfig, Overrides
+from rnn_rbm.config import FAMILIES, OPTIMIZERS, SELECT_METRICS, GenerateConfig, Overrides
 from rnn_rbm.errors import RunInterrupted, UserError
 
 log = logging.getLogger("rnn_rbm")
@@ -226,7 +226,9 @@ def train_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--scheduled_sampling", type=_share, help="share of the frames the recurrence "
                         "reads in training that are the model's own draws given the true past, the rest "
                         "true frames (default 0: teacher forcing only)")
-    parser.add_argument("--learning_rate", type=_positive_float, help="Adam step size (default 0.003)")
+    parser.add_argument("--learning_rate", type=_positive_float, help="the optimizer's step size (default 0.003)")
+    parser.add_argument("--optimizer", choices=list(OPTIMIZERS), help="adam (the default), rmsprop, or sgd, "
+                        "the paper's plain gradient step (its rate then needs to be about 1000 times Adam's)")
     parser.add_argument("--lr_schedule", choices=["constant", "plateau"], help="'plateau' halves the "
                         "learning rate after 5 validations without improvement (default constant)")
     parser.add_argument("--clip_norm", type=_non_negative_float, help="clip the gradient's global norm "
@@ -257,7 +259,7 @@ def train_main(argv: Sequence[str] | None = None) -> None:
         train = dict(cd_k=args.cd_k, negative_start=args.negative_start,
                      zeros_start_share=args.zeros_start_share,
                      scheduled_sampling=args.scheduled_sampling, learning_rate=args.learning_rate,
-                     lr_schedule=args.lr_schedule, clip_norm=args.clip_norm, batch_size=args.batch_size,
+                     optimizer=args.optimizer, lr_schedule=args.lr_schedule, clip_norm=args.clip_norm, batch_size=args.batch_size,
                      select_min_delta=args.select_min_delta, checkpoint_every=args.checkpoint_every,
                      keep_last=args.keep_last, validate_every=args.validate_every,
                      select_metric=args.select_metric, early_stop_patience=args.early_stop_patience)

@@ -1,10 +1,12 @@
 import numpy as np
 import tensorflow as tf
 
-from rnn_rbm.config import PretrainConfig, TrainConfig
-from rnn_rbm.data.dataset import pad_batch
+from rnn_rbm.config import DataConfig, ModelConfig, PretrainConfig, RunConfig, TrainConfig
+from rnn_rbm.data.dataset import Dataset, pad_batch
 from rnn_rbm.engine.pretrainer import pretrain, pretrain_recurrence, set_visible_bias_from_data
+from rnn_rbm.models import registry
 from rnn_rbm.models.rnn_rbm import RnnRbm
+from rnn_rbm.tasks.pretrain import start_frame_model
 
 
 def two_chords(count: int, seed: int = 0) -> np.ndarray:
@@ -72,3 +74,19 @@ def test_recurrence_pretraining_learns_what_follows_and_leaves_the_rbm_alone():
     assert history[-1]["valid_nll"] < 0.2 * 6 * np.log(2) + 0.1
     for before, after in zip(rbm_before, (model.W, model.bv, model.bh, model.Wuh)):
         np.testing.assert_array_equal(after.numpy(), before)
+
+
+def test_the_rnn_stage_steps_at_its_own_rate_else_at_training_s():
+    pieces = alternating_pieces(8)
+    moved = {}
+    for rnn_rate in (0.0, 0.05):
+        config = RunConfig(data=DataConfig(num_pitches=12), model=ModelConfig(n_hidden=5, n_recurrent=8),
+                           pretrain=PretrainConfig(epochs=1, rnn_epochs=5, rnn_learning_rate=rnn_rate),
+                           train=TrainConfig(learning_rate=1e-6, batch_size=4))
+        model = registry.build(config, tf.random.Generator.from_seed(0))
+        before = model.Wuv.numpy().copy()
+        start_frame_model(model, Dataset("alternating", pieces, pieces[:2]), config,
+                          tf.random.Generator.from_seed(1), progress=False)
+        moved[rnn_rate] = np.abs(model.Wuv.numpy() - before).max()
+    # Adam moves each weight by about its step size per update (5 epochs x 2 batches).
+    assert moved[0.0] < 1e-4 < 0.05 < moved[0.05]

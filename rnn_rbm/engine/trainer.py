@@ -27,7 +27,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from rnn_rbm import seeding
-from rnn_rbm.config import GenerateConfig, RunConfig
+from rnn_rbm.config import OPTIMIZERS, GenerateConfig, RunConfig
 from rnn_rbm.data.dataset import Dataset, batches
 from rnn_rbm.engine import checkpoint, distribute
 from rnn_rbm.engine.metrics_log import MetricsLog
@@ -65,13 +65,6 @@ class Progress(tf.Module):
         self.since_cut = tf.Variable(0, dtype=tf.int64)  # ... and without a learning-rate cut
 
 
-# train.optimizer: Adam for every model but two of the token recipes, which use RMSprop.
-# "sgd" is the paper's plain gradient step: its steps shrink with the gradient, where
-# Adam's keep their size, so a weak, noisy CD gradient moves the weights less.
-OPTIMIZERS = {"adam": tf.keras.optimizers.Adam, "rmsprop": tf.keras.optimizers.RMSprop,
-              "sgd": tf.keras.optimizers.SGD}
-
-
 @dataclass
 class TrainState:
     """What a run trains and draws from; checkpointed together."""
@@ -90,7 +83,7 @@ class TrainState:
         model = registry.build(config, tf_rng)
         if config.train.optimizer not in OPTIMIZERS:
             raise UserError(f"train.optimizer must be one of {', '.join(OPTIMIZERS)}, not {config.train.optimizer!r}")
-        optimizer = OPTIMIZERS[config.train.optimizer](config.train.learning_rate)
+        optimizer = getattr(tf.keras.optimizers, OPTIMIZERS[config.train.optimizer])(config.train.learning_rate)
         # Adam's moments exist before a restore, so that a resumed run gets them back at once.
         optimizer.build(model.trainable_variables)
         return cls(model, optimizer, tf_rng, Progress())
