@@ -2,15 +2,16 @@
 
     python benchmarks/table1.py [--datasets jsb nottingham] [--models rnn_rbm rnn_nade lstm]
                                 [--data_dir ../shared/data] [--work_dir table1_runs]
-                                [--set SECTION.FIELD=VALUE ...] [--quiet]
+                                [--set SECTION.FIELD=VALUE ...] [--init CKPT] [--quiet]
 
 For each data set and model: pretrains where the model has a pretraining step, trains
 with the recommended settings (rnn_rbm.config.PRESETS, per model and data set; a data
 set without its own gets a generic preset: validation every few epochs, best.ckpt,
 plateau learning-rate schedule, early stopping), then measures best.ckpt on the test
 split as rnn_rbm_evaluate.py does (log-likelihood per frame, exact or by AIS; expected
-frame accuracy). Prints a markdown table with the paper's figures beside ours, then one
-JSON line: {"jsb": {"rnn_rbm": {"nll": .., "nll_se": .., "acc": .., "params": ..,
+frame accuracy). With --init, one model on one data set starts from that checkpoint's
+weights (a run's initial.ckpt: training settings tried without repeating the pretraining).
+Prints a markdown table with the paper's figures beside ours, then one JSON line: {"jsb": {"rnn_rbm": {"nll": .., "nll_se": .., "acc": .., "params": ..,
 "train_seconds": .., ...}, ...}, ...}. train_seconds counts pretraining and training with
 its validations; eval_seconds the test measurement.
 
@@ -75,9 +76,9 @@ def with_changes(base: Preset, changes: list[str]) -> Preset:
     return Preset(config, epochs)
 
 
-def run(name: str, chosen: Preset, data: Path, work_dir: Path, progress: bool) -> dict:
-    """Pretrains (where the model has a pretraining step), trains and measures one model on
-    one data set with the settings `chosen`.
+def run(name: str, chosen: Preset, data: Path, work_dir: Path, progress: bool, init: Path | None = None) -> dict:
+    """Pretrains (where the model has a pretraining step; or starts from the weights of `init`),
+    trains and measures one model on one data set with the settings `chosen`.
 
     Returns: {"nll", "nll_se", "log_z_over_known", "acc" (the paper's expected frame accuracy),
     "acc_se", "acc_pooled", "frames", "params", "epochs", "best_epoch",
@@ -100,7 +101,9 @@ def run(name: str, chosen: Preset, data: Path, work_dir: Path, progress: bool) -
 
     started = time.perf_counter()
     state = TrainState.create(config)
-    if start_frame_model(state.model, dataset, config, state.tf_rng, progress):
+    if init is not None:
+        checkpoint.restore(init, model=state.model)
+    elif start_frame_model(state.model, dataset, config, state.tf_rng, progress):
         checkpoint.save(out / checkpoint.INITIAL_CHECKPOINT, config, model=state.model)
     history = train(state, dataset, config, chosen.epochs, out, progress=progress)
     train_seconds = time.perf_counter() - started
@@ -120,6 +123,19 @@ def run(name: str, chosen: Preset, data: Path, work_dir: Path, progress: bool) -
             "best_epoch": max((r["epoch"] for r in history if r.get("best")), default=None),
             "train_seconds": train_seconds, "eval_seconds": result.seconds,
             "bernoulli_ll": result.bernoulli_ll, "previous_frame_acc": result.previous_frame_acc}
+
+
+def check_init(init: Path, chosen: Preset) -> None:
+    """Exits with one clear message unless `init` is a checkpoint of the model `chosen` trains."""
+    from rnn_rbm.engine import checkpoint
+    from rnn_rbm.errors import UserError
+
+    try:
+        held = checkpoint.load_config(init)
+    except UserError as error:
+        sys.exit(f"error: --init: {error}")
+    if held.model != chosen.run.model:
+        sys.exit(f"error: --init {init} holds {held.model}, not the {chosen.run.model} of these settings")
 
 
 def table(results: dict[str, dict[str, dict]]) -> str:
@@ -158,6 +174,9 @@ def main() -> None:
                         "(default table1_runs)")
     parser.add_argument("--set", nargs="+", default=[], metavar="SECTION.FIELD=VALUE",
                         help="change a preset setting for every data set, e.g. train.learning_rate=0.001")
+    parser.add_argument("--init", type=Path, metavar="CKPT", help="start from this checkpoint's weights "
+                        "instead of pretraining (e.g. a run's initial.ckpt, to try training settings without "
+                        "repeating the pretraining); one data set and one model")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines or progress bars")
     quiet.add_verbose_flag(parser)
     args = parser.parse_args()
@@ -165,6 +184,10 @@ def main() -> None:
     for name in args.datasets:
         if not data_file(args.data_dir, name).is_file():
             sys.exit(f"error: no {data_file(args.data_dir, name).name} in {args.data_dir}; give --data_dir")
+    if args.init is not None and len(args.datasets) * len(args.models) > 1:
+        sys.exit("error: --init starts one model on one data set: give one --datasets and one --models")
+    if args.init is not None:
+        check_init(args.init, with_changes(preset(args.models[0], args.datasets[0]), args.set))
 
     import tensorflow as tf
 
@@ -173,7 +196,7 @@ def main() -> None:
         for family in args.models:
             results.setdefault(name, {})[family] = run(
                 name, with_changes(preset(family, name), args.set), data_file(args.data_dir, name), args.work_dir,
-                not args.quiet)
+                not args.quiet, args.init)
             # Each result as soon as it is there: a long run cut short keeps what it measured.
             print(json.dumps({"dataset": name, "model": family, **results[name][family]}), flush=True)
     print(f"machine: {os.cpu_count()} cores, {platform.machine()}, {platform.processor() or '?'}; "
