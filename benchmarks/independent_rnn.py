@@ -61,8 +61,9 @@ def main() -> None:
     model = registry.build(config, tf.random.Generator.from_seed(args.seed))
     output_bias = tf.Variable(tf.zeros([model.n_visible]))
     started = time.perf_counter()
-    history = pretrain_recurrence(model, dataset.train, dataset.valid, args.epochs, config.pretrain.rnn_stage(config.train),
-                                  np.random.default_rng(args.seed), progress=True, output_bias=output_bias)
+    history = pretrain_recurrence(model, dataset.train, dataset.valid, args.epochs,
+                                  config.pretrain.rnn_stage(config.train), np.random.default_rng(args.seed),
+                                  progress=True, output_bias=output_bias)
     seconds = time.perf_counter() - started
 
     v, mask = pad_batch(dataset.test)

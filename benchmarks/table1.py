@@ -11,9 +11,10 @@ plateau learning-rate schedule, early stopping), then measures best.ckpt on the 
 split as rnn_rbm_evaluate.py does (log-likelihood per frame, exact or by AIS; expected
 frame accuracy). With --init, one model on one data set starts from that checkpoint's
 weights (a run's initial.ckpt: training settings tried without repeating the pretraining).
-Prints a markdown table with the paper's figures beside ours, then one JSON line: {"jsb": {"rnn_rbm": {"nll": .., "nll_se": .., "acc": .., "params": ..,
-"train_seconds": .., ...}, ...}, ...}. train_seconds counts pretraining and training with
-its validations; eval_seconds the test measurement.
+Prints a markdown table with the paper's figures beside ours, then one JSON line:
+{"jsb": {"rnn_rbm": {"nll": .., "nll_se": .., "acc": .., "params": .., "train_seconds": .., ...},
+...}, ...}. train_seconds counts pretraining and training with its validations; eval_seconds
+the test measurement.
 
 A data set NAME is DATA_DIR/NAME.json (jsb and nottingham: the paper's files), any JSON
 of the benchmark layout ({"train": [...], "valid": [...], "test": [...]}, each piece a
@@ -184,9 +185,9 @@ def main() -> None:
     for name in args.datasets:
         if not data_file(args.data_dir, name).is_file():
             sys.exit(f"error: no {data_file(args.data_dir, name).name} in {args.data_dir}; give --data_dir")
-    if args.init is not None and len(args.datasets) * len(args.models) > 1:
-        sys.exit("error: --init starts one model on one data set: give one --datasets and one --models")
     if args.init is not None:
+        if len(args.datasets) * len(args.models) > 1:
+            sys.exit("error: --init starts one model on one data set: give one --datasets and one --models")
         check_init(args.init, with_changes(preset(args.models[0], args.datasets[0]), args.set))
 
     import tensorflow as tf

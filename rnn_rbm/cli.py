@@ -259,7 +259,8 @@ def train_main(argv: Sequence[str] | None = None) -> None:
         train = dict(cd_k=args.cd_k, negative_start=args.negative_start,
                      zeros_start_share=args.zeros_start_share,
                      scheduled_sampling=args.scheduled_sampling, learning_rate=args.learning_rate,
-                     optimizer=args.optimizer, lr_schedule=args.lr_schedule, clip_norm=args.clip_norm, batch_size=args.batch_size,
+                     optimizer=args.optimizer, lr_schedule=args.lr_schedule, clip_norm=args.clip_norm,
+                     batch_size=args.batch_size,
                      select_min_delta=args.select_min_delta, checkpoint_every=args.checkpoint_every,
                      keep_last=args.keep_last, validate_every=args.validate_every,
                      select_metric=args.select_metric, early_stop_patience=args.early_stop_patience)
