@@ -386,9 +386,9 @@ def _benchmark(steps_per_quarter: int, pretrain_epochs: int, epochs: int, family
 # Selection needs differences beyond the validation figure's noise, its standard deviation
 # between repeated validations of one checkpoint: 0.006 nats on JSB, where the chains find a
 # real part of Z outside the training frames; 0.0003 on Nottingham, where nearly all of it is
-# the exactly summed training frames. There 0.012 stopped a run that was still improving by
-# 0.005-0.01 every 5 epochs; with 0.001 (about 4 s.d.) it goes on, validating every 10th
-# epoch so that the whole run stays within the hour.
+# the exactly summed training frames. There 0.012 stopped a run that was still improving at
+# every validation (by 0.001-0.02 nats); with 0.001 (about 4 s.d.) it goes on, validating
+# every 10th epoch so that the whole run stays within the hour.
 # Models with an exact likelihood validate every epoch: it is one pass over the pieces.
 _RNN_RBM = dict(validate_every=5, early_stop_patience=4, lr_plateau_patience=2, select_min_delta=0.012)
 _NOTTINGHAM_RNN_RBM = {**_RNN_RBM, "validate_every": 10, "select_min_delta": 0.001, "learning_rate": 0.0003}
