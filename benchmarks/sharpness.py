@@ -27,7 +27,7 @@ import tensorflow as tf  # noqa: E402
 
 from rnn_rbm.data.dataset import load_dataset  # noqa: E402
 from rnn_rbm.engine import checkpoint  # noqa: E402
-from rnn_rbm.engine.scoring import ais_base_bias, known_frames, score  # noqa: E402
+from rnn_rbm.engine.scoring import ais_reference, score  # noqa: E402
 from rnn_rbm.models import registry  # noqa: E402
 
 
@@ -46,13 +46,12 @@ def main() -> None:
     if config.model.family != "rnn_rbm":
         sys.exit(f"error: {args.checkpoint} holds a {config.model.family}; this measures an RNN-RBM")
     dataset = load_dataset(config.data_source, config.data, progress=False)
-    known = known_frames(dataset.train)
-    base = ais_base_bias(config.evaluate, dataset.train)
     results = []
     for temperature in args.temperatures:
         rng = tf.random.Generator.from_seed(args.seed)
         model = registry.build(config, rng)
         checkpoint.restore(args.checkpoint, model=model)
+        base, known = ais_reference(model, config.evaluate, dataset.train)
         for variable in (model.W, model.bv, model.bh, model.Wuv, model.Wuh):
             variable.assign(variable / temperature)
         scores = score(model, getattr(dataset, args.split), args.chains, args.ais_temperatures, args.draws,

@@ -85,13 +85,13 @@ def run(name: str, chosen: Preset, data: Path, work_dir: Path, progress: bool, i
     "acc_se", "acc_pooled", "frames", "params", "epochs", "best_epoch",
     "train_seconds", "eval_seconds", "bernoulli_ll", "previous_frame_acc"}; nats per frame, seconds.
     """
-    import numpy as np
     import tensorflow as tf
 
     from rnn_rbm.data.dataset import load_dataset
     from rnn_rbm.engine import checkpoint
     from rnn_rbm.engine.scoring import evaluate
     from rnn_rbm.engine.trainer import BEST_CHECKPOINT, TrainState, train
+    from rnn_rbm.files import json_number
     from rnn_rbm.tasks.pretrain import start_frame_model
 
     config = dataclasses.replace(chosen.run, data_source=str(data.resolve()))
@@ -115,9 +115,8 @@ def run(name: str, chosen: Preset, data: Path, work_dir: Path, progress: bool, i
     checkpoint.restore(out / BEST_CHECKPOINT, model=best.model)
     result = evaluate(best.model, dataset.train, dataset.test, config.evaluate, best.tf_rng, progress)
     acc = result.accuracy
-    # None where there is no such figure (an exact likelihood): NaN is not JSON.
-    log_z_over_known = result.log_z_over_known if np.isfinite(result.log_z_over_known) else None
-    return {"nll": result.nll, "nll_se": result.nll_se, "log_z_over_known": log_z_over_known,
+    # None where there is no such figure (an exact likelihood).
+    return {"nll": result.nll, "nll_se": result.nll_se, "log_z_over_known": json_number(result.log_z_over_known),
             "acc": acc.expected, "acc_se": acc.expected_se, "acc_pooled": acc.pooled,
             "frames": result.frames, "params": int(sum(int(tf.size(v)) for v in best.model.trainable_variables)),
             "epochs": history[-1]["epoch"],

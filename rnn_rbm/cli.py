@@ -322,13 +322,6 @@ def generate_main(argv: Sequence[str] | None = None) -> None:
     _run(main, parser, argv, intra_op_threads=SAMPLER_THREADS)
 
 
-def _finite_or_none(value: float) -> float | None:
-    """Returns: value, or None (JSON null) where it is nan or infinite."""
-    import math
-
-    return value if math.isfinite(value) else None
-
-
 def evaluate_main(argv: Sequence[str] | None = None) -> None:
     """rnn_rbm_evaluate.py: the paper's measures (log-likelihood per frame by AIS, expected
     frame accuracy) of a checkpoint on one split of its data."""
@@ -401,6 +394,8 @@ def _print_evaluation(args: argparse.Namespace, measured) -> None:
     import json
     import math
 
+    from rnn_rbm.files import json_number
+
     result, config, chosen = measured.evaluation, measured.config, measured.config.evaluate
     if measured.tokens:
         print(f"{args.checkpoint} on {config.data_source}, {args.split or 'test'} split, {result.tokens} "
@@ -432,7 +427,7 @@ def _print_evaluation(args: argparse.Namespace, measured) -> None:
           f"(add-{chosen.reference_smoothing:g} smoothing)")
     print(f"reference: each frame forecast as the one before it: accuracy {100 * result.previous_frame_acc:.2f} %")
     print(json.dumps({"nll": result.nll, "nll_se": result.nll_se, "acc": acc.expected,
-                      "acc_pooled": acc.pooled, "log_z_over_known": _finite_or_none(result.log_z_over_known),
+                      "acc_pooled": acc.pooled, "log_z_over_known": json_number(result.log_z_over_known),
                       "frames": result.frames}))
 
 

@@ -1,7 +1,9 @@
-"""Writing files so that a reader, or a run killed mid-write, never sees half of one."""
+"""Writing files so that a reader, or a run killed mid-write, never sees half of one, and
+figures in a form JSON can hold."""
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -12,3 +14,8 @@ def write_text_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def json_number(value: float) -> float | None:
+    """Returns: value, or None (JSON null) where it is nan or infinite, which JSON cannot hold."""
+    return value if math.isfinite(value) else None

@@ -204,3 +204,20 @@ def test_the_paper_s_plain_gradient_step_and_an_unknown_optimizer(tmp_path):
     assert any(not np.array_equal(old, new.numpy()) for old, new in zip(before, state.model.trainable_variables))
     with pytest.raises(UserError, match="train.optimizer must be one of adam, rmsprop, sgd, not 'adagrad'"):
         TrainState.create(tiny_config(optimizer="adagrad"))
+
+
+def test_metrics_log_writes_a_missing_figure_as_json_null(tmp_path):
+    # JSON has no NaN: a validation that found nothing finite must still leave a line that a
+    # strict reader (or another language's) can parse.
+    from rnn_rbm.engine.metrics_log import MetricsLog
+
+    def strict(text):
+        return json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
+
+    log = MetricsLog(tmp_path)
+    log.write({"epoch": 1, "cost": 0.5, "seconds": 1.0, "frames_per_s": 10.0, "valid_nll": float("nan"),
+               "valid_acc": float("inf"), "valid_nll_se": 0.25}, num_epochs=1)
+    log.close()
+    record = strict((tmp_path / "metrics.jsonl").read_text().splitlines()[0])
+    assert record["valid_nll"] is None and record["valid_acc"] is None
+    assert record["valid_nll_se"] == 0.25 and record["cost"] == 0.5

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from rnn_rbm.files import json_number
 from rnn_rbm.outputs import plots
 
 log = logging.getLogger("rnn_rbm.engine.trainer")
@@ -39,7 +40,7 @@ class MetricsLog:
                  timing]
         log.info("  ".join(part for part in parts if part))
         # JSON has no NaN: a missing figure is written as null.
-        finite = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
+        finite = {k: (json_number(v) if isinstance(v, float) else v) for k, v in record.items()}
         with open(self.dir / "metrics.jsonl", "a") as f:
             f.write(json.dumps(finite) + "\n")
         with self.writer.as_default(step=record["epoch"]):

@@ -32,6 +32,7 @@ from typing import Callable
 
 import numpy as np
 
+from rnn_rbm.files import json_number
 from rnn_rbm.music.pianoroll import held_fraction, mean_polyphony, notes_per_frame
 
 # A frame with more notes than this is dense: Bach's chorales have four voices, and a
@@ -309,7 +310,7 @@ def compare(samples: SetStats, reference: SetStats | None = None) -> list[Compar
 
 
 def _finite(value: float, digits: int = 4) -> float | None:
-    return round(value, digits) if math.isfinite(value) else None
+    return json_number(round(value, digits))
 
 
 @dataclass(frozen=True)

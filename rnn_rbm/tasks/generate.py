@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import secrets
 import shlex
 import time
@@ -21,6 +20,7 @@ from rnn_rbm.data.tokenized import run_representation, uses_tokens
 from rnn_rbm.engine import checkpoint
 from rnn_rbm.engine.sampling import draw_pieces
 from rnn_rbm.errors import UserError
+from rnn_rbm.files import json_number
 from rnn_rbm.models import registry
 from rnn_rbm.music import samplestats
 from rnn_rbm.music.guide import top_voice
@@ -173,7 +173,7 @@ def _run_record(request: GenerateRequest, run: str, seed: int, settings: Generat
         polyphony = mean_polyphony([roll[primer_steps:]])
         samples.append({"midi": sample.midi.name, "wav": sample.wav and sample.wav.name,
                         "png": sample.png and sample.png.name, "frames": int(len(roll)),
-                        "polyphony": round(polyphony, 2) if math.isfinite(polyphony) else None})
+                        "polyphony": json_number(round(polyphony, 2))})
     return {"run": run, "created": time.strftime("%Y-%m-%d %H:%M:%S"), "checkpoint": str(request.checkpoint),
             "data": config.data_source, "seed": seed, "settings": dataclasses.asdict(settings),
             "primer": primer_label, "melody": request.melody and str(request.melody),
