@@ -46,12 +46,12 @@ def main() -> None:
     if config.model.family != "rnn_rbm":
         sys.exit(f"error: {args.checkpoint} holds a {config.model.family}; this measures an RNN-RBM")
     dataset = load_dataset(config.data_source, config.data, progress=False)
+    base, known = ais_reference(config.evaluate, dataset.train)  # an RNN-RBM: AIS, not exact
     results = []
     for temperature in args.temperatures:
         rng = tf.random.Generator.from_seed(args.seed)
         model = registry.build(config, rng)
         checkpoint.restore(args.checkpoint, model=model)
-        base, known = ais_reference(model, config.evaluate, dataset.train)
         for variable in (model.W, model.bv, model.bh, model.Wuv, model.Wuh):
             variable.assign(variable / temperature)
         scores = score(model, getattr(dataset, args.split), args.chains, args.ais_temperatures, args.draws,

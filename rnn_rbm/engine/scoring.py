@@ -303,7 +303,7 @@ def make_validator(
     """
     rng = tf.random.Generator.from_seed(0)
     scorer = make_scorer(model, config.valid_ais_chains, config.valid_ais_temperatures, config.valid_acc_draws,
-                         config.ais_batch_frames, rng, *ais_reference(model, config, train_rolls))
+                         config.ais_batch_frames, rng, *ais_reference(config, train_rolls, model.EXACT))
     valid_rolls = valid_rolls[: config.valid_pieces or None]
 
     def validate(epoch: int) -> dict[str, float]:
@@ -343,21 +343,22 @@ def evaluate(
     """
     started = time.perf_counter()
     scores = score(model, rolls, config.ais_chains, config.ais_temperatures, config.acc_draws,
-                   config.ais_batch_frames, rng, *ais_reference(model, config, train_rolls), progress=progress)
+                   config.ais_batch_frames, rng, *ais_reference(config, train_rolls, model.EXACT), progress=progress)
     return Evaluation(scores.nll, scores.nll_se, scores.mean_log_z_over_known, scores.accuracy,
                       len(scores.log_p), uniform_log_likelihood(model.n_visible),
                       bernoulli_log_likelihood(train_rolls, rolls, config.reference_smoothing),
                       time.perf_counter() - started, previous_frame_accuracy(rolls))
 
 
-def ais_reference(model: FrameModel, config: EvalConfig,
-                   train_rolls: list[np.ndarray]) -> tuple[np.ndarray | None, np.ndarray | None]:
+def ais_reference(config: EvalConfig, train_rolls: list[np.ndarray],
+                  exact_model: bool = False) -> tuple[np.ndarray | None, np.ndarray | None]:
     """What the AIS scorer takes from the training split, as `config` asks: the base's visible
-    bias and the known training frames (no known frames for an exact model).
+    bias and the known training frames (none for a model whose likelihood is exact, which
+    needs no AIS). It depends on no weights: build it once for any number of scorings.
 
     Returns: (base_bias, known), the last two arguments of make_scorer.
     """
-    known = known_frames(train_rolls) if config.exact_training_frames and not model.EXACT else None
+    known = known_frames(train_rolls) if config.exact_training_frames and not exact_model else None
     return ais_base_bias(config, train_rolls), known
 
 
