@@ -32,7 +32,7 @@ quiet.setup(verbose="--verbose" in sys.argv[1:])
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from rnn_rbm.config import preset  # noqa: E402
+from rnn_rbm.config import BENCHMARK_STEPS_PER_QUARTER, preset  # noqa: E402
 from rnn_rbm.data.dataset import load_dataset, pad_batch  # noqa: E402
 from rnn_rbm.engine.pretrainer import pretrain_recurrence  # noqa: E402
 from rnn_rbm.engine.scoring import previous_frame_accuracy  # noqa: E402
@@ -42,21 +42,19 @@ from rnn_rbm.ops import accuracy, bernoulli, philox  # noqa: E402
 
 # The paper's Table 1, row "RNN" (log-likelihood per frame, expected accuracy).
 PAPER = {"jsb": (-8.71, 0.2846), "nottingham": (-4.46, 0.6293)}
-FILES = {"jsb": "jsb_chorales.json", "nottingham": "nottingham.json"}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="jsb", help="jsb, nottingham (../shared/data) or a benchmark JSON file")
+    parser.add_argument("--data", default="jsb", help="jsb, nottingham, musedata, piano_midi or a benchmark JSON file")
     parser.add_argument("--epochs", type=int, default=40, help="passes over the training pieces (default 40)")
     parser.add_argument("--draws", type=int, default=50, help="draws of each test frame (default 50)")
     parser.add_argument("--seed", type=int, default=0)
     quiet.add_verbose_flag(parser)
     args = parser.parse_args()
-    name = args.data if args.data in FILES else Path(args.data).stem
-    path = ROOT.parent / "shared" / "data" / FILES[args.data] if args.data in FILES else Path(args.data)
-    config = preset("rnn_rbm", name).run
-    config = dataclasses.replace(config, data_source=str(path), seed=args.seed)
+    name = args.data if args.data in BENCHMARK_STEPS_PER_QUARTER else Path(args.data).stem
+    spec = args.data if args.data in BENCHMARK_STEPS_PER_QUARTER else str(Path(args.data).resolve())
+    config = dataclasses.replace(preset("rnn_rbm", spec).run, seed=args.seed)
     dataset = load_dataset(config.data_source, config.data, progress=False)
     model = registry.build(config, tf.random.Generator.from_seed(args.seed))
     output_bias = tf.Variable(tf.zeros([model.n_visible]))

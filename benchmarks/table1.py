@@ -1,7 +1,7 @@
 """Table 1 of Boulanger-Lewandowski, Bengio & Vincent (ICML 2012), from scratch.
 
     python benchmarks/table1.py [--datasets jsb nottingham] [--models rnn_rbm rnn_nade lstm]
-                                [--data_dir ../shared/data] [--work_dir table1_runs]
+                                [--work_dir table1_runs]
                                 [--set SECTION.FIELD=VALUE ...] [--init CKPT] [--quiet]
 
 For each data set and model: pretrains where the model has a pretraining step, trains
@@ -16,9 +16,9 @@ Prints a markdown table with the paper's figures beside ours, then one JSON line
 ...}, ...}. train_seconds counts pretraining and training with its validations; eval_seconds
 the test measurement.
 
-A data set NAME is DATA_DIR/NAME.json (jsb and nottingham: the paper's files), any JSON
-of the benchmark layout ({"train": [...], "valid": [...], "test": [...]}, each piece a
-list of frames, each frame a list of MIDI pitches).
+A data set is one of the paper's four, shipped with the package (jsb, nottingham, musedata,
+piano_midi), or the path of any JSON file of their layout ({"train": [...], "valid": [...],
+"test": [...]}, each piece a list of frames, each frame a list of MIDI pitches).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rnn_rbm import quiet  # noqa: E402
-from rnn_rbm.config import FAMILIES, Preset, preset, replace_section  # noqa: E402
+from rnn_rbm.config import BENCHMARK_STEPS_PER_QUARTER, FAMILIES, Preset, preset, replace_section  # noqa: E402
 
 # The paper's Table 1: log-likelihood per frame (nats) and expected frame accuracy, by the
 # model it compares ours with. lstm: the paper's "RNN" row (independent outputs); rnn_nade:
@@ -44,12 +44,11 @@ from rnn_rbm.config import FAMILIES, Preset, preset, replace_section  # noqa: E4
 PAPER = {"rnn_rbm": {"jsb": {"nll": 6.27, "acc": 0.3312}, "nottingham": {"nll": 2.39, "acc": 0.7540}},
          "rnn_nade": {"jsb": {"nll": 5.56, "acc": 0.3250}, "nottingham": {"nll": 2.31, "acc": 0.7150}},
          "lstm": {"jsb": {"nll": 8.71, "acc": 0.2850}, "nottingham": {"nll": 4.46, "acc": 0.6290}}}
-FILES = {"jsb": "jsb_chorales.json", "nottingham": "nottingham.json"}
 
 
-def data_file(data_dir: Path, name: str) -> Path:
-    """Returns: the JSON file of data set `name` in data_dir."""
-    return data_dir / FILES.get(name, f"{name}.json")
+def data_spec(name: str) -> str:
+    """Returns: --datasets `name` as a data source: a packaged set's name, else the absolute path."""
+    return name if name in BENCHMARK_STEPS_PER_QUARTER else str(Path(name).resolve())
 
 
 def with_changes(base: Preset, changes: list[str]) -> Preset:
@@ -77,7 +76,7 @@ def with_changes(base: Preset, changes: list[str]) -> Preset:
     return Preset(config, epochs)
 
 
-def run(name: str, chosen: Preset, data: Path, work_dir: Path, progress: bool, init: Path | None = None) -> dict:
+def run(name: str, chosen: Preset, work_dir: Path, progress: bool, init: Path | None = None) -> dict:
     """Pretrains (where the model has a pretraining step; or starts from the weights of `init`),
     trains and measures one model on one data set with the settings `chosen`.
 
@@ -94,9 +93,9 @@ def run(name: str, chosen: Preset, data: Path, work_dir: Path, progress: bool, i
     from rnn_rbm.files import json_number
     from rnn_rbm.tasks.pretrain import start_frame_model
 
-    config = dataclasses.replace(chosen.run, data_source=str(data.resolve()))
+    config = chosen.run
     # A folder of this run's own: a best.ckpt left by an earlier run can never be scored.
-    out = work_dir / name / config.model.family / time.strftime("%Y-%m-%d_%H%M%S")
+    out = work_dir / Path(name).stem / config.model.family / time.strftime("%Y-%m-%d_%H%M%S")
     out.mkdir(parents=True, exist_ok=False)
     dataset = load_dataset(config.data_source, config.data, progress=progress)
 
@@ -164,11 +163,10 @@ def table(results: dict[str, dict[str, dict]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["jsb", "nottingham"], metavar="NAME",
-                        help="data sets: jsb, nottingham, or NAME for DATA_DIR/NAME.json (default jsb nottingham)")
+                        help="data sets: jsb, nottingham, musedata, piano_midi (shipped with the package), or "
+                        "the path of a .json file of their layout (default jsb nottingham)")
     parser.add_argument("--models", nargs="+", choices=list(FAMILIES), default=["rnn_rbm"],
                         help="models to train and measure (default rnn_rbm)")
-    parser.add_argument("--data_dir", type=Path, default=ROOT.parent / "shared" / "data",
-                        help="folder of the data sets' JSON files (default ../shared/data)")
     parser.add_argument("--work_dir", type=Path, default=Path("table1_runs"),
                         help="checkpoints of each run go to a new folder WORK_DIR/<data set>/<model>/<date_time> "
                         "(default table1_runs)")
@@ -182,8 +180,9 @@ def main() -> None:
     args = parser.parse_args()
     quiet.setup(verbose=args.verbose, quiet=args.quiet)
     for name in args.datasets:
-        if not data_file(args.data_dir, name).is_file():
-            sys.exit(f"error: no {data_file(args.data_dir, name).name} in {args.data_dir}; give --data_dir")
+        if name not in BENCHMARK_STEPS_PER_QUARTER and not Path(name).is_file():
+            sys.exit(f"error: --datasets {name}: not one of {', '.join(BENCHMARK_STEPS_PER_QUARTER)} "
+                     "and no such .json file")
     if args.init is not None:
         if len(args.datasets) * len(args.models) > 1:
             sys.exit("error: --init starts one model on one data set: give one --datasets and one --models")
@@ -195,7 +194,7 @@ def main() -> None:
     for name in args.datasets:
         for family in args.models:
             results.setdefault(name, {})[family] = run(
-                name, with_changes(preset(family, name), args.set), data_file(args.data_dir, name), args.work_dir,
+                name, with_changes(preset(family, data_spec(name)), args.set), args.work_dir,
                 not args.quiet, args.init)
             # Each result as soon as it is there: a long run cut short keeps what it measured.
             print(json.dumps({"dataset": name, "model": family, **results[name][family]}), flush=True)

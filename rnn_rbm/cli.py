@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from rnn_rbm.config import FAMILIES, OPTIMIZERS, SELECT_METRICS, GenerateConfig, Overrides
+from rnn_rbm.config import BENCHMARK_STEPS_PER_QUARTER, FAMILIES, OPTIMIZERS, SELECT_METRICS, GenerateConfig, Overrides
 from rnn_rbm.errors import RunInterrupted, UserError
 
 log = logging.getLogger("rnn_rbm")
@@ -78,11 +78,12 @@ def _common(parser: argparse.ArgumentParser, seed_default: str = "0, or the --in
 
 
 def _data_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", help="'bach' (music21's chorales, the default), a folder of MIDI "
-                        "files, or a benchmark .json such as ../shared/data/jsb_chorales.json")
+    parser.add_argument("--data", help="'bach' (music21's chorales, the default), one of the paper's data "
+                        f"sets shipped with the package ({'|'.join(BENCHMARK_STEPS_PER_QUARTER)}), a folder of "
+                        "MIDI files, or a .json file of the benchmarks' layout")
     parser.add_argument("--steps_per_quarter", type=_count(1), help="frames per quarter note "
-                        "(default 2, eighth notes; 4 = sixteenths). For benchmark JSON: the length of its "
-                        "frames, used when writing MIDI (JSB 1, Nottingham 2)")
+                        "(default 2, eighth notes; 4 = sixteenths). For a benchmark: the length of its "
+                        "frames, used when writing MIDI (default: the packaged set's own, JSB 1, the others 2)")
     parser.add_argument("--out_of_range", choices=["octave", "drop"], help="notes outside the 88 keys: "
                         "move them by octaves into range (default) or drop them")
     parser.add_argument("--cache_dir", type=Path, help="where converted rolls are cached "
@@ -154,7 +155,7 @@ def _loading(args: argparse.Namespace):
 def _data_source(args: argparse.Namespace) -> str | None:
     """Returns: --data, a path made absolute so that a later run from another folder finds the
     same files (None when not given)."""
-    if args.data is None or args.data == "bach":
+    if args.data is None or args.data == "bach" or args.data in BENCHMARK_STEPS_PER_QUARTER:
         return args.data
     return str(Path(args.data).expanduser().resolve())
 
@@ -339,7 +340,7 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("checkpoint", type=Path, metavar="CKPT", nargs="?",
                         help="checkpoint prefix, e.g. parameter_checkpoints/best.ckpt")
     parser.add_argument("--data", help="data to measure (default: the checkpoint's own), e.g. "
-                        "../shared/data/nottingham.json")
+                        "nottingham, or a .json file of the benchmarks' layout")
     parser.add_argument("--split", choices=["train", "valid", "test"],
                         help="which pieces (default test; a MIDI folder or bach has train and valid only; "
                         "as --reference: all its pieces where it has no test split)")

@@ -28,6 +28,12 @@ SELECT_METRICS = ("valid_acc", "valid_nll")
 OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD"}
 
 
+# The paper's data sets shipped with the package (data/packaged.py), by --data name, with the
+# length of their frames: "sampling frames every eighth note (quarter note for JSB chorales)"
+# (the author's page). Their frames come as given; this sets the length of a frame in MIDI.
+BENCHMARK_STEPS_PER_QUARTER = {"jsb": 1, "nottingham": 2, "musedata": 2, "piano_midi": 2}
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """How music becomes binary frames."""
@@ -288,8 +294,8 @@ class Overrides:
 
     def data_and_seed(self, config: RunConfig) -> RunConfig:
         """Returns: `config` with this data source, frame settings and seed."""
-        config = replace_section(config, "data", steps_per_quarter=self.steps_per_quarter,
-                                 out_of_range=self.out_of_range)
+        steps = self.steps_per_quarter or BENCHMARK_STEPS_PER_QUARTER.get(self.data_source or "")
+        config = replace_section(config, "data", steps_per_quarter=steps, out_of_range=self.out_of_range)
         changes = {"data_source": self.data_source, "seed": self.seed}
         return dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
 
@@ -360,9 +366,10 @@ class Preset:
     epochs: int  # at most; early stopping on valid_nll usually ends sooner
 
 
-def _benchmark(steps_per_quarter: int, pretrain_epochs: int, epochs: int, family: str = "rnn_rbm",
+def _benchmark(dataset: str, pretrain_epochs: int, epochs: int, family: str = "rnn_rbm",
                rnn_epochs: int = 0, rnn_learning_rate: float = 0.0, **train: Any) -> Preset:
-    run = family_config(family, RunConfig(data=DataConfig(steps_per_quarter=steps_per_quarter),
+    frames = DataConfig(steps_per_quarter=BENCHMARK_STEPS_PER_QUARTER[dataset])
+    run = family_config(family, RunConfig(data_source=dataset, data=frames,
                                           pretrain=PretrainConfig(epochs=pretrain_epochs, rnn_epochs=rnn_epochs,
                                                                   rnn_learning_rate=rnn_learning_rate)))
     if family == "rnn_rbm":
@@ -397,24 +404,26 @@ _NOTTINGHAM_RNN_RBM = {**_RNN_RBM, "validate_every": 10, "select_min_delta": 0.0
                        "cd_k": 25}
 _EXACT = dict(validate_every=1, early_stop_patience=8, lr_plateau_patience=3, clip_norm=1.0)
 PRESETS: dict[str, dict[str, Preset]] = {
-    "rnn_rbm": {"jsb": _benchmark(1, pretrain_epochs=100, epochs=100, rnn_epochs=40, **_RNN_RBM),
-                "nottingham": _benchmark(2, pretrain_epochs=10, epochs=100, rnn_epochs=200, rnn_learning_rate=0.001,
+    "rnn_rbm": {"jsb": _benchmark("jsb", pretrain_epochs=100, epochs=100, rnn_epochs=40, **_RNN_RBM),
+                "nottingham": _benchmark("nottingham", pretrain_epochs=10, epochs=100, rnn_epochs=200, rnn_learning_rate=0.001,
                                          **_NOTTINGHAM_RNN_RBM)},
-    "rnn_nade": {"jsb": _benchmark(1, pretrain_epochs=30, epochs=150, family="rnn_nade", **_EXACT),
+    "rnn_nade": {"jsb": _benchmark("jsb", pretrain_epochs=30, epochs=150, family="rnn_nade", **_EXACT),
                  # Nottingham has 10 times JSB's frames: as many updates in far fewer epochs.
-                 "nottingham": _benchmark(2, pretrain_epochs=30, epochs=60, family="rnn_nade", **_EXACT)},
-    "lstm": {"jsb": _benchmark(1, pretrain_epochs=0, epochs=150, family="lstm", **_EXACT),
-             "nottingham": _benchmark(2, pretrain_epochs=0, epochs=150, family="lstm", **_EXACT)},
+                 "nottingham": _benchmark("nottingham", pretrain_epochs=30, epochs=60, family="rnn_nade", **_EXACT)},
+    "lstm": {"jsb": _benchmark("jsb", pretrain_epochs=0, epochs=150, family="lstm", **_EXACT),
+             "nottingham": _benchmark("nottingham", pretrain_epochs=0, epochs=150, family="lstm", **_EXACT)},
 }
 
 
 def preset(family: str, dataset: str) -> Preset:
-    """Returns: the recommended settings of model `family` on the benchmark `dataset`; for a
-    data set without its own, those of JSB with the default frame length (a JSON data set's
-    frames come as they are; it sets only the length of a frame in the MIDI written)."""
+    """Returns: the recommended settings of model `family` on the benchmark `dataset` (a
+    packaged set's name, or a JSON file's path); for a data set without its own, those of
+    JSB with that set's frame length (its frames come as they are; it sets only the length
+    of a frame in the MIDI written), reading `dataset`."""
     named = PRESETS[family]
     if dataset in named:
         return named[dataset]
     generic = named["jsb"]
-    return Preset(replace_section(generic.run, "data", steps_per_quarter=DataConfig().steps_per_quarter),
-                  generic.epochs)
+    frames = BENCHMARK_STEPS_PER_QUARTER.get(dataset, DataConfig().steps_per_quarter)
+    return Preset(dataclasses.replace(replace_section(generic.run, "data", steps_per_quarter=frames),
+                                      data_source=dataset), generic.epochs)

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA, make_midi, midi_bytes
+from conftest import make_midi, midi_bytes
 from test_cli import run
 
 from rnn_rbm.cli import evaluate_main
@@ -130,11 +130,11 @@ def test_evaluate_samples_command(tmp_path):
     make_midi([(p, 0, 8) for p in (60, 64, 67)]).write(str(folder / "chord.mid"))
     (folder / "broken.mid").write_bytes(midi_bytes(make_midi(scale))[:30])
     result = run("rnn_rbm_evaluate.py", "--samples", str(folder), "--reference",
-                 str(SHARED_DATA / "jsb_chorales.json"), "--steps_per_quarter", "1", "--quiet", cwd=tmp_path)
+                 "jsb", "--steps_per_quarter", "1", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert f"skipped {folder / 'broken.mid'}" in result.stderr
-    assert "2 pieces from --samples, 1 skipped, against jsb_chorales, test split" in result.stdout
+    assert "2 pieces from --samples, 1 skipped, against jsb, test split" in result.stdout
     assert "scale consistency" in result.stdout and "overlap" in result.stdout
     out = json.loads(result.stdout.splitlines()[-1])
     assert out["pieces"] == 2 and out["reference_pieces"] == 77 and out["skipped"] == [str(folder / "broken.mid")]

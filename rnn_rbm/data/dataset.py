@@ -84,7 +84,7 @@ def load_dataset(
         log.info("loaded %d pieces of %s from the cache %s", len(converted.rolls), spec, path)
         for name, reason in converted.skipped:
             log.warning("skipped %s: %s", name, reason)
-    _report(converted, spec, "pieces" if source.kind == "json" else "files")
+    _report(converted, spec, "pieces" if source.frames_given else "files")
     dataset = _split(converted, config.valid_fraction, source.label)
     if not dataset.train:
         raise UserError(f"--data {spec}: no usable piece to train on; see the messages above")

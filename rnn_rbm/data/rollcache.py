@@ -36,7 +36,7 @@ def cache_path(cache_dir: Path, source: Source, identity: dict, config: DataConf
     """Returns: the cache file for this source content and these settings."""
     settings = dataclasses.asdict(config)
     settings.pop("valid_fraction")  # the split is made after loading, not cached
-    if source.kind == "json":
+    if source.frames_given:
         settings.pop("steps_per_quarter")  # benchmark frames come as given
     key = json.dumps({"v": CACHE_VERSION, "kind": source.kind, "id": identity, "settings": settings},
                      sort_keys=True)

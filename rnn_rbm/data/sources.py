@@ -1,8 +1,9 @@
 """Finds the pieces of a data source and converts each to a piano roll.
 
-Three kinds of source: "bach" (music21's chorales), a folder of MIDI files, and
-a benchmark JSON file in the layout of the paper's data sets (pieces of frames
-of MIDI pitches, with its own train/valid/test split). A file that cannot be
+Four kinds of source: "bach" (music21's chorales), the paper's four benchmark sets
+shipped with the package (data/packaged.py: jsb, nottingham, musedata, piano_midi),
+a folder of MIDI files, and a benchmark JSON file in the layout of the paper's data
+sets (pieces of frames of MIDI pitches, with its own train/valid/test split). A file that cannot be
 used is skipped and reported with its reason; it never stops the others.
 """
 
@@ -22,6 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from rnn_rbm.config import DataConfig
+from rnn_rbm.data import packaged
 from rnn_rbm.errors import BadMidiError, UserError
 from rnn_rbm.music import bach
 from rnn_rbm.music.pianoroll import MAX_STEPS, fit_pitches, midi_to_roll, notes_to_roll, require_music
@@ -41,15 +43,25 @@ MAX_MIDI_PITCH = 127
 
 @dataclass(frozen=True)
 class Source:
-    """Where the music comes from: kind is "bach", "folder" or "json"."""
+    """Where the music comes from: kind is "bach", "benchmark" (a packaged set, by name),
+    "folder" or "json"."""
 
     kind: str
     path: Path | None = None
+    name: str = ""  # the packaged benchmark's name
 
     @property
     def label(self) -> str:
         """Returns: a short name for messages and cache files."""
+        if self.kind == "benchmark":
+            return self.name
         return "bach" if self.path is None else self.path.stem or "data"
+
+    @property
+    def frames_given(self) -> bool:
+        """Whether the source holds frames already (a benchmark, packaged or a .json file,
+        with its own split), rather than music to put on a grid."""
+        return self.kind in ("benchmark", "json")
 
 
 @dataclass
@@ -67,12 +79,15 @@ class Converted:
 
 
 def resolve_source(spec: str) -> Source:
-    """Reads a --data value: "bach", a folder of MIDI files, or a benchmark .json file.
+    """Reads a --data value: "bach", a packaged benchmark's name, a folder of MIDI files, or
+    a benchmark .json file.
 
     Returns: the Source. Raises UserError for anything else.
     """
     if spec == "bach":
         return Source("bach")
+    if spec in packaged.BENCHMARKS:
+        return Source("benchmark", name=spec)
     path = Path(spec).expanduser()
     if path.is_dir():
         return Source("folder", path.resolve())
@@ -81,8 +96,8 @@ def resolve_source(spec: str) -> Source:
     if path.exists():
         raise UserError(f"--data {spec}: a file that is not .json; give a folder of MIDI files instead")
     raise UserError(
-        f"--data {spec}: no such folder or file; use 'bach', a folder of MIDI files, "
-        "or a benchmark .json such as ../shared/data/jsb_chorales.json"
+        f"--data {spec}: no such folder or file; use 'bach', {', '.join(packaged.BENCHMARKS)} "
+        "(the paper's data sets), a folder of MIDI files, or a .json file of the same layout"
     )
 
 
@@ -92,6 +107,8 @@ def source_identity(source: Source) -> dict:
         return {"music21": bach.corpus_version(), "files": [p.name for p in bach.chorale_paths()]}
     if source.kind == "json":
         return {"sha256": _sha256(source.path)}
+    if source.kind == "benchmark":
+        return {"sha256": packaged.BENCHMARKS[source.name].sha256}
     return {"files": [[str(p.relative_to(source.path)), *_size_and_time(p)] for p in midi_files(source.path)]}
 
 
@@ -131,7 +148,9 @@ def convert(source: Source, config: DataConfig, workers: int | None = None, prog
     Returns: Converted, rolls uint8 of 0/1, each (num_steps, config.num_pitches), time-major.
     """
     if source.kind == "json":
-        return _convert_benchmark(source.path, config)
+        return _convert_benchmark(_read_json(source.path), str(source.path), config)
+    if source.kind == "benchmark":
+        return _convert_benchmark(_parse_json(packaged.read(source.name), source.name), source.name, config)
     if source.kind == "bach":
         paths = bach.chorale_paths()
         names = [p.name for p in paths]
@@ -191,13 +210,13 @@ def _run_jobs(job: Callable, items: list, workers: int | None, progress: bool, w
         return list(tqdm(pool.map(job, items, chunksize=4), **bar))
 
 
-def _convert_benchmark(path: Path, config: DataConfig) -> Converted:
-    """Reads a benchmark JSON; a malformed one is a UserError naming the first fault, and
-    a piece without frames is skipped (it would be a sequence of length 0).
+def _convert_benchmark(raw: dict, where: str, config: DataConfig) -> Converted:
+    """Converts a benchmark's pieces (checked by _parse_json); a malformed piece is a
+    UserError naming the first fault (`where`: the --data given), and a piece without
+    frames is skipped (it would be a sequence of length 0).
 
     Returns: Converted, rolls uint8 of 0/1, each (num_frames, config.num_pitches), time-major.
     """
-    raw = _read_json(path)
     out = Converted()
     for split in SPLITS:
         for index, piece in enumerate(raw.get(split, [])):
@@ -205,8 +224,8 @@ def _convert_benchmark(path: Path, config: DataConfig) -> Converted:
             try:
                 roll, moved, dropped = _frames_to_roll(piece, config)
             except ValueError as exc:
-                raise UserError(f"--data {path}: piece {name} is malformed: {exc}; a piece is a list of "
-                                "frames, a frame a list of MIDI pitches (see ../shared/data/README.md)") from None
+                raise UserError(f"--data {where}: piece {name} is malformed: {exc}; a piece is a list of "
+                                "frames, a frame a list of MIDI pitches (docs/usage.md, Data)") from None
             if not len(roll):
                 out.skipped.append((name, "no frames"))
                 log.warning("skipped %s: no frames", name)
@@ -220,25 +239,34 @@ def _convert_benchmark(path: Path, config: DataConfig) -> Converted:
 
 
 def _read_json(path: Path) -> dict:
-    """Returns: the benchmark's top-level object, checked to hold only lists under the
-    split names. Raises UserError otherwise, or when the file is over MAX_JSON_BYTES."""
+    """Returns: the benchmark file's top-level object (_parse_json). Raises UserError when
+    it cannot be read or is over MAX_JSON_BYTES."""
     try:
         size = path.stat().st_size
         if size > MAX_JSON_BYTES:
             raise UserError(f"--data {path}: {size:,} bytes, over the {MAX_JSON_BYTES:,} a benchmark JSON "
                             "may have (the paper's largest set is under 10 MiB)")
-        raw = json.loads(path.read_bytes())
+        text = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"--data {path}: not a readable JSON file ({exc.strerror})") from None
+    return _parse_json(text, str(path))
+
+
+def _parse_json(text: bytes, where: str) -> dict:
+    """Returns: the benchmark's top-level object, checked to hold only lists under the
+    split names. Raises UserError naming `where` (the --data given) otherwise."""
+    try:
+        raw = json.loads(text)
     # ValueError: bad JSON, bad UTF-8, or a number of thousands of digits; RecursionError:
     # brackets nested thousands deep.
-    except (OSError, ValueError, RecursionError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else str(exc)[:200] or type(exc).__name__
-        raise UserError(f"--data {path}: not a readable JSON file ({reason})") from None
+    except (ValueError, RecursionError) as exc:
+        raise UserError(f"--data {where}: not a readable JSON file ({str(exc)[:200] or type(exc).__name__})") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("train"), list):
-        raise UserError(f"--data {path}: expected an object with a 'train' list of pieces "
-                        "(see ../shared/data/README.md)")
+        raise UserError(f"--data {where}: expected an object with a 'train' list of pieces "
+                        "(docs/usage.md, Data)")
     for split in SPLITS:
         if not isinstance(raw.get(split, []), list):
-            raise UserError(f"--data {path}: '{split}' is a {type(raw[split]).__name__}, not a list of pieces")
+            raise UserError(f"--data {where}: '{split}' is a {type(raw[split]).__name__}, not a list of pieces")
     return raw
 
 
