@@ -70,6 +70,20 @@ def _open_share(text: str) -> float:
     return value
 
 
+def _settings_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="settings from a JSON file laid out as a run's "
+                        "config.json (any part of it; a run's own config.json repeats its settings)")
+    parser.add_argument("--set", nargs="+", default=[], metavar="SECTION.FIELD=VALUE", dest="changes",
+                        help="change settings by name, after --config, e.g. train.cd_k=25 "
+                        "evaluate.ais_chains=32 seed=1 (the names of config.json); a flag of its own wins")
+
+
+def _record_flag(parser: argparse.ArgumentParser, where: str) -> None:
+    parser.add_argument("--record", type=Path, metavar="FILE", help="where the run's record goes (its "
+                        "settings, code revision, machine, seconds by phase and figures, as JSON; default "
+                        f"{where})")
+
+
 def _common(parser: argparse.ArgumentParser, seed_default: str = "0, or the --init checkpoint's") -> None:
     parser.add_argument("--seed", type=_count(0), help=f"random seed (default {seed_default})")
     parser.add_argument("--quiet", action="store_true", help="only warnings and errors, no progress bars")
@@ -111,6 +125,7 @@ MODEL_HELP = {"rnn_rbm": "the RNN-RBM, an RBM over each frame", "rnn_nade": "the
 def _run(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentParser,
          argv: Sequence[str] | None, intra_op_threads: int | None = None) -> None:
     args = parser.parse_args(argv)
+    args.command_line = [parser.prog, *(sys.argv[1:] if argv is None else argv)]
     from rnn_rbm import quiet
 
     try:
@@ -162,9 +177,31 @@ def _data_source(args: argparse.Namespace) -> str | None:
 
 def _overrides(args: argparse.Namespace, **sections: dict) -> Overrides:
     """Returns: the data, seed and model settings of the command line (flags not given: None)."""
+    from rnn_rbm.config import read_settings
+
     return Overrides(data_source=_data_source(args), steps_per_quarter=args.steps_per_quarter,
                      out_of_range=args.out_of_range, seed=args.seed, family=args.model,
-                     n_hidden=args.n_hidden, n_recurrent=args.n_recurrent, **sections)
+                     n_hidden=args.n_hidden, n_recurrent=args.n_recurrent,
+                     settings=read_settings(args.config, args.changes), **sections)
+
+
+def _new_record(args: argparse.Namespace):
+    from rnn_rbm.records import Record
+
+    return Record(command=args.command_line)
+
+
+def _write_record(record, args: argparse.Namespace, folder: Path, what: str) -> None:
+    """Writes the run's record to --record, or to a new FOLDER/WHAT_<date_time>.record.json."""
+    from rnn_rbm.records import stamped_path
+
+    path = args.record or stamped_path(folder, what)
+    try:
+        record.write(path)
+    except OSError as exc:
+        raise UserError(f"--record {path}: cannot write the run's record ({exc.strerror}); its other "
+                        "outputs are written") from None
+    log.info("record of this run: %s", path)
 
 
 def pretrain_main(argv: Sequence[str] | None = None) -> None:
@@ -184,6 +221,8 @@ def pretrain_main(argv: Sequence[str] | None = None) -> None:
                              "outputs, the paper's start for the RNN-RBM (default 0: it keeps its random start)")
     parser.add_argument("--rnn_learning_rate", type=_positive_float,
                         help="Adam step size of that RNN stage (default: rnn_rbm_train.py's --learning_rate)")
+    _settings_flags(parser)
+    _record_flag(parser, "CHECKPOINT_DIR/pretrain_<date_time>.record.json")
     _common(parser, seed_default="0")
 
     def main(args: argparse.Namespace) -> None:
@@ -194,7 +233,9 @@ def pretrain_main(argv: Sequence[str] | None = None) -> None:
                                                    learning_rate=args.learning_rate, batch_size=args.batch_size,
                                                    rnn_epochs=args.rnn_epochs,
                                                    rnn_learning_rate=args.rnn_learning_rate))
-        print(pretrain_task(overrides, out_dir, _loading(args)))
+        record = _new_record(args)
+        print(pretrain_task(overrides, out_dir, _loading(args), record))
+        _write_record(record, args, out_dir, "pretrain")
 
     _run(main, parser, argv)
 
@@ -251,6 +292,8 @@ def train_main(argv: Sequence[str] | None = None) -> None:
                         "TF_CONFIG environment variable names, each running this same command "
                         "(tf.distribute.MultiWorkerMirroredStrategy; the chief, worker 0, writes the "
                         "checkpoints); default none")
+    _settings_flags(parser)
+    _record_flag(parser, "CHECKPOINT_DIR/train_<date_time>.record.json")
     _common(parser)
 
     def main(args: argparse.Namespace) -> None:
@@ -267,9 +310,11 @@ def train_main(argv: Sequence[str] | None = None) -> None:
                      select_metric=args.select_metric, early_stop_patience=args.early_stop_patience)
         request = TrainRequest(args.num_epochs, out_dir, _overrides(args, train=train), args.init, args.resume,
                                args.strategy)
-        newest = train_task(request, _loading(args))
+        record = _new_record(args)
+        newest = train_task(request, _loading(args), record)
         if newest is not None:
             print(newest)
+            _write_record(record, args, out_dir, "train")
 
     _run(main, parser, argv)
 
@@ -335,7 +380,8 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
                                      "RNN-RBM, each frame given its true past, as in Table 1 of "
                                      "Boulanger-Lewandowski et al. (2012). The last line of output is "
                                      "one JSON object: nll (nats per frame, positive), nll_se, acc (the paper's expected "
-                                     "frame accuracy), acc_pooled, log_z_over_known, frames. With --samples instead of "
+                                     "frame accuracy), acc_tp_fp_fn, acc_pooled, log_z_over_known, frames and the "
+                                     "references. With --samples instead of "
                                      "CKPT: statistics of generated MIDI against a reference data set.")
     parser.add_argument("checkpoint", type=Path, metavar="CKPT", nargs="?",
                         help="checkpoint prefix, e.g. parameter_checkpoints/best.ckpt")
@@ -360,6 +406,8 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--cache_dir", type=Path, help="where converted rolls are cached "
                         "(default $RNN_RBM_CACHE or ~/.cache/rnn_rbm)")
     parser.add_argument("--workers", type=_count(1), help="processes converting MIDI (default: all cores)")
+    _settings_flags(parser)
+    _record_flag(parser, "beside CKPT, evaluate_<split>_<date_time>.record.json")
     _common(parser, seed_default="0")
 
     def main(args: argparse.Namespace) -> None:
@@ -371,11 +419,16 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
                                 "and on --data")
         from rnn_rbm.tasks.evaluate import evaluate_task
 
+        from rnn_rbm.config import read_settings
+
         settings = dict(ais_chains=args.chains, ais_temperatures=args.temperatures, ais_base=args.base,
                         ais_batch_frames=args.batch_frames, acc_draws=args.draws)
-        overrides = Overrides(data_source=_data_source(args), seed=args.seed)
-        measured = evaluate_task(args.checkpoint, args.split or "test", overrides, settings, _loading(args))
+        overrides = Overrides(data_source=_data_source(args), seed=args.seed,
+                              settings=read_settings(args.config, args.changes))
+        record = _new_record(args)
+        measured = evaluate_task(args.checkpoint, args.split or "test", overrides, settings, _loading(args), record)
         _print_evaluation(args, measured)
+        _write_record(record, args, args.checkpoint.parent, f"evaluate_{args.split or 'test'}")
 
     _run(main, parser, argv)
 
@@ -395,8 +448,6 @@ def _print_evaluation(args: argparse.Namespace, measured) -> None:
     import json
     import math
 
-    from rnn_rbm.files import json_number
-
     result, config, chosen = measured.evaluation, measured.config, measured.config.evaluate
     if measured.tokens:
         print(f"{args.checkpoint} on {config.data_source}, {args.split or 'test'} split, {result.tokens} "
@@ -406,8 +457,7 @@ def _print_evaluation(args: argparse.Namespace, measured) -> None:
               f"({', '.join(result.fields)}); {result.unknown} tokens hold a word it lacks (read as <unk>)")
         print(f"frame log-likelihood and accuracy: not defined for the {config.model.family}, a model of "
               "tokens, not of frames")
-        print(json.dumps({"token_nll": result.nll, "tokens": result.tokens, "vocabulary": result.sizes,
-                          "unknown": result.unknown, "nll": None, "acc": None}))
+        print(json.dumps(measured.figures()))
         return
     acc = result.accuracy
     print(f"{args.checkpoint} on {config.data_source}, {args.split or 'test'} split, {result.frames} frames")
@@ -418,18 +468,18 @@ def _print_evaluation(args: argparse.Namespace, measured) -> None:
         print(f"  mean log(Z / Z of the known training frames) {result.log_z_over_known:.4f} nats: the share "
               "of Z the chains found outside them (near 0: nll_se cannot see what they missed)")
     print(f"expected frame accuracy    {100 * acc.expected:8.2f} %     (se {100 * acc.expected_se:.2f}; "
-          f"the paper's: each frame's expected TP / (TP + FP + FN), averaged over frames; "
+          f"the paper's: each frame's expected TP / (TP + max(FP, FN)), averaged over frames; "
           f"{chosen.acc_draws} draws " + ("of each frame" if measured.exact else "resampled from the AIS chains")
           + ")")
+    print(f"TP / (TP + FP + FN)        {100 * acc.tp_fp_fn:8.2f} %     (se {100 * acc.tp_fp_fn_se:.2f}; "
+          "each frame's, averaged over frames: a wrong note counts twice)")
     print(f"pooled frame accuracy      {100 * acc.pooled:8.2f} %     (se {100 * acc.pooled_se:.2f}; "
-          "sum TP / sum (TP + FP + FN) over all frames)")
+          "sum TP / sum (TP + FP + FN) over all frames, as MIREX)")
     print(f"reference: uniform frames  {result.uniform_ll:8.3f} nats")
     print(f"reference: independent pitches fitted on train {result.bernoulli_ll:8.3f} nats "
           f"(add-{chosen.reference_smoothing:g} smoothing)")
     print(f"reference: each frame forecast as the one before it: accuracy {100 * result.previous_frame_acc:.2f} %")
-    print(json.dumps({"nll": result.nll, "nll_se": result.nll_se, "acc": acc.expected,
-                      "acc_pooled": acc.pooled, "log_z_over_known": json_number(result.log_z_over_known),
-                      "frames": result.frames}))
+    print(json.dumps(measured.figures()))
 
 
 def _evaluate_samples(args: argparse.Namespace) -> None:

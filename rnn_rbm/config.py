@@ -276,6 +276,9 @@ def replace_section(config: RunConfig, section: str, **changes: Any) -> RunConfi
 
 
 
+_SECTIONS = ("data", "model", "tokens", "pretrain", "train", "evaluate")
+
+
 @dataclass(frozen=True)
 class Overrides:
     """Settings a command line gives over a run's base settings (the model family's defaults,
@@ -291,10 +294,22 @@ class Overrides:
     n_recurrent: int | None = None
     pretrain: dict[str, Any] = field(default_factory=dict)
     train: dict[str, Any] = field(default_factory=dict)
+    # --config FILE, then --set, as "section.field" (or "seed", "data_source") -> value
+    # (read_settings): applied first, so that a flag of its own beats them.
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def chosen_family(self) -> str | None:
+        """The model asked for, by --model or by --config/--set model.family (None: not given)."""
+        return self.family or self.settings.get("model.family")
 
     def data_and_seed(self, config: RunConfig) -> RunConfig:
-        """Returns: `config` with this data source, frame settings and seed."""
-        steps = self.steps_per_quarter or BENCHMARK_STEPS_PER_QUARTER.get(self.data_source or "")
+        """Returns: `config` with the settings of --config and --set, then this data source,
+        frame settings and seed (a packaged benchmark's own frame length unless one is given)."""
+        config = apply_settings(config, self.settings)
+        steps = self.steps_per_quarter
+        if steps is None and "data.steps_per_quarter" not in self.settings:
+            steps = BENCHMARK_STEPS_PER_QUARTER.get(self.data_source or self.settings.get("data_source") or "")
         config = replace_section(config, "data", steps_per_quarter=steps, out_of_range=self.out_of_range)
         changes = {"data_source": self.data_source, "seed": self.seed}
         return dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
@@ -308,8 +323,73 @@ class Overrides:
         return replace_section(config, "train", **self.train)
 
     def given_train(self) -> dict[str, Any]:
-        """Returns: the training settings actually given (None dropped)."""
-        return {k: v for k, v in self.train.items() if v is not None}
+        """Returns: the training settings actually given, by --config, --set or a flag (None
+        dropped). Raises UserError where --config or --set changes another section (for a
+        resumed run, whose other settings are fixed)."""
+        given = {}
+        for key, value in self.settings.items():
+            section, _, name = key.rpartition(".")
+            if section != "train":
+                raise UserError(f"--set {key}: a resumed run keeps its settings but training's; "
+                                "drop it, or start a new run")
+            given[name] = value
+        return {**given, **{k: v for k, v in self.train.items() if v is not None}}
+
+
+def read_settings(config_file: str | None, changes: list[str]) -> dict[str, Any]:
+    """Reads --config FILE (a JSON object laid out as a run's config.json, any part of it)
+    and --set SECTION.FIELD=VALUE changes (a value read as JSON where it parses: numbers,
+    true/false, lists; else as text), the latter winning.
+
+    Returns: {"section.field" or "seed"/"data_source": value}, checked against RunConfig.
+    Raises UserError for an unreadable file, a malformed change or an unknown setting.
+    """
+    flat: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            raw = json.loads(open(config_file, encoding="utf-8").read())
+        except (OSError, ValueError) as exc:
+            raise UserError(f"--config {config_file}: not a readable JSON file ({exc})") from None
+        if not isinstance(raw, dict):
+            raise UserError(f"--config {config_file}: expected a JSON object laid out as a run's config.json")
+        raw.pop("format_version", None)
+        for key, value in raw.items():
+            if isinstance(value, dict):
+                flat.update({f"{key}.{name}": v for name, v in value.items()})
+            else:
+                flat[key] = value
+    for change in changes:
+        key, equals, text = change.partition("=")
+        if not equals or not key:
+            raise UserError(f"--set {change}: expected SECTION.FIELD=VALUE, e.g. train.learning_rate=0.001")
+        try:
+            flat[key] = json.loads(text)
+        except ValueError:
+            flat[key] = text
+    apply_settings(RunConfig(), flat)  # names and types checked now, before any work
+    return flat
+
+
+def apply_settings(config: RunConfig, settings: dict[str, Any]) -> RunConfig:
+    """Returns: `config` with each "section.field" (or top-level field) of `settings` set. A
+    whole number is taken for a field whose default is a float. Raises UserError naming an
+    unknown setting or a value of the wrong type."""
+    for key, value in settings.items():
+        section, _, name = key.rpartition(".")
+        holder = getattr(config, section) if section else config
+        if (section and not (dataclasses.is_dataclass(holder) and section in _SECTIONS)) or name not in {
+                f.name for f in dataclasses.fields(holder)} or name == "format_version" or (
+                not section and name in _SECTIONS):
+            raise UserError(f"no setting {key!r}; settings are SECTION.FIELD with SECTION one of "
+                            f"{', '.join(_SECTIONS)} (see a run's config.json), or seed, data_source")
+        current = getattr(holder, name)
+        if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if type(value) is not type(current):
+            raise UserError(f"{key}={json.dumps(value)}: expected {type(current).__name__}, e.g. {current!r}")
+        config = replace_section(config, section, **{name: value}) if section else dataclasses.replace(
+            config, **{name: value})
+    return config
 
 # --model NAME: the models (models/registry.py registers a class under each name) and what
 # each changes in the defaults above. Models with an exact likelihood select best.ckpt by it:

@@ -9,7 +9,6 @@ import math
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import SHARED_DATA
 
 from rnn_rbm.cli import evaluate_main
 from rnn_rbm.config import EvalConfig, ModelConfig, RunConfig
@@ -88,18 +87,21 @@ def test_expected_accuracy_counts_hits_misses_and_false_alarms():
     np.testing.assert_array_equal(scores.counts.sum(axis=0), [[tp, fp, fn]] * 2)
     accuracy = scores.accuracy
     assert accuracy.pooled == pytest.approx(tp / (tp + fp + fn))
-    # Per frame: 2/3 in the 9 ordinary frames, 1/3 in the 2 changed ones, then the mean.
-    assert accuracy.expected == pytest.approx((9 * 2 / 3 + 2 * 1 / 3) / 11)
-    assert accuracy.expected_se == 0.0 and accuracy.pooled_se == 0.0
+    # Per frame, the paper's TP / (TP + max(FP, FN)): 2/3 in the 9 ordinary frames, 1/2 in the 2
+    # changed ones (pitch 2 drawn in place of pitch 7 is one replacement), then the mean.
+    assert accuracy.expected == pytest.approx((9 * 2 / 3 + 2 * 1 / 2) / 11)
+    # TP / (TP + FP + FN) counts that replacement twice: 1/3 in the changed frames.
+    assert accuracy.tp_fp_fn == pytest.approx((9 * 2 / 3 + 2 * 1 / 3) / 11)
+    assert accuracy.expected_se == 0.0 and accuracy.tp_fp_fn_se == 0.0 and accuracy.pooled_se == 0.0
 
 
 def exact_expected_accuracy(model: RnnRbm, rolls: list[np.ndarray]) -> np.ndarray:
-    """Each frame's E[TP / (TP + FP + FN)] under its RBM given the true past, by enumerating
-    all 2^V frames (1 for a frame where the truth and the draw are both silent)."""
+    """Each frame's E[TP / (TP + max(FP, FN))] (the paper's accuracy) under its RBM given the true
+    past, by enumerating all 2^V frames (1 for a frame where the truth and the draw are both silent)."""
     out = []
     for truth, log_p in enumerated(model, rolls):
         tp = (EVERY_FRAME * truth).sum(axis=1)
-        errors = (EVERY_FRAME * (1 - truth)).sum(axis=1) + ((1 - EVERY_FRAME) * truth).sum(axis=1)
+        errors = np.maximum((EVERY_FRAME * (1 - truth)).sum(axis=1), ((1 - EVERY_FRAME) * truth).sum(axis=1))
         acc = np.where(tp + errors > 0, tp / np.maximum(tp + errors, 1), 1.0)
         out.append((np.exp(log_p) * acc).sum())
     return np.array(out)
@@ -155,7 +157,8 @@ def test_validator_reports_what_training_selects_on():
     config = EvalConfig(valid_ais_chains=4, valid_ais_temperatures=10)
     validate = scoring.make_validator(model, rolls, rolls, config, seed=0)
     record = validate(1)
-    assert set(record) == {"valid_nll", "valid_nll_se", "valid_log_z_over_known", "valid_acc", "valid_acc_pooled"}
+    assert set(record) == {"valid_nll", "valid_nll_se", "valid_log_z_over_known", "valid_acc", "valid_acc_tp_fp_fn",
+                           "valid_acc_pooled"}
     assert record["valid_nll"] > 0 and record["valid_nll_se"] >= 0 and 0 <= record["valid_acc"] <= 1
     traces = sum(f.experimental_get_tracing_count() for f in validate.compiled)
     # Its draws depend on (seed, epoch) alone: again for epoch 1, the same figures.
@@ -180,20 +183,26 @@ def run_evaluate(capsys, *args: str) -> tuple[int, str, str]:
 
 
 def test_evaluate_command_on_the_jsb_benchmark(tmp_path, capsys):
-    data = SHARED_DATA / "jsb_chorales.json"
-    config = RunConfig(data_source=str(data), model=ModelConfig(n_hidden=8, n_recurrent=4))
+    config = RunConfig(data_source="jsb", model=ModelConfig(n_hidden=8, n_recurrent=4))
     model = RnnRbm.from_config(config, tf.random.Generator.from_seed(0))
     prefix = str(checkpoint.save(tmp_path / "ckpt" / "epoch_1.ckpt", config, model=model))
     cache = ["--cache_dir", str(tmp_path / "cache"), "--quiet"]
     code, out, err = run_evaluate(capsys, prefix, "--chains", "4", "--temperatures", "5", "--draws", "2", *cache)
     assert code == 0, err
     summary = json.loads(out.strip().splitlines()[-1])
-    assert set(summary) == {"nll", "nll_se", "acc", "acc_pooled", "log_z_over_known", "frames"}
+    assert set(summary) == {"nll", "nll_se", "acc", "acc_se", "acc_tp_fp_fn", "acc_pooled", "log_z_over_known",
+                            "frames", "exact", "uniform_ll", "bernoulli_ll", "previous_frame_acc"}
+    assert summary["acc_tp_fp_fn"] <= summary["acc"]  # a wrong note is two errors there, one in the paper's
+    record = json.loads(next((tmp_path / "ckpt").glob("evaluate_test_*.record.json")).read_text())
+    assert record["results"]["nll"] == summary["nll"] and record["settings"]["evaluate"]["ais_chains"] == 4
+    assert record["command"].startswith("rnn_rbm_evaluate.py ") and record["machine"]["cores"] >= 1
+    assert set(record["phases"]) == {"load_data", "evaluate"}
     assert summary["frames"] == 4725  # every frame of JSB's 77 test pieces
     # A nearly untrained model: better than uniform frames, worse than independent pitches fitted.
     assert 11.0 < summary["nll"] < 61.0 and summary["nll_se"] > 0 and 0 <= summary["acc"] <= 1
     assert "-60.997" in out  # uniform frames, 88 keys
-    assert "as the one before it: accuracy 26.90 %" in out  # JSB's test split, measured exactly
+    # JSB's test split, measured exactly by the paper's TP / (TP + max(FP, FN)) (26.90 % by TP / (TP + FP + FN)).
+    assert "as the one before it: accuracy 34.94 %" in out
     code, out, err = run_evaluate(capsys, prefix, "--split", "valid", "--chains", "2", "--temperatures", "1",
                                   "--draws", "1", *cache)
     assert code == 0, err

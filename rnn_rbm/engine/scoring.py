@@ -15,13 +15,13 @@ serves both measures (Scorer):
   frames' estimates are independent, so their delta-method variances add:
   se = sqrt(sum_t Var(w_t) / (M mean(w_t)^2)) / T, M chains, T frames.
 - Expected frame-level accuracy (Bay et al. 2009), as the paper defines it: for
-  each frame the expectation of TP / (TP + FP + FN) over its RBM, then the mean
-  over frames (rnn_rbm/ops/accuracy.py; the pooled sum TP / sum (TP + FP + FN) beside
-  it). Each draw of a frame is one of its M chains' last states, chosen with
-  probability proportional to its importance weight (sampling-importance-
-  resampling). Each of `draws` draws of the whole split gives one figure; the
-  estimate is their mean, its standard error their spread (over resampling only:
-  the chains are shared by the draws).
+  each frame the expectation of TP / (TP + max(FP, FN)) over its RBM, then the mean
+  over frames (rnn_rbm/ops/accuracy.py; the mean of TP / (TP + FP + FN) and the pooled
+  sum TP / sum (TP + FP + FN) beside it). Each draw of a frame is one of its M
+  chains' last states, chosen with probability proportional to its importance
+  weight (sampling-importance-resampling). Each of `draws` draws of the whole
+  split gives one figure; the estimate is their mean, its standard error their
+  spread (over resampling only: the chains are shared by the draws).
 
 Rolls are time-major, (num_steps, num_pitches), float32 of 0/1.
 """
@@ -76,7 +76,8 @@ class Scores:
 
     @property
     def accuracy(self) -> accuracy.Accuracy:
-        """Returns: the expected frame accuracy (the paper's) and the pooled one, over draws."""
+        """Returns: the expected frame accuracy (the paper's), TP / (TP + FP + FN) and the pooled
+        one, over draws."""
         return accuracy.summarise(self.counts)
 
     @property
@@ -299,7 +300,7 @@ def make_validator(
 
     Returns: a function epoch -> {"valid_nll": nats per frame, "valid_nll_se": nats,
     "valid_log_z_over_known": nats (see Scores), "valid_acc": the paper's expected frame
-    accuracy, "valid_acc_pooled": in [0, 1]}.
+    accuracy, "valid_acc_tp_fp_fn", "valid_acc_pooled": in [0, 1], see ops/accuracy.py}.
     """
     rng = tf.random.Generator.from_seed(0)
     scorer = make_scorer(model, config.valid_ais_chains, config.valid_ais_temperatures, config.valid_acc_draws,
@@ -312,7 +313,7 @@ def make_validator(
         acc = scores.accuracy
         return {"valid_nll": scores.nll, "valid_nll_se": scores.nll_se,
                 "valid_log_z_over_known": scores.mean_log_z_over_known, "valid_acc": acc.expected,
-                "valid_acc_pooled": acc.pooled}
+                "valid_acc_tp_fp_fn": acc.tp_fp_fn, "valid_acc_pooled": acc.pooled}
 
     validate.compiled = scorer.compiled  # type: ignore[attr-defined]  # for tests that count traces
     return validate
@@ -325,7 +326,7 @@ class Evaluation:
     nll: float  # nats per frame, positive
     nll_se: float  # nats, AIS standard error
     log_z_over_known: float  # nats, mean log(Z estimate / Z known); nan without known states
-    accuracy: accuracy.Accuracy  # expected (the paper's) and pooled frame accuracy
+    accuracy: accuracy.Accuracy  # expected (the paper's), TP / (TP + FP + FN) and pooled frame accuracy
     frames: int
     uniform_ll: float  # nats per frame (negative)
     bernoulli_ll: float  # nats per frame (negative)

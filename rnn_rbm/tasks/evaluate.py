@@ -19,8 +19,10 @@ from rnn_rbm.data.tokenized import run_representation, tokenized, uses_tokens
 from rnn_rbm.engine import checkpoint
 from rnn_rbm.engine.scoring import Evaluation, ExactScorer, evaluate
 from rnn_rbm.errors import UserError
+from rnn_rbm.files import json_number
 from rnn_rbm.models import registry
 from rnn_rbm.music import samplestats
+from rnn_rbm.records import Record
 
 log = logging.getLogger(__name__)
 
@@ -46,34 +48,61 @@ class Measured:
     exact: bool  # the model's likelihood is exact (no AIS)
     tokens: bool = False  # a token model: evaluation is a TokenEvaluation
 
+    def figures(self) -> dict[str, Any]:
+        """Returns: the figures as the command's JSON line and the run's record give them:
+        nll (nats per frame, positive; for a token model token_nll, per token), nll_se, and for
+        frame models acc (the paper's expected frame accuracy) with the other accuracies beside it,
+        log_z_over_known, frames, and the references (uniform and independent-pitch
+        log-likelihoods, the copy-previous-frame accuracy)."""
+        result = self.evaluation
+        if self.tokens:  # no frame measures: nll and acc are null, token_nll is per token
+            return {"token_nll": result.nll, "tokens": result.tokens, "vocabulary": result.sizes,
+                    "unknown": result.unknown, "nll": None, "acc": None}
+        acc = result.accuracy
+        return {"nll": result.nll, "nll_se": result.nll_se, "acc": acc.expected, "acc_se": acc.expected_se,
+                "acc_tp_fp_fn": acc.tp_fp_fn, "acc_pooled": acc.pooled,
+                "log_z_over_known": json_number(result.log_z_over_known), "frames": result.frames,
+                "exact": self.exact, "uniform_ll": result.uniform_ll, "bernoulli_ll": result.bernoulli_ll,
+                "previous_frame_acc": result.previous_frame_acc}
+
 
 def evaluate_task(checkpoint_prefix: Path, split: str, overrides: Overrides, settings: dict[str, Any],
-                  loading: Loading) -> Measured:
+                  loading: Loading, record: Record | None = None) -> Measured:
     """Measures the checkpoint's model on `split` ("train", "valid" or "test") of its own data
     or of overrides.data_source, with the checkpoint's evaluation settings changed by
     `settings` (EvalConfig fields; None keeps one). Draws are seeded by overrides.seed, or 0.
+    `record` (if given) gets the settings, the seconds of loading and measuring, and the figures.
 
     Raises UserError for a missing checkpoint or an empty split.
     """
+    record = record or Record()
     held = checkpoint.load_config(checkpoint_prefix)
     config = overrides.data_and_seed(dataclasses.replace(held, seed=0))
     config = replace_section(config, "evaluate", **settings)
-    dataset = loading.load(config.data_source, config.data)
+    record.settings = dataclasses.asdict(config)
+    with record.phase("load_data"):
+        dataset = loading.load(config.data_source, config.data)
     rolls = getattr(dataset, split)
     if not rolls:
         raise UserError(f"--data {config.data_source} has no {split} pieces; choose another --split")
     rng = tf.random.Generator.from_seed(config.seed)
     model = registry.build(config, rng)
     checkpoint.restore(checkpoint_prefix, model=model)
-    if uses_tokens(config):
-        return _evaluate_tokens(model, config, dataset, split, loading.progress)
-    chosen = config.evaluate
-    how = ("exact likelihood" if model.EXACT else f"AIS {chosen.ais_chains} chains x "
-           f"{chosen.ais_temperatures} temperatures (base: {chosen.ais_base})")
-    log.info("measuring %d %s frames of the %s: %s, accuracy from %d draws", sum(map(len, rolls)), split,
-             config.model.family, how, chosen.acc_draws)
-    result = evaluate(model, dataset.train, rolls, chosen, rng, progress=loading.progress)
-    return Measured(result, config, model.EXACT)
+    record.results.update(checkpoint=str(checkpoint_prefix), split=split,
+                          parameters=int(sum(int(tf.size(v)) for v in model.trainable_variables)))
+    with record.phase("evaluate"):
+        if uses_tokens(config):
+            measured = _evaluate_tokens(model, config, dataset, split, loading.progress)
+        else:
+            chosen = config.evaluate
+            how = ("exact likelihood" if model.EXACT else f"AIS {chosen.ais_chains} chains x "
+                   f"{chosen.ais_temperatures} temperatures (base: {chosen.ais_base})")
+            log.info("measuring %d %s frames of the %s: %s, accuracy from %d draws", sum(map(len, rolls)), split,
+                     config.model.family, how, chosen.acc_draws)
+            measured = Measured(evaluate(model, dataset.train, rolls, chosen, rng, progress=loading.progress),
+                                config, model.EXACT)
+    record.results.update(measured.figures())
+    return measured
 
 
 def _evaluate_tokens(model, config: RunConfig, dataset, split: str, progress: bool) -> Measured:

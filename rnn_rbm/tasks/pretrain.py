@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -15,50 +16,59 @@ from rnn_rbm.engine.pretrainer import pretrain, pretrain_recurrence, set_visible
 from rnn_rbm.errors import UserError
 from rnn_rbm.models import registry
 from rnn_rbm.models.base import FrameModel, RecurrentBiases
+from rnn_rbm.records import Record
 
 log = logging.getLogger(__name__)
 
 
-def pretrain_task(overrides: Overrides, out_dir: Path, loading: Loading) -> Path:
-    """Pretrains the model `overrides.family` (default rnn_rbm) on every training frame of its
-    data, with the family's defaults and the given settings.
+def pretrain_task(overrides: Overrides, out_dir: Path, loading: Loading, record: Record | None = None) -> Path:
+    """Pretrains the model `overrides.chosen_family` (default rnn_rbm) on every training frame
+    of its data, with the family's defaults and the given settings. `record` (if given) gets
+    the settings, the seconds of loading and pretraining, and the last epoch's figures.
 
     Returns: the prefix of out_dir/initial.ckpt, which rnn_rbm_train.py starts from.
     Raises UserError for a family without a pretraining step.
     """
-    family = overrides.family or "rnn_rbm"
+    record = record or Record()
+    family = overrides.chosen_family or "rnn_rbm"
     if not registry.model_class(family).PRETRAINS:
         raise UserError(f"the {family} has no pretraining step: train it from the start with "
                         f"rnn_rbm_train.py N --model {family}")
     config = overrides.apply(family_config(family))
-    dataset = loading.load(config.data_source, config.data)
+    record.settings = dataclasses.asdict(config)
+    with record.phase("load_data"):
+        dataset = loading.load(config.data_source, config.data)
     tf_rng = tf.random.Generator.from_seed(config.seed)
     model = registry.build(config, tf_rng)
-    start_frame_model(model, dataset, config, tf_rng, loading.progress)
-    return checkpoint.save(out_dir / checkpoint.INITIAL_CHECKPOINT, config, model=model)
+    with record.phase("pretrain"):
+        record.results.update(start_frame_model(model, dataset, config, tf_rng, loading.progress))
+        prefix = checkpoint.save(out_dir / checkpoint.INITIAL_CHECKPOINT, config, model=model)
+    record.results["checkpoint"] = str(prefix)
+    return prefix
 
 
 def start_frame_model(model: FrameModel, dataset: Dataset, config: RunConfig, tf_rng: tf.random.Generator,
-                      progress: bool) -> bool:
+                      progress: bool) -> dict:
     """The start of a run from scratch: pretraining where the model has a step for it and
     config.pretrain.epochs asks for it; otherwise at least the visible bias at the training
     frames' note frequencies, so that they are right from the first step.
 
-    Returns: whether it pretrained.
+    Returns: {} where it did not pretrain, else {"pretrain": the last epoch's figures, and
+    "rnn_pretrain": the RNN stage's where it ran}.
     """
     frames = all_frames(dataset.train)
     if not (model.PRETRAINS and config.pretrain.epochs):
         set_visible_bias_from_data(model, frames)
-        return False
+        return {}
     how = f"CD-{config.pretrain.cd_k}" if config.model.family == "rnn_rbm" else "exact likelihood"
     log.info("pretraining the %s's frame distribution on %d frames: %s, %d epochs", config.model.family,
              len(frames), how, config.pretrain.epochs)
     np_rng = np.random.default_rng(config.seed)
-    pretrain(model, frames, config.pretrain, np_rng, tf_rng, progress=progress)
+    done = {"pretrain": pretrain(model, frames, config.pretrain, np_rng, tf_rng, progress=progress)[-1]}
     if config.pretrain.rnn_epochs:
         if not isinstance(model, RecurrentBiases):
             raise UserError(f"pretrain.rnn_epochs: the {config.model.family} has no RNN of the paper's to pretrain")
         log.info("pretraining the RNN alone with independent outputs: %d epochs", config.pretrain.rnn_epochs)
-        pretrain_recurrence(model, dataset.train, dataset.valid, config.pretrain.rnn_epochs,
-                            config.pretrain.rnn_stage(config.train), np_rng, progress)
-    return True
+        done["rnn_pretrain"] = pretrain_recurrence(model, dataset.train, dataset.valid, config.pretrain.rnn_epochs,
+                                                   config.pretrain.rnn_stage(config.train), np_rng, progress)[-1]
+    return done

@@ -17,6 +17,7 @@ from rnn_rbm.engine import checkpoint, distribute
 from rnn_rbm.engine.pretrainer import set_visible_bias_from_data
 from rnn_rbm.engine.trainer import TrainState, train
 from rnn_rbm.errors import UserError
+from rnn_rbm.records import Record
 
 log = logging.getLogger(__name__)
 
@@ -33,26 +34,44 @@ class TrainRequest:
     strategy: str = "none"  # "none", "mirrored" or "multiworker" (distribute.make_strategy)
 
 
-def train_task(request: TrainRequest, loading: Loading) -> Path | None:
+def train_task(request: TrainRequest, loading: Loading, record: Record | None = None) -> Path | None:
     """Trains as `request` asks. Under --strategy multiworker every process runs this; only
     the chief (worker 0) writes to out_dir, the others to a copy thrown away at the end.
+    `record` (if given) gets the run's settings, the seconds of loading, training and (part
+    of training) validation, and the figures of its last and best epochs.
 
     Returns: the run's newest checkpoint (None on a worker other than the chief, and where
     no epoch was trained).
     """
+    record = record or Record()
     request.out_dir.mkdir(parents=True, exist_ok=True)
     strategy = distribute.make_strategy(request.strategy)
     if distribute.is_chief(strategy):
-        return _train(request, request.out_dir, strategy, loading)
+        return _train(request, request.out_dir, strategy, loading, record)
     # The same run on a copy of the folder (its initial.ckpt, or the checkpoint to resume):
     # every worker must read what the chief reads.
     with tempfile.TemporaryDirectory(prefix="rnn_rbm_worker_") as scratch:
         shutil.copytree(request.out_dir, scratch, dirs_exist_ok=True)
-        _train(request, Path(scratch), strategy, loading)
+        _train(request, Path(scratch), strategy, loading, record)
     return None
 
 
-def _train(request: TrainRequest, out_dir: Path, strategy, loading: Loading) -> Path | None:
+def summarise_history(history: list[dict], select_metric: str) -> dict:
+    """Returns: a training run's figures for its record: epochs (the last reached), best_epoch
+    (of best.ckpt; None where no validation was finite), best (that epoch's figures), last (the
+    last epoch's), and the seconds of validation and of saving."""
+    best = [r for r in history if r.get("best")]
+    return {"epochs": history[-1]["epoch"] if history else None,
+            "epochs_trained": len(history),
+            "select_metric": select_metric,
+            "best_epoch": best[-1]["epoch"] if best else None,
+            "best": best[-1] if best else None,
+            "last": history[-1] if history else None,
+            "seconds_validating": sum(r.get("seconds_validating", 0.0) for r in history),
+            "seconds_saving": sum(r.get("seconds_saving", 0.0) for r in history)}
+
+
+def _train(request: TrainRequest, out_dir: Path, strategy, loading: Loading, record: Record) -> Path | None:
     if request.resume:
         prefix, config = resume_config(request, out_dir)
         epochs_done = checkpoint.progress(prefix)[0]
@@ -61,7 +80,8 @@ def _train(request: TrainRequest, out_dir: Path, strategy, loading: Loading) -> 
             return prefix
     else:
         config, init = fresh_config(request, out_dir)
-    dataset = loading.load(config.data_source, config.data)
+    with record.phase("load_data"):
+        dataset = loading.load(config.data_source, config.data)
     if uses_tokens(config):
         if config.train.select_metric != "valid_nll":
             raise UserError(f"the {config.model.family} reads tokens: it selects by valid_nll (nats per token), "
@@ -86,7 +106,11 @@ def _train(request: TrainRequest, out_dir: Path, strategy, loading: Loading) -> 
     loss = f"CD-{config.train.cd_k}" if config.model.family == "rnn_rbm" else "exact likelihood"
     log.info("training the %s to epoch %d: %s, %d pieces per batch", config.model.family, request.num_epochs,
              loss, config.train.batch_size)
-    history = train(state, dataset, config, request.num_epochs, out_dir, progress=loading.progress)
+    record.settings = dataclasses.asdict(config)
+    with record.phase("train"):
+        history = train(state, dataset, config, request.num_epochs, out_dir, progress=loading.progress)
+    record.results.update(summarise_history(history, config.train.select_metric))
+    record.phases["validation"] = record.results["seconds_validating"]  # a part of "train"
     return out_dir / f"epoch_{history[-1]['epoch']}.ckpt" if history else None
 
 
@@ -101,9 +125,9 @@ def fresh_config(request: TrainRequest, out_dir: Path) -> tuple[RunConfig, Path 
     base = None
     if held is None:
         log.info("no %s: starting from random weights (run weight_initializations.py to pretrain)", init)
-    elif request.init is None and given.family not in (None, held.model.family):
+    elif request.init is None and given.chosen_family not in (None, held.model.family):
         log.info("%s holds a pretrained %s, not a %s: starting from random weights", init,
-                 held.model.family, given.family)
+                 held.model.family, given.chosen_family)
     else:
         check_model_settings(given, held, init)
         # The family's training defaults, the pretrained weights' data, sizes and vocabulary.
@@ -116,7 +140,7 @@ def fresh_config(request: TrainRequest, out_dir: Path) -> tuple[RunConfig, Path 
         log.warning("%s holds an earlier run (up to epoch %d); this one starts at epoch 1 and replaces "
                     "its checkpoints of the same names (--resume goes on with it instead)", out_dir,
                     checkpoint.progress(earlier)[0])
-    config = given.apply(base or family_config(given.family or "rnn_rbm"))
+    config = given.apply(base or family_config(given.chosen_family or "rnn_rbm"))
     return config, init if base is not None else None
 
 
@@ -146,7 +170,7 @@ def resume_config(request: TrainRequest, out_dir: Path) -> tuple[Path, RunConfig
 
 def check_model_settings(given: Overrides, held: RunConfig, source: Path) -> None:
     """Raises UserError where `given` asks for another model than the checkpoint `source` holds."""
-    for flag, wanted, has in (("model", given.family, held.model.family),
+    for flag, wanted, has in (("model", given.chosen_family, held.model.family),
                               ("n_hidden", given.n_hidden, held.model.n_hidden),
                               ("n_recurrent", given.n_recurrent, held.model.n_recurrent)):
         if wanted is not None and wanted != has:
