@@ -2,12 +2,14 @@
 divided by T (W, bv, bh, Wuv and Wuh all times 1/T: an RNN-RBM in its own right, sharper
 below 1), measured like Table 1 for each T.
 
-    python benchmarks/sharpness.py CKPT [--split valid] [--temperatures 1 0.9 0.8 0.7]
-                                   [--chains 8] [--ais_temperatures 300] [--draws 10]
+    python experiments/sharpness.py CKPT [--split valid] [--temperatures 1 0.9 0.8 0.7]
+                                    [--chains 8] [--ais_temperatures 300] [--draws 10]
 
 The validation split by default (choosing T on test would leak it). Prints one line per
 T: log-likelihood per frame (AIS, training frames summed exactly), expected frame
 accuracy (the paper's) and pooled; then one JSON line.
+
+A one-off experiment, its question answered: the note is experiments/2026-12-accuracy-gap.md.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """Mean polyphony (notes sounding per non-silent frame) and held fraction (how often a
 sounding note still sounds one frame later) of MIDI files, beside the Bach default's.
 
-    python benchmarks/polyphony.py results/*.mid [--steps_per_quarter 2]
+    python experiments/polyphony.py results/*.mid [--steps_per_quarter 2]
 
 Prints one line per file, then one JSON line {"generated": .., "bach": .., "held": ..,
 "bach_held": .., "files": ..}.
+
+A one-off experiment, its question answered: the note is experiments/2026-12-first-command.md.
 """
 
 from __future__ import annotations

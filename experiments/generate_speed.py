@@ -1,6 +1,6 @@
 """Generation speed by chunk size: does drawing in chunks (for the progress bar) cost time?
 
-    python benchmarks/generate_speed.py [--samples 4] [--steps 256] [--repeats 5] [--chunks 0,16,64]
+    python experiments/generate_speed.py [--samples 4] [--steps 256] [--repeats 5] [--chunks 0,16,64]
 
 A paper-size model (88-150-100, random weights: the sampler's cost does not depend on
 them), 25 Gibbs steps per frame. Chunk 0 means one compiled call for the whole piece,
@@ -10,6 +10,8 @@ repeat in a fresh order, after one warm-up round. Prints the median and range of
 per second (frames of all samples together) per chunk size, and per CPU second (all
 threads: steadier than wall time on a shared machine), then one JSON line with all figures
 and the machine.
+
+A one-off experiment, its question answered: the note is experiments/2026-11-generation-chunks.md.
 """
 
 from __future__ import annotations

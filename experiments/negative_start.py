@@ -1,6 +1,6 @@
 """Where CD-k's negative chains start, measured: the paper's "data" against "zeros".
 
-    python benchmarks/negative_start.py [--epochs 80] [--samples 16] [--data bach]
+    python experiments/negative_start.py [--epochs 80] [--samples 16] [--data bach]
 
 Pretrains one RBM, then trains the RNN-RBM from it once per variant and draws
 `--samples` pieces of 128 frames with one seed. Prints, per variant: the
@@ -8,6 +8,8 @@ validation monitor (valid_acc), mean polyphony of the drawn pieces (Bach: 3.95
 at eighth notes), how often a sounding note is held into the next frame, and
 the mean polyphony of the last quarter of each piece (drift towards clusters),
 then one JSON line with all figures and the machine.
+
+A one-off experiment, its question answered: the note is experiments/2026-11-negative-start.md.
 """
 
 from __future__ import annotations
