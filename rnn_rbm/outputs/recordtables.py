@@ -1,0 +1,166 @@
+"""Tables of published figures, rendered from committed run records (rnn_rbm/records.py).
+
+README.md and docs/ hold blocks between `<!-- rendered: NAME -->` and
+`<!-- end rendered: NAME -->`; benchmarks/render_docs.py fills each from the records under
+records/ with the renderer of that NAME here, and tests/test_records.py fails when a
+block and its records disagree. benchmarks/table1.py prints the same table for its own
+runs, from the same function.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Callable
+
+from rnn_rbm import records
+
+# The paper's Table 1 (Boulanger-Lewandowski, Bengio & Vincent 2012): log-likelihood per
+# frame (nats, higher is better) / expected frame accuracy (%), by data set.
+PAPER_ROWS = {
+    "Random": {"piano_midi": (-61.00, 3.35), "nottingham": (-61.00, 4.53), "musedata": (-61.00, 3.74),
+               "jsb": (-61.00, 4.42)},
+    "Note 1-Gram": {"piano_midi": (None, 5.80), "nottingham": (None, 19.87), "musedata": (None, 7.72),
+                    "jsb": (None, 15.25)},
+    "RNN (SGD)": {"piano_midi": (-8.37, 19.33), "nottingham": (-4.46, 62.93), "musedata": (-8.13, 23.25),
+                  "jsb": (-8.71, 28.46)},
+    "RNN (HF)": {"piano_midi": (-7.66, 23.34), "nottingham": (-3.89, 66.64), "musedata": (-7.19, 30.49),
+                 "jsb": (-8.58, 29.41)},
+    "RTRBM": {"piano_midi": (-7.36, 22.99), "nottingham": (-2.62, 75.01), "musedata": (-6.35, 30.85),
+              "jsb": (-6.35, 30.17)},
+    "RNN-RBM": {"piano_midi": (-7.09, 28.92), "nottingham": (-2.39, 75.40), "musedata": (-6.01, 34.02),
+                "jsb": (-6.27, 33.12)},
+    "RNN-NADE (SGD)": {"piano_midi": (-7.48, 20.69), "nottingham": (-2.91, 64.95), "musedata": (-6.74, 24.91),
+                       "jsb": (-5.83, 32.11)},
+    "RNN-NADE (HF)": {"piano_midi": (-7.05, 23.42), "nottingham": (-2.31, 71.50), "musedata": (-5.60, 32.60),
+                      "jsb": (-5.56, 32.50)},
+}
+# Which of the paper's rows each of our models is compared with.
+PAPER_ROW_OF = {"rnn_rbm": "RNN-RBM", "rnn_nade": "RNN-NADE (HF)", "lstm": "RNN (HF)", "rnn": "RNN (SGD)",
+                "Random": "Random", "Note 1-Gram": "Note 1-Gram"}
+DATASET_ORDER = ("piano_midi", "nottingham", "musedata", "jsb")
+DATASET_TITLES = {"piano_midi": "Piano-midi.de", "nottingham": "Nottingham", "musedata": "MuseData",
+                  "jsb": "JSB Chorales"}
+MODEL_ORDER = ("rnn_rbm", "rnn_nade", "lstm", "rnn")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+
+
+def _paper(row: str, dataset: str) -> tuple[str, str]:
+    """Returns: the paper's (log-likelihood, ACC %) of `row` on `dataset`, as text ("-" where none)."""
+    ll, acc = PAPER_ROWS.get(row, {}).get(dataset, (None, None))
+    return (f"{ll:.2f}" if ll is not None else "-"), (f"{acc:.2f}" if acc is not None else "-")
+
+
+def _sort_key(record: dict) -> tuple:
+    data, model = record["results"].get("dataset"), record["results"].get("model")
+    return (DATASET_ORDER.index(data) if data in DATASET_ORDER else len(DATASET_ORDER), data or "",
+            MODEL_ORDER.index(model) if model in MODEL_ORDER else len(MODEL_ORDER), model or "")
+
+
+def table1(runs: list[tuple[str, dict]]) -> str:
+    """The paper's Table 1 beside ours: per data set, each model's test log-likelihood (± its
+    standard error) and expected frame accuracy (the paper's, with TP/(TP+FP+FN) and the
+    pooled one beside it), the paper's figure of the row it compares with, and what the run
+    took; then the reference rows (random frames, independent pitches at their training
+    frequencies, each frame forecast as the one before it), computed by the same code.
+
+    runs: (where the record is, for its link; the record) of benchmarks/table1.py runs.
+    Returns: markdown text.
+    """
+    if not runs:
+        return "No published Table 1 records yet: `python benchmarks/table1.py --publish` makes them."
+    lines = ["| data set | model | log-likelihood | paper | ACC % | paper | TP/(TP+FP+FN) % | pooled % "
+             "| parameters | epochs (best) | whole run | peak memory of its process | record |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    by_set: dict[str, list[tuple[str, dict]]] = {}
+    for link, record in sorted(runs, key=lambda run: _sort_key(run[1])):
+        by_set.setdefault(record["results"]["dataset"], []).append((link, record))
+    for dataset, entries in by_set.items():
+        title = DATASET_TITLES.get(dataset, dataset)
+        for link, record in entries:
+            r = record["results"]
+            paper_ll, paper_acc = _paper(PAPER_ROW_OF.get(r["model"], ""), dataset)
+            se = f" ± {r['nll_se']:.3f}" if r.get("nll_se") else ""
+            lines.append(
+                f"| {title} | `{r['model']}` | {-r['nll']:.3f}{se} | {paper_ll} | {100 * r['acc']:.2f} | {paper_acc} "
+                f"| {100 * r['acc_tp_fp_fn']:.2f} | {100 * r['acc_pooled']:.2f} | {r['parameters']:,} "
+                f"| {r['epochs']} ({r['best_epoch']}) | {_duration(record['wall_seconds'])} "
+                f"| {record['peak_memory_mib'] / 1024:.1f} GiB | [{Path(link).name}]({link}) |")
+        baselines = entries[-1][1]["results"].get("baselines", {})
+        for name, row in sorted(baselines.items(), key=lambda item: list(PAPER_ROWS).index(item[0])
+                                if item[0] in PAPER_ROWS else len(PAPER_ROWS)):
+            paper_ll, paper_acc = _paper(PAPER_ROW_OF.get(name, ""), dataset)
+            ll = f"{-row['nll']:.3f}" if row.get("nll") is not None else "-"
+            tp = f"{100 * row['acc_tp_fp_fn']:.2f}" if row.get("acc_tp_fp_fn") is not None else "-"
+            pooled = f"{100 * row['acc_pooled']:.2f}" if row.get("acc_pooled") is not None else "-"
+            lines.append(f"| {title} | {name} | {ll} | {paper_ll} | {100 * row['acc']:.2f} | {paper_acc} | {tp} "
+                         f"| {pooled} | | | | | |")
+    machines = sorted({f"{r['machine']['cores']} cores, {r['machine']['processor']}" for _, r in runs})
+    commits = sorted({(r["revision"]["commit"] or "?")[:10] + (" (modified)" if r["revision"]["dirty"] else "")
+                      for _, r in runs})
+    lines += ["", f"Machine: {'; '.join(machines)}. Code: {', '.join(commits)}. Each row is one run of "
+              "`python benchmarks/table1.py --datasets SET --models MODEL` (its record gives the whole "
+              "command, settings and seconds by phase); the whole run counts pretraining, training with "
+              "its validations and the test measurement."]
+    return "\n".join(lines)
+
+
+def commands_cost(runs: list[tuple[str, dict]]) -> str:
+    """Returns: one sentence with the wall time of the README's first command, from the newest
+    record of benchmarks/readme_commands.py."""
+    if not runs:
+        return "(Not timed yet: `python benchmarks/readme_commands.py --publish` times it.)"
+    link, record = max(runs, key=lambda run: run[1]["started"])
+    machine = record["machine"]
+    return (f"Measured: {_duration(record['results']['seconds'])} wall clock from a fresh clone on "
+            f"{machine['cores']} CPU cores ({machine['processor']}), "
+            f"[record]({link}), `python benchmarks/readme_commands.py`.")
+
+
+def sample_quality(runs: list[tuple[str, dict]]) -> str:
+    """Returns: the table of what each model writes, from benchmarks/sample_quality.py records."""
+    if not runs:
+        return ("No published sample-quality records yet: `python benchmarks/sample_quality.py CKPT --publish` "
+                "makes them (the figures measured before records existed are in "
+                "[experiments/2026-12-sample-quality.md](experiments/2026-12-sample-quality.md)).")
+    raise NotImplementedError("sample-quality records are not published yet")
+
+
+RENDERERS: dict[str, tuple[str, Callable[[list[tuple[str, dict]]], str]]] = {
+    "table1": ("table1", table1),
+    "commands_cost": ("commands", commands_cost),
+    "sample_quality": ("sample_quality", sample_quality),
+}
+BLOCK = re.compile(r"(<!-- rendered: (?P<name>[a-z0-9_]+) -->\n)(?P<body>.*?)(<!-- end rendered: (?P=name) -->)",
+                   re.S)
+
+
+def published(root: Path, folder: str, relative_to: Path) -> list[tuple[str, dict]]:
+    """Returns: (link from the folder `relative_to`, record) of every record under
+    root/records/folder, in path order."""
+    paths = sorted((root / "records" / folder).rglob("*.json"))
+    return [(Path(_relative(path, relative_to)).as_posix(), records.load(path)) for path in paths]
+
+
+def _relative(path: Path, start: Path) -> str:
+    import os
+
+    return os.path.relpath(path, start)
+
+
+def render(text: str, root: Path, document: Path) -> str:
+    """Returns: `text` (the markdown file `document` of the repository at `root`) with every
+    rendered block filled anew from the records. Raises KeyError for an unknown block name."""
+
+    def fill(match: re.Match) -> str:
+        folder, renderer = RENDERERS[match["name"]]
+        body = renderer(published(root, folder, document.parent)).rstrip("\n") + "\n"
+        return f"{match.group(1)}{body}{match.group(4)}"
+
+    return BLOCK.sub(fill, text)
