@@ -70,6 +70,17 @@ def _open_share(text: str) -> float:
     return value
 
 
+def _old_name(parser: argparse.ArgumentParser, old: str, new: str, **kwargs) -> None:
+    """Accepts flag `old` as `new` for one more release, with a one-line notice (not in --help)."""
+
+    class Renamed(argparse.Action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            print(f"notice: {old} is now {new}; the old name goes in the next release", file=sys.stderr)
+            setattr(namespace, self.dest, values)
+
+    parser.add_argument(old, dest=new.lstrip("-"), action=Renamed, help=argparse.SUPPRESS, **kwargs)
+
+
 def _settings_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="settings from a JSON file laid out as a run's "
                         "config.json (any part of it; a run's own config.json repeats its settings)")
@@ -388,21 +399,24 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data", help="data to measure (default: the checkpoint's own), e.g. "
                         "nottingham, or a .json file of the benchmarks' layout")
     parser.add_argument("--split", choices=["train", "valid", "test"],
-                        help="which pieces (default test; a MIDI folder or bach has train and valid only; "
-                        "as --reference: all its pieces where it has no test split)")
+                        help="which pieces (default test, or the held-out valid split where the data has "
+                        "none, as a MIDI folder or bach; as --reference: all its pieces where it has no test split)")
     _samples_flags(parser)
-    parser.add_argument("--chains", type=_count(2), default=defaults.ais_chains,
-                        help=f"AIS chains per frame (default {defaults.ais_chains})")
-    parser.add_argument("--temperatures", type=_count(1), default=defaults.ais_temperatures,
-                        help=f"AIS intermediate distributions (default {defaults.ais_temperatures})")
-    parser.add_argument("--base", choices=["frame", "data"], default=defaults.ais_base,
-                        help="AIS base: independent pitches with each frame's own visible bias (default) "
-                        "or with the training base rates")
-    parser.add_argument("--batch_frames", type=_count(1), default=defaults.ais_batch_frames,
-                        help=f"frames whose AIS chains run together (default {defaults.ais_batch_frames})")
-    parser.add_argument("--draws", type=_count(1), default=defaults.acc_draws,
-                        help="draws of every frame (from its AIS chains, resampled by importance weight) "
-                        f"averaged in the accuracy (default {defaults.acc_draws})")
+    checkpoints = f"the checkpoint's, {defaults.ais_chains} unless it was trained with others"
+    parser.add_argument("--ais_chains", type=_count(2), help=f"AIS chains per frame (default: {checkpoints})")
+    parser.add_argument("--ais_temperatures", type=_count(1), help="AIS intermediate distributions (default: "
+                        f"the checkpoint's, {defaults.ais_temperatures} unless it was trained with others)")
+    parser.add_argument("--ais_base", choices=["frame", "data"], help="AIS base: independent pitches with each "
+                        "frame's own visible bias (default) or with the training base rates")
+    parser.add_argument("--ais_batch_frames", type=_count(1), help="frames whose AIS chains run together "
+                        f"(default {defaults.ais_batch_frames})")
+    parser.add_argument("--acc_draws", type=_count(1), help="draws of every frame (from its AIS chains, "
+                        "resampled by importance weight) averaged in the accuracy (default: the checkpoint's, "
+                        f"{defaults.acc_draws} unless it was trained with others)")
+    for old, new, parse in (("--chains", "--ais_chains", _count(2)), ("--temperatures", "--ais_temperatures",
+                            _count(1)), ("--base", "--ais_base", str), ("--batch_frames", "--ais_batch_frames",
+                            _count(1)), ("--draws", "--acc_draws", _count(1))):
+        _old_name(parser, old, new, type=parse)
     parser.add_argument("--cache_dir", type=Path, help="where converted rolls are cached "
                         "(default $RNN_RBM_CACHE or ~/.cache/rnn_rbm)")
     parser.add_argument("--workers", type=_count(1), help="processes converting MIDI (default: all cores)")
@@ -421,14 +435,14 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
 
         from rnn_rbm.config import read_settings
 
-        settings = dict(ais_chains=args.chains, ais_temperatures=args.temperatures, ais_base=args.base,
-                        ais_batch_frames=args.batch_frames, acc_draws=args.draws)
+        settings = dict(ais_chains=args.ais_chains, ais_temperatures=args.ais_temperatures, ais_base=args.ais_base,
+                        ais_batch_frames=args.ais_batch_frames, acc_draws=args.acc_draws)
         overrides = Overrides(data_source=_data_source(args), seed=args.seed,
                               settings=read_settings(args.config, args.changes))
         record = _new_record(args)
-        measured = evaluate_task(args.checkpoint, args.split or "test", overrides, settings, _loading(args), record)
+        measured = evaluate_task(args.checkpoint, args.split, overrides, settings, _loading(args), record)
         _print_evaluation(args, measured)
-        _write_record(record, args, args.checkpoint.parent, f"evaluate_{args.split or 'test'}")
+        _write_record(record, args, args.checkpoint.parent, f"evaluate_{measured.split}")
 
     _run(main, parser, argv)
 
@@ -450,7 +464,7 @@ def _print_evaluation(args: argparse.Namespace, measured) -> None:
 
     result, config, chosen = measured.evaluation, measured.config, measured.config.evaluate
     if measured.tokens:
-        print(f"{args.checkpoint} on {config.data_source}, {args.split or 'test'} split, {result.tokens} "
+        print(f"{args.checkpoint} on {config.data_source}, {measured.split} split, {result.tokens} "
               f"{config.tokens.representation} tokens")
         print(f"log-likelihood per token   {-result.nll:8.3f} nats  (exact; {result.seconds:.0f} s)")
         print(f"vocabulary                 {' x '.join(map(str, result.sizes))} words "
@@ -460,7 +474,7 @@ def _print_evaluation(args: argparse.Namespace, measured) -> None:
         print(json.dumps(measured.figures()))
         return
     acc = result.accuracy
-    print(f"{args.checkpoint} on {config.data_source}, {args.split or 'test'} split, {result.frames} frames")
+    print(f"{args.checkpoint} on {config.data_source}, {measured.split} split, {result.frames} frames")
     how = "exact" if measured.exact else f"AIS {chosen.ais_chains} chains x {chosen.ais_temperatures} temperatures"
     print(f"log-likelihood per frame   {-result.nll:8.3f} nats  (se {result.nll_se:.3f}; {how}, "
           f"{result.seconds:.0f} s)")

@@ -87,7 +87,7 @@ def test_every_model_through_the_same_commands(model, midi_folder, tmp_path):
     assert f"from the {model}, exact draws" in gen.stderr
     assert (tmp_path / "results" / "index.html").exists() and list((tmp_path / "results").glob("*.png"))
 
-    evaluation = run("rnn_rbm_evaluate.py", "parameter_checkpoints/best.ckpt", "--split", "valid", "--draws", "2",
+    evaluation = run("rnn_rbm_evaluate.py", "parameter_checkpoints/best.ckpt", "--split", "valid", "--acc_draws", "2",
                      cwd=tmp_path)
     assert evaluation.returncode == 0, evaluation.stderr
     figures = json.loads(evaluation.stdout.splitlines()[-1])

@@ -46,6 +46,7 @@ class Measured:
     evaluation: Evaluation | TokenEvaluation
     config: RunConfig  # the checkpoint's, with the data and seed used
     exact: bool  # the model's likelihood is exact (no AIS)
+    split: str  # which pieces: "train", "valid" or "test"
     tokens: bool = False  # a token model: evaluation is a TokenEvaluation
 
     def figures(self) -> dict[str, Any]:
@@ -66,10 +67,11 @@ class Measured:
                 "previous_frame_acc": result.previous_frame_acc}
 
 
-def evaluate_task(checkpoint_prefix: Path, split: str, overrides: Overrides, settings: dict[str, Any],
+def evaluate_task(checkpoint_prefix: Path, split: str | None, overrides: Overrides, settings: dict[str, Any],
                   loading: Loading, record: Record | None = None) -> Measured:
-    """Measures the checkpoint's model on `split` ("train", "valid" or "test") of its own data
-    or of overrides.data_source, with the checkpoint's evaluation settings changed by
+    """Measures the checkpoint's model on `split` ("train", "valid" or "test"; None: test
+    where the data has a test split, else the held-out valid split) of its own data or of
+    overrides.data_source, with the checkpoint's evaluation settings changed by
     `settings` (EvalConfig fields; None keeps one). Draws are seeded by overrides.seed, or 0.
     `record` (if given) gets the settings, the seconds of loading and measuring, and the figures.
 
@@ -82,6 +84,10 @@ def evaluate_task(checkpoint_prefix: Path, split: str, overrides: Overrides, set
     record.settings = dataclasses.asdict(config)
     with record.phase("load_data"):
         dataset = loading.load(config.data_source, config.data)
+    if split is None:
+        split = "test" if dataset.test else "valid"
+        if split == "valid":
+            log.info("%s has no test split: measuring its held-out pieces (the valid split)", dataset.label)
     rolls = getattr(dataset, split)
     if not rolls:
         raise UserError(f"--data {config.data_source} has no {split} pieces; choose another --split")
@@ -100,7 +106,7 @@ def evaluate_task(checkpoint_prefix: Path, split: str, overrides: Overrides, set
             log.info("measuring %d %s frames of the %s: %s, accuracy from %d draws", sum(map(len, rolls)), split,
                      config.model.family, how, chosen.acc_draws)
             measured = Measured(evaluate(model, dataset.train, rolls, chosen, rng, progress=loading.progress),
-                                config, model.EXACT)
+                                config, model.EXACT, split)
     record.results.update(measured.figures())
     return measured
 
@@ -116,7 +122,7 @@ def _evaluate_tokens(model, config: RunConfig, dataset, split: str, progress: bo
     scores = ExactScorer(model, 0, 0, tf.random.Generator.from_seed(config.seed))(sequences, progress=progress)
     result = TokenEvaluation(scores.nll, int(sum(map(len, sequences))), list(encoder.FIELDS), encoder.sizes, unknown,
                              time.perf_counter() - started)
-    return Measured(result, config, True, tokens=True)
+    return Measured(result, config, True, split, tokens=True)
 
 
 @dataclass(frozen=True)

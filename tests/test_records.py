@@ -1,0 +1,122 @@
+"""Run records and the tables rendered from them: every command writes one; the published
+blocks of README.md and docs/ agree with the committed records; benchmarks/table1.py goes
+through the commands' tasks, so its figures are those of rnn_rbm_evaluate.py."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnn_rbm import records
+from rnn_rbm.config import Overrides, RunConfig, read_settings
+from rnn_rbm.errors import UserError
+from rnn_rbm.outputs import recordtables
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_published_blocks_agree_with_their_records():
+    render_docs = _script("render_docs")
+    assert render_docs.stale(ROOT) == [], "run python benchmarks/render_docs.py"
+
+
+def test_a_block_disagreeing_with_its_records_is_found(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "README.md").write_text("# A front page without blocks\n")
+    (tmp_path / "records" / "table1" / "jsb").mkdir(parents=True)
+    record = records.Record(command=["table1.py", "--datasets", "jsb"])
+    record.results = {"dataset": "jsb", "model": "lstm", "nll": 8.5, "nll_se": 0.0, "acc": 0.3, "acc_tp_fp_fn": 0.25,
+                      "acc_pooled": 0.2, "parameters": 10, "epochs": 3, "best_epoch": 2,
+                      "baselines": {"Random": {"nll": 61.0, "acc": 0.0442, "acc_tp_fp_fn": 0.043, "acc_pooled": 0.04}}}
+    record.write(tmp_path / "records" / "table1" / "jsb" / "lstm.json")
+    page = tmp_path / "docs" / "results.md"
+    page.write_text("# Results\n<!-- rendered: table1 -->\n| typed | by hand |\n<!-- end rendered: table1 -->\n")
+    render_docs = _script("render_docs")
+    assert render_docs.stale(tmp_path) == [page]
+    page.write_text(recordtables.render(page.read_text(), tmp_path, page))
+    assert render_docs.stale(tmp_path) == []
+    text = page.read_text()
+    assert "| JSB Chorales | `lstm` | -8.500 | -8.58 | 30.00 | 29.41 |" in text  # the paper's RNN (HF) beside
+    assert "| JSB Chorales | Random | -61.000 | -61.00 | 4.42 | 4.42 |" in text
+    assert "](../records/table1/jsb/lstm.json)" in text  # the link from docs/ to its record
+
+
+def test_a_record_holds_settings_revision_machine_phases_and_figures(tmp_path):
+    record = records.Record(command=["rnn_rbm_train.py", "5", "--set", "train.cd_k=3"],
+                            settings={"train": {"cd_k": 3}})
+    with record.phase("train"):
+        pass
+    record.results["nll"] = math.nan  # a figure JSON cannot hold is written as null
+    record.results["frames"] = np.int64(7)
+    written = records.load(record.write(tmp_path / "r.json"))
+    assert written["command"] == "rnn_rbm_train.py 5 --set train.cd_k=3"
+    assert written["settings"] == {"train": {"cd_k": 3}} and written["results"] == {"nll": None, "frames": 7}
+    assert set(written["phases"]) == {"train"} and written["wall_seconds"] >= written["phases"]["train"]
+    assert written["machine"]["cores"] >= 1 and written["peak_memory_mib"] > 0
+    assert len(written["revision"]["commit"]) == 40  # the tests run in the project's git clone
+    json.loads((tmp_path / "r.json").read_text(), parse_constant=pytest.fail)  # strict JSON: no NaN
+    with pytest.raises(UserError, match="not a run record"):
+        (tmp_path / "other.json").write_text("{}")
+        records.load(tmp_path / "other.json")
+
+
+def test_settings_from_a_file_and_by_name(tmp_path):
+    (tmp_path / "c.json").write_text(json.dumps({"train": {"cd_k": 7, "learning_rate": 0.01}, "seed": 4}))
+    settings = read_settings(str(tmp_path / "c.json"), ["train.cd_k=9", "evaluate.ais_base=data"])
+    config = Overrides(settings=settings).apply(RunConfig())
+    assert (config.train.cd_k, config.train.learning_rate, config.seed, config.evaluate.ais_base) == (9, 0.01, 4, "data")
+    # A run's own config.json is a complete --config: it rebuilds the run's settings exactly.
+    (tmp_path / "run.json").write_text(config.to_json())
+    assert Overrides(settings=read_settings(str(tmp_path / "run.json"), [])).apply(RunConfig()) == config
+    for bad, message in ((["train.cdk=3"], "no setting 'train.cdk'"), (["train.cd_k=three"], "expected int"),
+                         (["cd_k"], "expected SECTION.FIELD=VALUE"), (["format_version=2"], "no setting")):
+        with pytest.raises(UserError, match=message):
+            read_settings(None, bad)
+
+
+def test_table1_measures_through_the_commands_tasks(tmp_path, capsys, monkeypatch):
+    rng = np.random.default_rng(0)
+
+    def piece(frames: int) -> list:
+        return [sorted({int(p) for p in rng.choice(np.arange(55, 80), 3)}) for _ in range(frames)]
+
+    data = tmp_path / "tiny.json"
+    data.write_text(json.dumps({"train": [piece(12) for _ in range(6)], "valid": [piece(10) for _ in range(3)],
+                                "test": [piece(9) for _ in range(3)]}))
+    monkeypatch.setenv("RNN_RBM_CACHE", str(tmp_path / "cache"))
+    tiny = ["model.n_hidden=4", "model.n_recurrent=3", "pretrain.epochs=1", "evaluate.ais_temperatures=5",
+            "evaluate.ais_chains=2", "evaluate.valid_ais_temperatures=2", "evaluate.valid_ais_chains=2",
+            "evaluate.acc_draws=2", "train.validate_every=1"]
+    monkeypatch.setattr(sys, "argv", ["table1.py", "--datasets", str(data), "--models", "rnn_rbm", "--epochs", "2",
+                                      "--work_dir", str(tmp_path / "runs"), "--quiet", "--set", *tiny])
+    _script("table1").main()
+    lines = capsys.readouterr().out.splitlines()
+    result = json.loads(lines[0])
+    record = records.load(Path(result["record"]))
+    assert record["results"]["model"] == "rnn_rbm" and record["results"]["epochs"] == 2
+    assert set(record["phases"]) >= {"load_data", "pretrain", "train", "validation", "evaluate", "baselines"}
+    assert record["settings"]["model"]["n_hidden"] == 4 and record["settings"]["evaluate"]["ais_chains"] == 2
+    assert set(record["results"]["baselines"]) == {"Random", "Note 1-Gram", "Copy previous frame"}
+    assert any(line.startswith("| tiny | `rnn_rbm` |") for line in lines)
+    # The same best.ckpt measured by the evaluate command gives the same figures.
+    from rnn_rbm.cli import evaluate_main
+
+    best = Path(result["checkpoint"])
+    evaluate_main([str(best), "--quiet", "--record", str(tmp_path / "evaluate.json")])
+    again = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert again["nll"] == pytest.approx(record["results"]["nll"], abs=1e-9)
+    assert again["acc"] == pytest.approx(record["results"]["acc"], abs=1e-9)
+    assert records.load(tmp_path / "evaluate.json")["results"]["nll"] == again["nll"]
