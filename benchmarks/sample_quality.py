@@ -2,26 +2,30 @@
 rnn_rbm/music/samplestats.py for pieces drawn from each checkpoint, beside the data set's own.
 
     python benchmarks/sample_quality.py CKPT [CKPT ...] [--data D] [--split S]
-        [--num_samples 16] [--num_steps 1024] [--seeds 3] [--gibbs_steps 25] [--temperature 1]
+        [--num_samples 16] [--num_steps 1024] [--seeds 3] [--gibbs_steps 25] [--temperature 1] [--publish]
 
 Draws num_samples pieces of num_steps frames with each of `--seeds` seeds (0, 1, ...) from
-each checkpoint, and prints the machine and the settings, one table (the reference split of
-the data, then one row per checkpoint: means over pieces, each with its overlapping area
-with the reference in brackets), the issue-13 targets met or not, then one JSON line.
+each checkpoint (the generation engine of rnn_rbm_generate.py), and writes one record per
+checkpoint beside it (settings, revision, machine, seconds, the statistics, the targets met,
+and the records of the commands that trained it, found beside it); --publish also copies it
+to records/sample_quality/<model>.json, from which benchmarks/render_docs.py renders the
+published table. Prints the table (the reference split of the data, then one row per
+checkpoint: means over pieces, each with its overlapping area with the reference in
+brackets), the long-piece targets met or not, then one JSON line.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-import math
-import os
-import platform
+import shutil
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from rnn_rbm import quiet  # noqa: E402
 from rnn_rbm.config import GenerateConfig  # noqa: E402
@@ -61,6 +65,22 @@ def targets(result) -> dict[str, bool]:
     }
 
 
+def training_records(prefix: str) -> dict:
+    """Returns: the records of the commands that made checkpoint `prefix`, found beside it:
+    {"pretrain": the newest pretrain record, "train": the newest train record} (where there are
+    some), each trimmed to its command, wall time, phases and results."""
+    from rnn_rbm import records
+
+    found = {}
+    for what in ("pretrain", "train"):
+        paths = sorted(Path(prefix).parent.glob(f"{what}_*.record.json"))
+        if paths:
+            record = records.load(paths[-1])
+            found[what] = {key: record[key] for key in ("command", "wall_seconds", "phases", "results", "revision")}
+            found[what]["record"] = paths[-1].name
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("checkpoints", nargs="+", metavar="CKPT")
@@ -72,15 +92,16 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--gibbs_steps", type=int, default=GenerateConfig().gibbs_steps)
     parser.add_argument("--temperature", type=float, default=GenerateConfig().temperature)
+    parser.add_argument("--publish", action="store_true", help="copy each checkpoint's record to "
+                        "records/sample_quality/<model>.json (then: python benchmarks/render_docs.py)")
     args = parser.parse_args()
     quiet.setup(quiet=True)
-
-    import tensorflow as tf
 
     from rnn_rbm.data.dataset import load_dataset
     from rnn_rbm.engine import checkpoint
     from rnn_rbm.music import samplestats
-    from rnn_rbm.outputs import statstable
+    from rnn_rbm.outputs.recordtables import sample_quality
+    from rnn_rbm.records import Record, stamped_path
 
     configs = [checkpoint.load_config(prefix) for prefix in args.checkpoints]
     data = configs[0].data
@@ -92,32 +113,34 @@ def main() -> None:
     dataset = load_dataset(spec, data, progress=False)
     reference, split = samplestats.reference_pieces(dataset, args.split)
     reference_label = f"{dataset.label}, {split}"
-
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.processor() or platform.system()}; "
-          f"TensorFlow {tf.__version__}, Python {platform.python_version()}")
-    print(f"settings: {args.num_samples} samples x {args.num_steps} frames x {args.seeds} seeds per checkpoint, "
-          f"{args.gibbs_steps} Gibbs steps per frame, temperature {args.temperature:g}, {data.steps_per_quarter} frames per quarter note; "
-          f"reference {reference_label} ({len(reference)} pieces)")
     ref_stats = samplestats.describe(reference, data.steps_per_quarter, data.lowest_pitch)
-    models, record = [], {"reference": reference_label, "settings": vars(args), "models": {}}
-    for prefix in args.checkpoints:
-        rolls, seconds = draw(prefix, settings, args.seeds)
-        mine = samplestats.describe(rolls, data.steps_per_quarter, data.lowest_pitch)
-        result = samplestats.Report(mine, ref_stats, samplestats.compare(mine, ref_stats))
-        models.append((prefix, result))
-        met = targets(result)
-        record["models"][prefix] = {**result.to_json(), "targets_met": met, "generate_s": round(seconds, 1)}
-        print(f"{prefix}: drew {len(rolls)} pieces in {seconds:.0f} s")
+    done = []
+    for prefix, config in zip(args.checkpoints, configs):
+        record = Record(settings={"checkpoint": dataclasses.asdict(config), "generate": dataclasses.asdict(settings),
+                                  "seeds": args.seeds, "reference": {"data": spec, "split": args.split}})
+        with record.phase("generate"):
+            rolls, _ = draw(prefix, settings, args.seeds)
+        with record.phase("measure"):
+            mine = samplestats.describe(rolls, data.steps_per_quarter, data.lowest_pitch)
+            result = samplestats.Report(mine, ref_stats, samplestats.compare(mine, ref_stats))
+        record.results = {"model": config.model.family, "checkpoint": prefix, "reference": reference_label,
+                          "report": result.to_json(), "targets_met": targets(result),
+                          "training": training_records(prefix)}
+        path = record.write(stamped_path(Path(prefix).parent, "sample_quality"))
+        if args.publish:
+            target = ROOT / "records" / "sample_quality" / f"{config.model.family}.json"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+            print(f"published {target.relative_to(ROOT)}", file=sys.stderr)
+        done.append((str(path), json.loads(path.read_text())))
+        print(f"{prefix}: drew {len(rolls)} pieces in {record.phases['generate']:.0f} s; record {path}", flush=True)
     print()
-    print(statstable.models_table(ref_stats, reference_label, models))
+    print(sample_quality(done))
     print()
     print(f"targets: densest piece <= {100 * TARGETS['dense_max']:g} % of frames above "
           f"{samplestats.DENSE_NOTES} notes, all pieces < {100 * TARGETS['dense_overall']:g} %, notes per "
           f"sounding frame within {TARGETS['polyphony']} of the data's, held note ratio within {TARGETS['held']}")
-    for prefix, _ in models:
-        met = record["models"][prefix]["targets_met"]
-        print(f"  {prefix}: " + ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in met.items()))
-    print(json.dumps(record, default=lambda v: None if isinstance(v, float) and math.isnan(v) else str(v)))
+    print(json.dumps({path: record["results"]["targets_met"] for path, record in done}))
 
 
 if __name__ == "__main__":

@@ -120,3 +120,23 @@ def test_table1_measures_through_the_commands_tasks(tmp_path, capsys, monkeypatc
     assert again["nll"] == pytest.approx(record["results"]["nll"], abs=1e-9)
     assert again["acc"] == pytest.approx(record["results"]["acc"], abs=1e-9)
     assert records.load(tmp_path / "evaluate.json")["results"]["nll"] == again["nll"]
+
+
+def test_sample_quality_table_from_records(tmp_path):
+    from rnn_rbm.music import samplestats
+
+    rng = np.random.default_rng(0)
+    data = [(rng.random((64, 88)) < 0.04).astype(np.float32) for _ in range(4)]
+    drawn = [(rng.random((64, 88)) < 0.2).astype(np.float32) for _ in range(2)]  # far too dense
+    report = samplestats.report(drawn, data, steps_per_quarter=2)
+    record = records.Record(command=["sample_quality.py"], settings={
+        "generate": {"num_samples": 2, "num_steps": 64}, "seeds": 1})
+    record.results = {"model": "lstm", "reference": "toy, test split", "report": report.to_json(),
+                      "targets_met": {"dense_max": False, "polyphony": True}, "training": {}}
+    path = record.write(tmp_path / "records" / "sample_quality" / "lstm.json")
+    text = recordtables.sample_quality(recordtables.published(tmp_path, "sample_quality", tmp_path))
+    reference_row, model_row = text.splitlines()[2:4]
+    assert reference_row.startswith("| (toy, test split) |")
+    assert model_row.startswith("| `lstm` | - | - | - | missed: dense_max | [lstm.json](records/sample_quality/lstm.json) | 2 |")
+    polyphony = report.to_json()["measures"]["polyphony"]["mean"]
+    assert f"| {polyphony:.3f} (" in model_row and path.exists()

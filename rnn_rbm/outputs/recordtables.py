@@ -123,13 +123,56 @@ def commands_cost(runs: list[tuple[str, dict]]) -> str:
             f"[record]({link}), `python benchmarks/readme_commands.py`.")
 
 
+SAMPLE_MODEL_ORDER = ("rnn_rbm", "rnn_nade", "lstm", "rnn", "note_lstm", "melody_lstm", "event_lstm")
+
+
+def _training(results: dict) -> list[str]:
+    """Returns: the cells of how a sampled checkpoint was trained: epochs (best), the wall
+    time of its pretraining and training commands, and its best validation figure."""
+    runs = results.get("training") or {}
+    train = runs.get("train")
+    if train is None:
+        return ["-", "-", "-"]
+    seconds = sum(run["wall_seconds"] for run in runs.values())
+    best = (train["results"].get("best") or {}).get(train["results"]["select_metric"])
+    metric = train["results"]["select_metric"]
+    figure = "-" if best is None else (f"{metric} {100 * best:.1f} %" if "acc" in metric else f"{metric} {best:.3f}")
+    return [f"{train['results']['epochs']} ({train['results']['best_epoch']})", _duration(seconds), figure]
+
+
 def sample_quality(runs: list[tuple[str, dict]]) -> str:
-    """Returns: the table of what each model writes, from benchmarks/sample_quality.py records."""
+    """What each model writes, beside its data: per checkpoint, the statistics of
+    rnn_rbm/music/samplestats.py of its pieces (means over pieces, with each one's overlap
+    with the data's in brackets), how it was trained, and whether it meets the long-piece
+    targets, from benchmarks/sample_quality.py records.
+
+    Returns: markdown text.
+    """
+    from rnn_rbm.outputs.statstable import models_table
+
     if not runs:
         return ("No published sample-quality records yet: `python benchmarks/sample_quality.py CKPT --publish` "
-                "makes them (the figures measured before records existed are in "
-                "[experiments/2026-12-sample-quality.md](experiments/2026-12-sample-quality.md)).")
-    raise NotImplementedError("sample-quality records are not published yet")
+                "makes them.")
+    runs = sorted(runs, key=lambda run: (SAMPLE_MODEL_ORDER.index(run[1]["results"]["model"])
+                                         if run[1]["results"]["model"] in SAMPLE_MODEL_ORDER else 99,
+                                         run[1]["results"]["model"]))
+    models = []
+    for link, record in runs:
+        r = record["results"]
+        met = r["targets_met"]
+        targets = "all" if all(met.values()) else "missed: " + ", ".join(k for k, ok in met.items() if not ok)
+        models.append((f"`{r['model']}`", r["report"], [*_training(r), targets, f"[{Path(link).name}]({link})"]))
+    first = runs[0][1]
+    table = models_table(first["results"]["report"], first["results"]["reference"], models,
+                         ["epochs (best)", "training", "validation", "long-piece targets", "record"])
+    generate = first["settings"]["generate"]
+    machines = sorted({f"{r['machine']['cores']} cores, {r['machine']['processor']}" for _, r in runs})
+    commits = sorted({(r["revision"]["commit"] or "?")[:10] + (" (modified)" if r["revision"]["dirty"] else "")
+                      for _, r in runs})
+    return (f"{table}\n\n{generate['num_samples']} pieces x {generate['num_steps']} frames x "
+            f"{first['settings']['seeds']} seeds per model. Machine: {'; '.join(machines)}. Code: "
+            f"{', '.join(commits)}. Training: the wall time of the checkpoint's own pretraining and training "
+            "commands, from their records.")
 
 
 RENDERERS: dict[str, tuple[str, Callable[[list[tuple[str, dict]]], str]]] = {

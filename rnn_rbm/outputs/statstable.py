@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from rnn_rbm.music.samplestats import DENSE_NOTES, MEASURES, Report, SetStats, mean
+from rnn_rbm.music.samplestats import DENSE_NOTES, MEASURES, Report
 
 # Columns of the table of models: the measures the issue's targets are about, then the rest.
 MODEL_COLUMNS = ("polyphony", "held", "silent", "pitch_range", "pitch_classes", "pc_entropy", "scale",
@@ -50,32 +50,39 @@ def comparison_table(result: Report, reference_label: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def models_table(reference: SetStats, reference_label: str, models: list[tuple[str, Report]]) -> str:
+def models_table(reference: dict, reference_label: str, models: list[tuple[str, dict, list[str]]],
+                 extra_head: list[str] = ()) -> str:
     """A Markdown table: the reference's row (means over its pieces), then one row per model
     (means over its samples, each with its overlap with the reference in brackets); the
     dense-frame share as the densest piece's and all frames', and the drift of the notes
     per sounding frame from the first to the last quarter of the pieces.
 
+    reference: a Report.to_json() of any model against this reference (its ref_* figures).
+    models: (label, its Report.to_json(), cells for `extra_head`, columns after the label).
     Returns: the table as text (no trailing newline).
     """
     labels = {m.key: m.label for m in MEASURES}
     before, after = MODEL_COLUMNS[:2], MODEL_COLUMNS[2:]
-    head = (["", "pieces", *(labels[k] for k in before), f"above {DENSE_NOTES} notes: densest piece / all",
+    head = (["", *extra_head, "pieces", *(labels[k] for k in before), f"above {DENSE_NOTES} notes: densest piece / all",
              *(labels[k] for k in after), "notes per sounding frame, first -> last quarter"])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
 
-    def row(label: str, stats: SetStats, cells: dict[str, str]) -> str:
-        dense = f"{_percent(stats.dense_max)} / {_percent(stats.dense_overall)}"
-        drift = f"{number(mean(stats.first['polyphony']))} -> {number(mean(stats.last['polyphony']))}"
-        values = [label, str(stats.pieces), *(cells[k] for k in before), dense, *(cells[k] for k in after), drift]
+    def row(label: str, extra: list[str], pieces: int, dense: tuple, cells: dict[str, str], drift: tuple) -> str:
+        values = [label, *extra, str(pieces), *(cells[k] for k in before),
+                  f"{_percent(dense[0])} / {_percent(dense[1])}", *(cells[k] for k in after),
+                  f"{number(drift[0])} -> {number(drift[1])}"]
         return "| " + " | ".join(values) + " |"
 
-    lines.append(row(f"({reference_label})", reference,
-                     {k: number(mean(reference.values[k])) for k in MODEL_COLUMNS}))
-    for label, result in models:
-        rows = {r.key: r for r in result.rows}
-        lines.append(row(label, result.samples,
-                         {k: f"{number(rows[k].mean)} ({number(rows[k].overlap)})" for k in MODEL_COLUMNS}))
+    measures = reference["measures"]
+    lines.append(row(f"({reference_label})", [""] * len(extra_head), reference["reference_pieces"],
+                     (reference["reference_dense_max"], reference["reference_dense_overall"]),
+                     {k: number(measures[k]["ref_mean"]) for k in MODEL_COLUMNS},
+                     (measures["polyphony"]["ref_first"], measures["polyphony"]["ref_last"])))
+    for label, result, extra in models:
+        measures = result["measures"]
+        lines.append(row(label, extra, result["pieces"], (result["dense_max"], result["dense_overall"]),
+                         {k: f"{number(measures[k]['mean'])} ({number(measures[k]['overlap'])})" for k in MODEL_COLUMNS},
+                         (measures["polyphony"]["first"], measures["polyphony"]["last"])))
     return "\n".join(lines)
 
 
@@ -83,5 +90,5 @@ def _mean_sd(mean: float, sd: float) -> str:
     return "-" if not math.isfinite(mean) else f"{number(mean)} ± {number(sd)}"
 
 
-def _percent(share: float) -> str:
-    return "-" if not math.isfinite(share) else f"{100 * share:.2f} %"
+def _percent(share: float | None) -> str:
+    return "-" if share is None or not math.isfinite(share) else f"{100 * share:.2f} %"
