@@ -112,15 +112,17 @@ def table1(runs: list[tuple[str, dict]]) -> str:
 
 
 def commands_cost(runs: list[tuple[str, dict]]) -> str:
-    """Returns: one sentence with the wall time of the README's first command, from the newest
-    record of benchmarks/readme_commands.py."""
-    if not runs:
-        return "(Not timed yet: `python benchmarks/readme_commands.py --publish` times it.)"
-    link, record = max(runs, key=lambda run: run[1]["started"])
-    machine = record["machine"]
-    return (f"Measured: {_duration(record['results']['seconds'])} wall clock from a fresh clone on "
-            f"{machine['cores']} CPU cores ({machine['processor']}), "
-            f"[record]({link}), `python benchmarks/readme_commands.py`.")
+    """Returns: one sentence with the wall time of each of the README's two commands, from the
+    records of benchmarks/readme_commands.py."""
+    timed = {record["results"]["which"]: (link, record) for link, record in sorted(runs, key=lambda r: r[1]["started"])}
+    if not timed:
+        return "(Not timed yet: `python benchmarks/readme_commands.py --publish` times them.)"
+    names = {"main": "the first (set-up, pretraining, training, four pieces)", "tests": "the second (set-up, tests)"}
+    parts = [f"{names[which]} {_duration(record['results']['seconds'])} ([record]({link}))"
+             for which, (link, record) in sorted(timed.items())]
+    machine = next(iter(timed.values()))[1]["machine"]
+    return (f"Wall clock from a fresh clone, downloads included, on {machine['cores']} CPU cores "
+            f"({machine['processor']}): {'; '.join(parts)}; timed by `python benchmarks/readme_commands.py`.")
 
 
 SAMPLE_MODEL_ORDER = ("rnn_rbm", "rnn_nade", "lstm", "rnn", "note_lstm", "melody_lstm", "event_lstm")
