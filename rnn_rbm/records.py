@@ -127,6 +127,8 @@ class Record:
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
             "wall_seconds": time.perf_counter() - self._clock,
             "peak_memory_mib": peak_memory_mib(),
+            # Other work on the machine slows a run: the load when it ended (1, 5, 15 minutes).
+            "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
             "phases": self.phases,
             "settings": self.settings,
             "results": self.results,
