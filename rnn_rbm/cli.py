@@ -337,7 +337,8 @@ def generate_main(argv: Sequence[str] | None = None) -> None:
                                      "Write new MIDI files drawn from a trained RNN-RBM, and "
                                      "OUT_DIR/index.html, a page of every run written there.")
     parser.add_argument("checkpoint", type=Path, metavar="CKPT",
-                        help="checkpoint prefix, e.g. parameter_checkpoints/epoch_200.ckpt")
+                        help="checkpoint prefix, e.g. parameter_checkpoints/epoch_200.ckpt, or a folder: a published "
+                        "model (pretrained/jsb/rnn_rbm) or a run's (its best.ckpt)")
     parser.add_argument("--num_samples", type=_count(1), default=defaults.num_samples,
                         help=f"pieces to write (default {defaults.num_samples})")
     parser.add_argument("--num_steps", type=_count(1), help=f"new frames per piece (default: the "
@@ -395,7 +396,8 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
                                      "references. With --samples instead of "
                                      "CKPT: statistics of generated MIDI against a reference data set.")
     parser.add_argument("checkpoint", type=Path, metavar="CKPT", nargs="?",
-                        help="checkpoint prefix, e.g. parameter_checkpoints/best.ckpt")
+                        help="checkpoint prefix, e.g. parameter_checkpoints/best.ckpt, or a folder: a published "
+                        "model (pretrained/jsb/rnn_rbm) or a run's (its best.ckpt)")
     parser.add_argument("--data", help="data to measure (default: the checkpoint's own), e.g. "
                         "nottingham, or a .json file of the benchmarks' layout")
     parser.add_argument("--split", choices=["train", "valid", "test"],
@@ -442,7 +444,9 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
         record = _new_record(args)
         measured = evaluate_task(args.checkpoint, args.split, overrides, settings, _loading(args), record)
         _print_evaluation(args, measured)
-        _write_record(record, args, args.checkpoint.parent, f"evaluate_{measured.split}")
+        from rnn_rbm.engine.checkpoint import resolve
+
+        _write_record(record, args, resolve(args.checkpoint).parent, f"evaluate_{measured.split}")
 
     _run(main, parser, argv)
 

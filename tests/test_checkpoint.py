@@ -62,3 +62,25 @@ def test_config_json_rejects_unknown_keys():
     raw["train"]["learning_rat"] = 0.1
     with pytest.raises(UserError, match="learning_rat"):
         RunConfig.from_json(json.dumps(raw))
+
+
+def test_a_folder_names_its_published_model_or_its_best_checkpoint(tmp_path):
+    import tensorflow as tf
+
+    config = small_config()
+    model = RnnRbm.from_config(config, tf.random.Generator.from_seed(1))
+    optimizer = tf.keras.optimizers.Adam(0.01)
+    optimizer.build(model.trainable_variables)
+    run = tmp_path / "run"
+    checkpoint.save(run / "best.ckpt", config, model=model, optimizer=optimizer)
+    assert checkpoint.resolve(run) == run / "best.ckpt" and checkpoint.load_config(run) == config
+    published = checkpoint.export(run, tmp_path / "pretrained" / checkpoint.MODEL_CHECKPOINT)
+    assert checkpoint.resolve(tmp_path / "pretrained") == published
+    held = {name for name, _ in tf.train.list_variables(str(published))}
+    assert not any(name.startswith("optimizer") for name in held)  # weights and settings only
+    other = RnnRbm.from_config(config, tf.random.Generator.from_seed(2))
+    checkpoint.restore(tmp_path / "pretrained", model=other)
+    for a, b in zip(model.trainable_variables, other.trainable_variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    with pytest.raises(UserError, match="no checkpoint at"):
+        checkpoint.load_config(tmp_path / "empty_folder")

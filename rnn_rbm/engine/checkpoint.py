@@ -34,6 +34,22 @@ _EPOCH_NAME = re.compile(r"epoch_(\d+)\.ckpt")
 INITIAL_CHECKPOINT = "initial.ckpt"
 
 
+# A published model (pretrained/<set>/<model>/) is a folder holding this checkpoint, its
+# weights and settings only, beside the record of the run that made it.
+MODEL_CHECKPOINT = "model.ckpt"
+
+
+def resolve(prefix: str | Path) -> Path:
+    """Returns: the checkpoint prefix `prefix` names: itself, or for a folder its
+    model.ckpt (a published model) or else its best.ckpt (a training run's)."""
+    prefix = Path(prefix)
+    if prefix.is_dir():
+        for name in (MODEL_CHECKPOINT, "best.ckpt"):
+            if exists(prefix / name):
+                return prefix / name
+    return prefix
+
+
 def exists(prefix: str | Path) -> bool:
     """Returns: whether a complete checkpoint is at `prefix` (its index file is there)."""
     return Path(f"{prefix}.index").is_file()
@@ -67,7 +83,7 @@ def load_config(prefix: str | Path) -> RunConfig:
 
     Returns: the RunConfig. Raises UserError when there is no readable checkpoint at `prefix`.
     """
-    reader = _reader(prefix)
+    reader = _reader(resolve(prefix))
     if not reader.has_tensor(CONFIG_KEY):
         raise UserError(f"{prefix}: not a checkpoint of this project (it holds no config)")
     return RunConfig.from_json(reader.get_tensor(CONFIG_KEY).decode())
@@ -79,6 +95,7 @@ def restore(prefix: str | Path, **trackables: object) -> None:
 
     Raises UserError when a variable is missing or its shape differs.
     """
+    prefix = resolve(prefix)
     _reader(prefix)
     checkpoint = tf.train.Checkpoint(**trackables)
     try:
@@ -87,6 +104,20 @@ def restore(prefix: str | Path, **trackables: object) -> None:
         status.assert_existing_objects_matched()
     except (AssertionError, ValueError, tf.errors.InvalidArgumentError) as exc:
         raise UserError(f"{prefix}: does not match the model of its config ({_first_line(exc)})") from None
+
+
+def export(prefix: str | Path, out_prefix: str | Path) -> Path:
+    """Writes the model of checkpoint `prefix` to `out_prefix` with its settings and nothing
+    else (no optimizer state, random state or progress): a published model.
+
+    Returns: out_prefix, as a Path.
+    """
+    from rnn_rbm.models import registry
+
+    config = load_config(prefix)
+    model = registry.build(config, tf.random.Generator.from_seed(config.seed))
+    restore(prefix, model=model)
+    return save(out_prefix, config, model=model)
 
 
 def remove(prefix: str | Path) -> None:
