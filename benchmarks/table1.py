@@ -4,6 +4,7 @@ same tasks as the commands.
     python benchmarks/table1.py [--datasets jsb nottingham musedata piano_midi] [--models rnn_rbm rnn_nade lstm]
                                 [--work_dir table1_runs] [--config FILE] [--set SECTION.FIELD=VALUE ...]
                                 [--epochs N] [--init CKPT] [--publish] [--quiet]
+                                [--ray [ADDRESS]] [--ray_cpus_per_trial N]
 
 For each data set and model, in a new folder WORK_DIR/<set>/<model>/<date_time>: pretrains
 where the model has a pretraining step (weight_initializations.py's task), trains with the
@@ -22,6 +23,17 @@ Prints one JSON line per run as it ends, then the table with the paper's figures
 A data set is one of the paper's four, shipped with the package, or the path of a JSON file
 of their layout ({"train": [...], "valid": [...], "test": [...]}, each piece a list of
 frames, each frame a list of MIDI pitches).
+
+With --ray, the runs are trials of a sweep on Ray (an optional extra: pip install -e ".[sweep]"):
+each (data set, model) is one call of run() below, in a Ray worker process of its own with
+--ray_cpus_per_trial cores, quiet; on a new local Ray without ADDRESS, on the cluster at ADDRESS
+with one ("auto": the one `ray start` began on this machine). The trials write the same records
+in the same folders, and this process prints the same lines and table, and publishes. On a
+cluster every node needs this project installed, and WORK_DIR, the data sets given as paths and
+--init are taken as the same absolute paths on every node: shared storage, or each node keeps
+its own run folders and this machine writes each record it is sent into the same place.
+A trial whose worker or node is lost is not repeated: it is reported as failed, and the others
+go on.
 """
 
 from __future__ import annotations
@@ -29,6 +41,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
+import os
 import shutil
 import sys
 import time
@@ -41,11 +55,13 @@ from rnn_rbm import quiet  # noqa: E402
 from rnn_rbm.config import (BENCHMARK_STEPS_PER_QUARTER, FAMILIES, Overrides, RunConfig, apply_settings,  # noqa: E402
                             preset, read_settings)
 from rnn_rbm.errors import UserError  # noqa: E402
+from rnn_rbm.files import write_text_atomic  # noqa: E402
 
 RECORD = "record.json"
 # Draws of every test frame for the reference rows' expected accuracy: a standard error
 # under 0.03 points on every set.
 BASELINE_DRAWS = 100
+NO_RAY = 'error: --ray needs Ray: pip install -e ".[sweep]"'
 
 
 def data_spec(name: str) -> str:
@@ -117,6 +133,82 @@ def publish(path: Path, record: dict) -> Path:
     return target
 
 
+def report(path: Path, record: dict, publishing: bool) -> None:
+    """Publishes a finished run's record where asked, and prints its JSON line."""
+    if publishing:
+        print(f"published {publish(path, record).relative_to(ROOT)}", file=sys.stderr)
+    # Each result as soon as it is there: a long run cut short keeps what it measured.
+    print(json.dumps({"record": str(path), **record["results"]}), flush=True)
+
+
+def trial(dataset: str, family: str, config: RunConfig, epochs: int, work_dir: Path, init: Path | None,
+          command: list[str], threads: int) -> tuple[Path, dict]:
+    """One (data set, model) of a --ray sweep, in a Ray worker process: run() as --quiet runs
+    it, with TensorFlow splitting an operation over the trial's `threads` cores (not over every
+    core of a node that other trials share). Quiet from the start: Ray forwards what its workers
+    print to the sweep's terminal.
+
+    Returns: run()'s (the record's path on the worker's machine, the record).
+    """
+    quiet.setup(quiet=True, intra_op_threads=threads)
+    return run(dataset, family, config, epochs, work_dir, False, init, command)
+
+
+def sweep(chosen: dict[tuple[str, str], tuple[RunConfig, int]], address: str, cpus_per_trial: int, work_dir: Path,
+          init: Path | None, publishing: bool) -> tuple[list[tuple[str, dict]], list[tuple[str, str]]]:
+    """Runs each (data set, model) of `chosen` as one Ray task of `cpus_per_trial` CPUs: on the
+    Ray this process already joined, else on the cluster at `address`, else ("") on a new local
+    one, stopped at the end. Reports each run as it ends (report()); a record written on
+    another machine is also written here, at the same path.
+
+    Returns: ((record path, record) of each run that ended, (data set, model) of each that ended
+    in a UserError, which the others outlive). Raises UserError where the trials cannot start.
+    """
+    import ray
+    from ray.exceptions import RayError, RayTaskError
+
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=address or None, logging_level=logging.WARNING,
+                 **({} if address else {"include_dashboard": False}))
+    try:
+        if not address and cpus_per_trial > ray.cluster_resources().get("CPU", 0):
+            raise UserError(f"--ray_cpus_per_trial {cpus_per_trial}: this machine's Ray has "
+                            f"{ray.cluster_resources().get('CPU', 0):.0f} CPUs")
+        # max_calls=1: a worker process of its own per trial, so its TensorFlow, its memory and
+        # its record's peak memory are its own. max_retries=0: a trial whose worker died (out
+        # of memory, its node lost) is reported, not started again from scratch unasked.
+        remote = ray.remote(num_cpus=cpus_per_trial, max_calls=1, max_retries=0)(trial)
+        command = list(sys.argv)
+        pending = {remote.remote(name, family, config, epochs, work_dir, init, command, cpus_per_trial): (name, family)
+                   for (name, family), (config, epochs) in chosen.items()}
+        print(f"{len(pending)} trials on Ray, {cpus_per_trial} CPUs each, "
+              f"{ray.cluster_resources().get('CPU', 0):.0f} CPUs in all", file=sys.stderr)
+        done, failed = [], []
+        while pending:
+            (ready,), _ = ray.wait(list(pending), num_returns=1)
+            name, family = pending.pop(ready)
+            try:
+                path, record = ray.get(ready)
+            except RayError as error:
+                if isinstance(error, RayTaskError) and not isinstance(error.cause, UserError):
+                    raise  # a bug
+                lost = f"its worker was lost ({str(error).splitlines()[0]})"
+                why = error.cause if isinstance(error, RayTaskError) else lost
+                print(f"error: {Path(name).stem} {family}: {why}", file=sys.stderr)
+                failed.append((name, family))
+                continue
+            if not path.exists():  # the trial's node does not share WORK_DIR with this machine
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_text_atomic(path, json.dumps(record, indent=2, sort_keys=True, allow_nan=False) + "\n")
+            report(path, record, publishing)
+            done.append((str(path), record))
+    finally:
+        if started_here:
+            ray.shutdown()
+    return done, failed
+
+
 def chosen_settings(family: str, dataset: str, settings: dict, epochs: int | None) -> tuple[RunConfig, int]:
     """Returns: the preset of `family` on `dataset` with --config/--set `settings`, and the
     epochs to train (--epochs, else the preset's)."""
@@ -154,6 +246,12 @@ def main() -> None:
     parser.add_argument("--publish", action="store_true", help="copy each run's record to "
                         "records/table1/<set>/<model>.json (then: python benchmarks/render_docs.py)")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines or progress bars")
+    parser.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                        help="run each data set and model as one trial on Ray: on a new local Ray without "
+                        "ADDRESS, on the Ray cluster at ADDRESS with one (needs pip install -e \".[sweep]\")")
+    parser.add_argument("--ray_cpus_per_trial", type=int, default=min(2, os.cpu_count() or 1), metavar="N",
+                        help="CPUs each --ray trial holds and TensorFlow uses (default 2, or 1 on a one-core "
+                        "machine)")
     quiet.add_verbose_flag(parser)
     args = parser.parse_args()
     changes = [c for c in args.changes if not c.startswith("epochs=")]
@@ -170,23 +268,44 @@ def main() -> None:
             if len(chosen) > 1:
                 raise UserError("--init starts one model on one data set: give one --datasets and one --models")
             check_init(args.init, next(iter(chosen.values()))[0])
+        if args.ray_cpus_per_trial < 1:
+            raise UserError(f"--ray_cpus_per_trial {args.ray_cpus_per_trial}: give 1 or more")
     except UserError as error:
         sys.exit(f"error: {error}")
+    if args.ray is not None:
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            print(NO_RAY, file=sys.stderr)
+            sys.exit(2)
 
     from rnn_rbm.outputs.recordtables import table1
 
     quiet.setup(verbose=args.verbose, quiet=args.quiet)
+    if args.ray is not None:
+        # Absolute: a worker's folder is not necessarily this one.
+        init = args.init.resolve() if args.init is not None else None
+        try:
+            done, failed = sweep(chosen, args.ray, args.ray_cpus_per_trial, args.work_dir.resolve(), init,
+                                 args.publish)
+        except UserError as error:
+            sys.exit(f"error: {error}")
+        except KeyboardInterrupt:  # Ray stops a driver's tasks when it ends; what ended is printed above
+            print("interrupted: the runs that had not ended are stopped", file=sys.stderr)
+            sys.exit(130)
+        print(table1(done))
+        if failed:
+            named = [f"{Path(name).stem} {family}" for name, family in chosen if (name, family) in failed]
+            sys.exit(f"error: {len(failed)} of {len(chosen)} runs failed (above): {', '.join(named)}")
+        return
     done = []
     for (name, family), (config, run_epochs) in chosen.items():
         try:
             path, record = run(name, family, config, run_epochs, args.work_dir, not args.quiet, args.init)
         except UserError as error:
             sys.exit(f"error: {error}")
+        report(path, record, args.publish)
         done.append((str(path), record))
-        if args.publish:
-            print(f"published {publish(path, record).relative_to(ROOT)}", file=sys.stderr)
-        # Each result as soon as it is there: a long run cut short keeps what it measured.
-        print(json.dumps({"record": str(path), **record["results"]}), flush=True)
     print(table1(done))
 
 
