@@ -105,9 +105,10 @@ def table1(runs: list[tuple[str, dict]]) -> str:
     commits = sorted({(r["revision"]["commit"] or "?")[:10] + (" (modified)" if r["revision"]["dirty"] else "")
                       for _, r in runs})
     lines += ["", f"Machine: {'; '.join(machines)}. Code: {', '.join(commits)}. Each row is one run of "
-              "`python benchmarks/table1.py --datasets SET --models MODEL` (its record gives the whole "
-              "command, settings and seconds by phase); the whole run counts pretraining, training with "
-              "its validations and the test measurement."]
+              "`python benchmarks/table1.py` from scratch (its record gives the whole command, the settings and "
+              "the seconds by phase); the whole run counts pretraining, training with its validations and the "
+              "test measurement. Reference rows: the paper's Random and Note 1-Gram, and each frame forecast as "
+              "the one before it, by the same code."]
     return "\n".join(lines)
 
 
