@@ -15,7 +15,8 @@ frame, exact or by AIS; the paper's expected frame accuracy), and the paper's re
 (random frames, Note 1-Gram, each frame as the one before it) by the same code. Each run
 writes one record, record.json in its folder (settings, revision, machine, seconds by
 phase, peak memory, figures); --publish also copies it to records/table1/<set>/<model>.json,
-from which benchmarks/render_docs.py renders the published table. --set and --config change
+from which benchmarks/render_docs.py renders the published table, and publishes the model
+(pretrained/<set>/<model>/: best.ckpt's weights and settings, with the record). --set and --config change
 the preset for every run (--set epochs=N is kept as the old spelling of --epochs N). With
 --init, one model on one data set starts from that checkpoint's weights instead of pretraining.
 
@@ -106,7 +107,8 @@ def run(dataset: str, family: str, config: RunConfig, epochs: int, work_dir: Pat
     loading = Loading(progress=progress)
     record = Record(command=command or list(sys.argv))
     given = Overrides(settings=flat_settings(config))
-    if init is None and config.pretrain.epochs and registry.model_class(family).PRETRAINS:
+    pretrains = registry.model_class(family).pretraining(config.pretrain) is not None
+    if init is None and config.pretrain.epochs and pretrains:
         pretrain_task(given, out, loading, record)
     train_task(TrainRequest(epochs, out, given, init=init), loading, record)
     trained = record.settings
@@ -126,10 +128,20 @@ def run(dataset: str, family: str, config: RunConfig, epochs: int, work_dir: Pat
 
 def publish(path: Path, record: dict) -> Path:
     """Copies a run's record to records/table1/<set>/<model>.json, where the published table
-    is rendered from. Returns: the published path."""
-    target = ROOT / "records" / "table1" / record["results"]["dataset"] / f"{record['results']['model']}.json"
+    is rendered from, and its best checkpoint's model (weights and settings only) with the
+    same record to pretrained/<set>/<model>/, the model published with the code.
+
+    Returns: the published record's path.
+    """
+    from rnn_rbm.engine import checkpoint
+
+    dataset, model = record["results"]["dataset"], record["results"]["model"]
+    target = ROOT / "records" / "table1" / dataset / f"{model}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, target)
+    folder = ROOT / "pretrained" / dataset / model
+    checkpoint.export(record["results"]["checkpoint"], folder / checkpoint.MODEL_CHECKPOINT)
+    shutil.copyfile(path, folder / "record.json")
     return target
 
 

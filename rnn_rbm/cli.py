@@ -1,9 +1,10 @@
 """Command lines of the entry points: the only place that reads argv. Each parses its flags
 into settings and calls its task (rnn_rbm/tasks/), then prints what the task returned.
 
-Flags are parsed before TensorFlow is imported, so `--help` and a bad flag
-answer at once. A UserError (bad file, flag or checkpoint) ends in one line
-on stderr and exit code 2; anything else is a bug and keeps its traceback.
+Flags are parsed before TensorFlow is imported, so a bad flag answers at once
+(`--help` imports the models, to list each with its description). A UserError (bad file,
+flag or checkpoint) ends in one line on stderr and exit code 2; anything else is a bug and
+keeps its traceback.
 """
 
 from __future__ import annotations
@@ -119,18 +120,29 @@ def _data_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _model_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", choices=list(FAMILIES), help="which model: " + ", ".join(
-                        f"{name} ({MODEL_HELP[name]})" for name in FAMILIES) + "; default rnn_rbm, or the "
-                        "--init checkpoint's")
+    parser.formatter_class = _ModelsHelp
+    parser.add_argument("--model", choices=list(FAMILIES), help="which model (listed by _ModelsHelp)")
     parser.add_argument("--n_hidden", type=_count(1), help="hidden units of the RBM or NADE (default 150)")
     parser.add_argument("--n_recurrent", type=_count(1), help="RNN units (default 100; the LSTM's 200; the "
                         "token models': note_lstm 512, melody_lstm 64, event_lstm 128)")
 
 
-MODEL_HELP = {"rnn_rbm": "the RNN-RBM, an RBM over each frame", "rnn_nade": "the RNN-NADE, a NADE over each "
-              "frame, exact likelihood", "lstm": "an LSTM with independent Bernoulli outputs",
-              "note_lstm": "stacked LSTMs over notes and chords as words", "melody_lstm": "an LSTM over one "
-              "voice, a pitch or rest per frame", "event_lstm": "an LSTM over MIDI events as words (miditok)"}
+class _ModelsHelp(argparse.HelpFormatter):
+    """--model's help lists every model with its one-line description, the DESCRIPTION of its
+    class: a model joins --help by registering. The registry imports TensorFlow, so it is read
+    only when the help is printed; flags are still parsed without it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.dest != "model":
+            return super()._get_help_string(action)
+        from rnn_rbm import quiet
+
+        quiet.setup()
+        from rnn_rbm.models import registry
+
+        described = registry.descriptions()
+        return ("which model: " + ", ".join(f"{name} ({described.get(name, '')})" for name in FAMILIES)
+                + "; default rnn_rbm, or the --init checkpoint's").replace("%", "%%")
 
 
 def _run(main: Callable[[argparse.Namespace], None], parser: argparse.ArgumentParser,

@@ -94,12 +94,12 @@ class PretrainConfig:
     # Then the recurrence alone, this many epochs over the training pieces (whole pieces,
     # train.batch_size a batch, Adam at rnn_learning_rate): the RNN trained as the paper's "RNN" with
     # independent outputs, logits bv(t) = c + u(t-1) Wuv, by its exact likelihood (c a bias of
-    # this stage only). The paper starts its RNN-RBM from such an RNN; the RBM's CD gradient
+    # this stage only). The paper starts its RNN-RBM from such an RNN: the RBM's CD gradient
     # reaches the RNN only through the biases it sets, and in a sharp RBM a chain started at
-    # the true frame barely moves, so that gradient is small (README, "Table 1, measured").
+    # the true frame barely moves, so that gradient is small (experiments/2026-12-rnn-rbm-jsb.md).
     rnn_epochs: int = 0
     # The RNN stage's step size; 0: train.learning_rate. Its own, because the exact likelihood
-    # takes a larger step than CD after it (Nottingham: 0.001 here, 0.0003 for CD).
+    # takes a larger step than CD after it (experiments/2026-12-nottingham.md).
     rnn_learning_rate: float = 0.0
 
     def rnn_stage(self, train: TrainConfig) -> TrainConfig:
@@ -116,9 +116,9 @@ class TrainConfig:
     # Where CD-k's negative chains start: "data" (the true frame, as in the paper) or
     # "zeros" (the all-zero frame, where generation starts its chains). From zeros, the
     # chains visit what generation would draw given the true past, and training pushes
-    # down exactly those wrong frames: on the Bach default this raised valid_acc from
-    # 0.26-0.28 to 0.39 in 80 epochs (README, "Measured"). It does not keep long pieces
-    # from drifting: scheduled_sampling does. "mixed": each chain from zeros with probability
+    # down exactly those wrong frames, which raises the accuracy of those draws
+    # (experiments/2026-11-negative-start.md). It does not keep long pieces from drifting:
+    # scheduled_sampling does. "mixed": each chain from zeros with probability
     # zeros_start_share, else from the true frame, chosen at random.
     negative_start: str = "zeros"
     zeros_start_share: float = 0.5
@@ -126,8 +126,8 @@ class TrainConfig:
     # of the frames the recurrence reads in training are the model's own draws given the true
     # past (each frame chosen independently), the rest the true frames; the cost is still that
     # of the true frames. 0 is teacher forcing. A model trained only on the true past meets its
-    # own mistakes first in generation, and there the errors feed on themselves (README,
-    # "long pieces").
+    # own mistakes first in generation, and there the errors feed on themselves
+    # (experiments/2026-12-long-pieces.md).
     scheduled_sampling: float = 0.0
     optimizer: str = "adam"  # a name of OPTIMIZERS
     learning_rate: float = 0.003
@@ -141,18 +141,17 @@ class TrainConfig:
     image_steps: int = 64  # frames of that piece
     # Epoch checkpoints kept besides best.ckpt (older ones are deleted); 0 keeps all.
     keep_last: int = 3
-    # Epochs between validations (and always at the last epoch). With valid_acc_draws 4 the
-    # monitor's noise (s.d. 0.11 points, measured on the Bach default) is below what it decides
-    # between, and validating every 5th epoch costs under 5 % of the run.
+    # Epochs between validations (and always at the last epoch): with valid_acc_draws 4 the
+    # monitor's noise is below what it decides between, at a small share of the run's time
+    # (experiments/2026-12-validation-noise.md).
     validate_every: int = 5
     # The validation figure that picks best.ckpt, stops early and cuts the learning rate.
     # Figures named valid_nll* are better when lower, the others when higher.
     select_metric: str = "valid_acc"  # one of SELECT_METRICS
     # A validation counts as better only when it beats the best by more than this: twice the
     # noise of the figure (its standard deviation between repeated validations of one
-    # checkpoint, measured: valid_acc with 4 draws on Bach 0.0015; valid_nll of the quick AIS
-    # on JSB 0.006 nats, see the presets), so best.ckpt, the plateau schedule and early
-    # stopping are not decided by noise.
+    # checkpoint, experiments/2026-12-validation-noise.md), so best.ckpt, the plateau schedule
+    # and early stopping are not decided by noise.
     select_min_delta: float = 0.003
     # Stop after this many validations without a better select_metric; 0 never stops early.
     early_stop_patience: int = 0
@@ -213,8 +212,9 @@ class EvalConfig:
     # Validation during training: the same measures, cheaper.
     valid_ais_chains: int = 8
     valid_ais_temperatures: int = 100
-    # Draws of every validation frame, for valid_acc in both validations: one draw gave a
-    # standard deviation of 0.2-0.35 points between repeated validations of one checkpoint.
+    # Draws of every validation frame, for valid_acc in both validations: with one, repeated
+    # validations of one checkpoint differ more than what selection decides between
+    # (experiments/2026-12-validation-noise.md).
     valid_acc_draws: int = 4
     valid_pieces: int = 0  # the first N validation pieces only (a fixed subset); 0 = all
 
@@ -396,20 +396,21 @@ def apply_settings(config: RunConfig, settings: dict[str, Any]) -> RunConfig:
 # it costs one pass over the validation pieces and has no noise.
 FAMILIES: dict[str, dict[str, dict[str, Any]]] = {
     # The RNN-RBM reads its own draws for a quarter of the frames in training: trained on the
-    # true past alone, its pieces sank into dense clusters when left to run (on the Bach
-    # default, 16 x 1,024 frames x 3 seeds: 5.8-7.1 notes per sounding frame against Bach's
-    # 3.95); with 0.25 they keep Bach's density and held notes to the end (README, "Long
-    # pieces"), at a lower accuracy given the true past.
+    # true past alone, its pieces sank into dense clusters when left to run; with 0.25 they
+    # keep Bach's density and held notes to the end, at a lower accuracy given the true past
+    # (experiments/2026-12-long-pieces.md).
     "rnn_rbm": {"train": {"scheduled_sampling": 0.25}},
     "rnn_nade": {"train": {"select_metric": "valid_nll", "learning_rate": 0.001, "select_min_delta": 0.0}},
-    # The LSTM: a wider initialisation and a higher rate than the RNNs' (from 0.01 and 0.001 it
-    # took 60 epochs to reach what these reach in 20 on JSB), and dropout, without which it
-    # overfits JSB within 20 epochs (README, "Table 1, measured").
+    # The LSTM: a wider initialisation and a higher rate than the RNNs' (from theirs it learns
+    # three times slower on JSB), and dropout, without which it overfits JSB within 20 epochs
+    # (experiments/2026-12-table1-presets.md).
     "lstm": {"model": {"n_recurrent": 200, "init_std": 0.08, "dropout": 0.3},
              "train": {"select_metric": "valid_nll", "learning_rate": 0.003, "select_min_delta": 0.0}},
-    # The token models: each popular recipe's published settings (README, "The LSTM
-    # generators"), trained on whole pieces with a loss at every token, validated every epoch
-    # by the exact likelihood (0.1-2.6 s on Bach).
+    # The paper's RNN: the RNN-RBM's sizes and start, trained and selected by its exact likelihood.
+    "rnn": {"train": {"select_metric": "valid_nll", "select_min_delta": 0.0}},
+    # The token models: each popular recipe's published settings (docs/models.md), trained on
+    # whole pieces with a loss at every token, validated every epoch by the exact likelihood
+    # (seconds on Bach, experiments/2026-12-token-recipes.md).
     "note_lstm": {"model": {"n_recurrent": 512, "layers": 3, "dense_units": 256, "dropout": 0.3,
                             "init_std": 0.05},
                   "tokens": {"representation": "note_words", "primer_tokens": 100},
@@ -452,36 +453,26 @@ def _benchmark(dataset: str, pretrain_epochs: int, epochs: int, family: str = "r
     run = family_config(family, RunConfig(data_source=dataset, data=frames,
                                           pretrain=PretrainConfig(epochs=pretrain_epochs, rnn_epochs=rnn_epochs,
                                                                   rnn_learning_rate=rnn_learning_rate)))
-    if family == "rnn_rbm":
-        # Table 1 measures each frame given the true past: trained on the true past alone.
-        train = {"negative_start": "data", "select_metric": "valid_nll", "scheduled_sampling": 0.0, **train}
     return Preset(replace_section(run, "train", lr_schedule="plateau", **train), epochs)
 
 
-# How the benchmark settings were chosen: README, "Table 1, measured".
-# RNN-RBM: on JSB a long RBM pretraining is what brings the likelihood down (JSB valid, 60 epochs
-# after it: 10 pretraining epochs 6.58, 30: 6.02, 100: 5.87 nats per frame). CD chains start
-# at the true frame, as in the paper: from the all-zero frame the validation likelihood fell
-# to 9.5-10.4 nats per frame on JSB (while the expected accuracy rose to 32 %). The RNN is then
-# pretrained alone with independent outputs, as the paper starts it: test NLL / ACC on JSB
-# 5.78 / 25.3 % without, 5.74 / 28.0 % with; on Nottingham the best validation NLL 3.22
-# without, 2.84 with 60 RNN epochs and CD at Adam 0.001 (at 0.003 CD undid the pretrained RNN
-# within 10 epochs), 2.73 with 200 RNN epochs and CD at 0.0003, 2.47 with 20 RBM pretraining
-# epochs instead of 100, 2.39 with 10: on Nottingham's 1,252 distinct frames a long pretraining
-# makes the RBM so sharp that CD's chains, started at the data, hardly move. The test AIS keeps
-# its 1,000 temperatures there too: 250 read 0.004 nats optimistic on such a model (README).
-# Selection needs differences beyond the validation figure's noise, its standard deviation
-# between repeated validations of one checkpoint: 0.006 nats on JSB, where the chains find a
-# real part of Z outside the training frames; 0.0003 on Nottingham, where nearly all of it is
-# the exactly summed training frames. There 0.012 stopped a run that was still improving at
-# every validation (by 0.001-0.02 nats); with 0.001 (about 4 s.d.) it goes on, validating
-# every 10th epoch so that the whole run stays within the hour. CD-25 instead of CD-15 there:
-# longer chains move further from a sharp RBM's data (best validation NLL 2.342 against 2.377,
-# test 2.384 against 2.413), at 4 s an epoch instead of 2.6.
-# Models with an exact likelihood validate every epoch: it is one pass over the pieces.
-_RNN_RBM = dict(validate_every=5, early_stop_patience=4, lr_plateau_patience=2, select_min_delta=0.012)
+# How the benchmark settings were chosen, change by change with the figures of the day:
+# experiments/2026-12-table1-presets.md, 2026-12-rnn-rbm-jsb.md and 2026-12-nottingham.md.
+# The RNN-RBM: a long RBM pretraining on JSB, a short one on Nottingham (on its few distinct
+# frames a long one makes the RBM so sharp that CD's chains, started at the data, hardly
+# move); CD chains from the true frame, as in the paper; the RNN pretrained alone with
+# independent outputs, as the paper starts it; on Nottingham CD-25 and a smaller step after
+# that RNN stage. Selection needs differences beyond the validation figure's own noise
+# (experiments/2026-12-validation-noise.md), far larger on JSB, where the chains find a real
+# part of Z outside the training frames, than on Nottingham, where nearly all of it is the
+# exactly summed training frames.
+# Table 1 measures each frame given the true past: the RNN-RBM is trained on the true past alone
+# (no scheduled sampling) and selected by its likelihood.
+_RNN_RBM = dict(negative_start="data", select_metric="valid_nll", scheduled_sampling=0.0, validate_every=5,
+                early_stop_patience=4, lr_plateau_patience=2, select_min_delta=0.012)
 _NOTTINGHAM_RNN_RBM = {**_RNN_RBM, "validate_every": 10, "select_min_delta": 0.001, "learning_rate": 0.0003,
                        "cd_k": 25}
+# Models with an exact likelihood validate every epoch: it is one pass over the pieces.
 _EXACT = dict(validate_every=1, early_stop_patience=8, lr_plateau_patience=3, clip_norm=1.0)
 PRESETS: dict[str, dict[str, Preset]] = {
     "rnn_rbm": {"jsb": _benchmark("jsb", pretrain_epochs=100, epochs=100, rnn_epochs=40, **_RNN_RBM),
@@ -492,6 +483,8 @@ PRESETS: dict[str, dict[str, Preset]] = {
                  "nottingham": _benchmark("nottingham", pretrain_epochs=30, epochs=60, family="rnn_nade", **_EXACT)},
     "lstm": {"jsb": _benchmark("jsb", pretrain_epochs=0, epochs=150, family="lstm", **_EXACT),
              "nottingham": _benchmark("nottingham", pretrain_epochs=0, epochs=150, family="lstm", **_EXACT)},
+    "rnn": {"jsb": _benchmark("jsb", pretrain_epochs=0, epochs=150, family="rnn", **_EXACT),
+            "nottingham": _benchmark("nottingham", pretrain_epochs=0, epochs=150, family="rnn", **_EXACT)},
 }
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from rnn_rbm.config import DataConfig
 from rnn_rbm.data.dataset import load_dataset
-from rnn_rbm.engine import baselines, scoring
-from rnn_rbm.ops import accuracy
+from rnn_rbm.engine import baselines
+from rnn_rbm.ops import accuracy, bernoulli
 
 V, LOWEST = 88, 21
 
@@ -105,9 +105,9 @@ def test_baseline_rows():
     rows = baselines.baseline_rows(train, test, 1.0, np.random.default_rng(2), 50)
     assert set(rows) == {baselines.RANDOM, baselines.NOTE_1_GRAM, baselines.PREVIOUS_FRAME}
     assert rows[baselines.RANDOM]["nll"] == pytest.approx(5 * math.log(2))
-    assert rows[baselines.NOTE_1_GRAM]["nll"] == pytest.approx(-scoring.bernoulli_log_likelihood(train, test, 1.0))
+    assert rows[baselines.NOTE_1_GRAM]["nll"] == pytest.approx(-bernoulli.bernoulli_log_likelihood(train, test, 1.0))
     previous = rows[baselines.PREVIOUS_FRAME]
-    assert previous["acc"] == scoring.previous_frame_accuracy(test) and previous["acc_se"] == 0.0
+    assert previous["acc"] == accuracy.previous_frame_accuracy(test) and previous["acc_se"] == 0.0
     assert math.isnan(previous["nll"])
     for name in (baselines.RANDOM, baselines.NOTE_1_GRAM):
         assert set(rows[name]) == {"nll", "acc", "acc_se", "acc_tp_fp_fn", "acc_pooled"}

@@ -1,6 +1,8 @@
 """The documentation's links and script names point to files that exist: every relative
 markdown link of README.md, docs/*.md and experiments/*.md (the file part; an anchor is
-not checked), and every benchmarks/X.py or experiments/X.py they name."""
+not checked), and every benchmarks/X.py or experiments/X.py they name (an experiment note,
+which keeps the commands of its date, may also name a script that experiments/README.md
+lists as retired, with a revision that has it)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ INLINE_CODE = re.compile(r"`[^`\n]*`")
 # [text](target) or ![alt](target "title"); the target ends at whitespace or ")".
 LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 SCRIPT = re.compile(r"(?<![\w./-])((?:benchmarks|experiments)/[\w./-]*?\w\.py)\b")
+# A row of experiments/README.md's "Retired scripts": | `SCRIPT` | REVISION | today |
+RETIRED_ROW = re.compile(r"^\| `((?:benchmarks|experiments)/[\w./-]+\.py)` \| ([0-9a-f]{7,40}) \|", flags=re.M)
 
 
 def _name(page: Path) -> str:
@@ -46,10 +50,23 @@ def test_relative_links_point_to_existing_files(page):
     assert not missing, f"{_name(page)} links to missing files: {missing}"
 
 
+def retired_scripts() -> set[str]:
+    """Returns: the scripts experiments/README.md lists as retired (under "## Retired scripts")."""
+    text = (ROOT / "experiments" / "README.md").read_text()
+    return {script for script, _ in RETIRED_ROW.findall(text.partition("## Retired scripts")[2])}
+
+
 @pytest.mark.parametrize("page", PAGES, ids=_name)
 def test_named_scripts_exist(page):
-    missing = sorted({s for s in SCRIPT.findall(page.read_text()) if not (ROOT / s).is_file()})
+    allowed = retired_scripts() if _name(page).startswith("experiments/") else set()
+    missing = sorted({s for s in SCRIPT.findall(page.read_text()) if not (ROOT / s).is_file()} - allowed)
     assert not missing, f"{_name(page)} names scripts that do not exist: {missing}"
+
+
+def test_a_retired_script_is_gone_and_named_with_a_revision():
+    retired = retired_scripts()
+    assert "benchmarks/independent_rnn.py" in retired
+    assert not any((ROOT / script).exists() for script in retired)
 
 
 def test_the_checks_catch_what_they_forbid():

@@ -14,8 +14,8 @@ from rnn_rbm.cli import evaluate_main
 from rnn_rbm.config import EvalConfig, ModelConfig, RunConfig
 from rnn_rbm.data.dataset import all_frames
 from rnn_rbm.engine import checkpoint, scoring
-from rnn_rbm.models.rnn_rbm import RnnRbm
-from rnn_rbm.ops import rbm
+from rnn_rbm.models.rnn_rbm import RnnRbm, frame_biases
+from rnn_rbm.ops import accuracy, bernoulli, rbm
 
 V, H, R = 10, 6, 4
 
@@ -51,7 +51,7 @@ def exact_log_p(model: RnnRbm, rolls: list[np.ndarray]) -> np.ndarray:
 
 def test_frame_biases_keep_real_frames_in_piece_order():
     model, rolls = tiny_model(), random_rolls([5, 9, 2])
-    frames, bv, bh = scoring.frame_biases(model.step_biases, rolls)
+    frames, bv, bh = frame_biases(model.step_biases, rolls)
     np.testing.assert_array_equal(frames, all_frames(rolls))
     first_bv, first_bh = (x.numpy()[0] for x in model.step_biases(rolls[1][np.newaxis]))
     np.testing.assert_allclose(bv[5:14], first_bv, atol=1e-6)
@@ -61,7 +61,7 @@ def test_frame_biases_keep_real_frames_in_piece_order():
 @pytest.mark.parametrize("base", ["frame", "data"])
 def test_log_likelihood_matches_enumeration(base):
     model, rolls = tiny_model(), random_rolls([6, 11, 3])
-    base_bias = None if base == "frame" else scoring.base_rate_bias(rolls, 1.0)
+    base_bias = None if base == "frame" else bernoulli.base_rate_bias(rolls, 1.0)
     got = scoring.score(model, rolls, chains=32, temperatures=300, draws=1, batch_frames=8,
                          rng=tf.random.Generator.from_seed(1), base_bias=base_bias, progress=False)
     truth = exact_log_p(model, rolls)
@@ -138,18 +138,18 @@ def test_accuracy_monitor_matches_enumeration():
 def test_previous_frame_forecast_accuracy():
     piece = np.array([[1, 0, 0], [1, 1, 0], [0, 0, 0], [0, 0, 0]], np.float32)
     # silence forecast for a note: 0; {0} for {0, 1}: 1/2; {0, 1} for silence: 0; silence for silence: 1.
-    assert scoring.previous_frame_accuracy([piece]) == pytest.approx((0 + 0.5 + 0 + 1) / 4)
+    assert accuracy.previous_frame_accuracy([piece]) == pytest.approx((0 + 0.5 + 0 + 1) / 4)
     # Each piece starts from silence: the second piece's first frame is not forecast by the first's last.
-    assert scoring.previous_frame_accuracy([piece[:2], piece[:2]]) == pytest.approx(0.25)
+    assert accuracy.previous_frame_accuracy([piece[:2], piece[:2]]) == pytest.approx(0.25)
 
 
 def test_reference_models():
-    assert scoring.uniform_log_likelihood(88) == pytest.approx(-61.00, abs=0.005)
+    assert bernoulli.uniform_log_likelihood(88) == pytest.approx(-61.00, abs=0.005)
     train = [np.array([[1, 0], [1, 1], [0, 0]], np.float32)]
     test = [np.array([[1, 0]], np.float32)]
     p = np.array([(2 + 1) / (3 + 2), (1 + 1) / (3 + 2)])  # add-one smoothing
     expected = math.log(p[0]) + math.log(1 - p[1])
-    assert scoring.bernoulli_log_likelihood(train, test, 1.0) == pytest.approx(expected)
+    assert bernoulli.bernoulli_log_likelihood(train, test, 1.0) == pytest.approx(expected)
 
 
 def test_validator_reports_what_training_selects_on():

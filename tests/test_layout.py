@@ -11,7 +11,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "rnn_rbm"
 LAYERS = ["music", "outputs", "data", "ops", "models", "engine", "tasks"]
-SHARED = {"config", "errors", "seeding", "files"}  # imported by any floor; import only each other
+SHARED = {"config", "errors", "seeding", "files", "records"}  # imported by any floor; import only each other
 TOP = {"quiet", "cli"}  # the terminal and argv: may import anything
 
 

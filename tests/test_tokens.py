@@ -14,9 +14,10 @@ import tensorflow as tf
 from rnn_rbm.config import DataConfig, GenerateConfig, Overrides, family_config, replace_section
 from rnn_rbm.data.dataset import Loading
 from rnn_rbm.engine import checkpoint
-from rnn_rbm.engine.sampling import generate_tokens
+from rnn_rbm.engine.sampling import Drawer
 from rnn_rbm.errors import UserError
 from rnn_rbm.models import registry
+from rnn_rbm.models.token_lstm import draw_tokens
 from rnn_rbm.music.guide import top_voice
 from rnn_rbm.music.pianoroll import midi_to_roll
 from rnn_rbm.music.tokens import REPRESENTATIONS, Melody, MidiEvents, NoteWords, UnknownWords
@@ -118,7 +119,7 @@ def test_a_token_model_learns_a_tiny_set_and_the_same_seed_draws_the_same_piece(
 
     settings = GenerateConfig(num_samples=2, num_steps=24, chunk_steps=4)
     primer = words.encode(rolls[0])
-    drawn = [generate_tokens(model, words, settings, tf.random.Generator.from_seed(s), primer)
+    drawn = [draw_tokens(Drawer(model, settings, tf.random.Generator.from_seed(s)), words, primer)
              for s in (7, 7, 8)]
     rolls_7, primer_frames = drawn[0]
     assert rolls_7.shape == (2, primer_frames + 24, 88) and primer_frames == len(rolls[0])

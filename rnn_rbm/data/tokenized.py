@@ -19,11 +19,6 @@ log = logging.getLogger(__name__)
 SPLITS = ("train", "valid", "test")
 
 
-def uses_tokens(config: RunConfig) -> bool:
-    """Returns: whether the config's model reads tokens rather than rolls."""
-    return config.tokens.representation != "frames"
-
-
 def run_representation(config: RunConfig) -> Representation:
     """Returns: the representation a token model's config holds, with its vocabulary."""
     return representation(config.tokens.representation, config.tokens.vocabulary, config.data)

@@ -1,10 +1,10 @@
 """The reference rows of Table 1 of Boulanger-Lewandowski, Bengio & Vincent (ICML 2012),
-measured by the code that measures the models (rnn_rbm/ops/accuracy.py, engine/scoring.py):
+measured by the code that measures the models (rnn_rbm/ops/accuracy.py, ops/bernoulli.py):
 
 - Random: every pitch on with probability 1/2, independently: log p(v) = -V log 2 for any
   frame (-61.00 nats for 88 keys).
 - Note 1-Gram: independent pitches, each on with its smoothed frequency in the training
-  frames (scoring.base_rate_bias), the same for every frame.
+  frames (bernoulli.base_rate_bias), the same for every frame.
 - Copy previous frame: each frame forecast as the true frame before it (silence before a
   piece's first); one forecast, no distribution, so no log-likelihood (nan). Not in the paper.
 
@@ -22,8 +22,7 @@ import math
 import numpy as np
 
 from rnn_rbm.data.dataset import all_frames
-from rnn_rbm.engine import scoring
-from rnn_rbm.ops import accuracy
+from rnn_rbm.ops import accuracy, bernoulli
 
 RANDOM, NOTE_1_GRAM, PREVIOUS_FRAME = "Random", "Note 1-Gram", "Copy previous frame"
 # Uniform draws held in memory at once, float32: 64 MiB.
@@ -75,12 +74,12 @@ def baseline_rows(train_rolls: list[np.ndarray], rolls: list[np.ndarray], smooth
     the previous-frame row is exact (acc_se 0) and has only "acc" (the others nan).
     """
     num_pitches = rolls[0].shape[1]
-    one_gram = 1.0 / (1.0 + np.exp(-scoring.base_rate_bias(train_rolls, smoothing).astype(np.float64)))
+    one_gram = 1.0 / (1.0 + np.exp(-bernoulli.base_rate_bias(train_rolls, smoothing).astype(np.float64)))
     return {
-        RANDOM: independent_pitch_row(-scoring.uniform_log_likelihood(num_pitches), np.full(num_pitches, 0.5),
+        RANDOM: independent_pitch_row(-bernoulli.uniform_log_likelihood(num_pitches), np.full(num_pitches, 0.5),
                                       rolls, draws, rng),
-        NOTE_1_GRAM: independent_pitch_row(-scoring.bernoulli_log_likelihood(train_rolls, rolls, smoothing),
+        NOTE_1_GRAM: independent_pitch_row(-bernoulli.bernoulli_log_likelihood(train_rolls, rolls, smoothing),
                                            one_gram, rolls, draws, rng),
-        PREVIOUS_FRAME: {"nll": math.nan, "acc": scoring.previous_frame_accuracy(rolls), "acc_se": 0.0,
+        PREVIOUS_FRAME: {"nll": math.nan, "acc": accuracy.previous_frame_accuracy(rolls), "acc_se": 0.0,
                          "acc_tp_fp_fn": math.nan, "acc_pooled": math.nan},
     }

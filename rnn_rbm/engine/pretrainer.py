@@ -1,6 +1,7 @@
-"""Pretraining: the frame distribution alone (the RBM's W, bv, bh by CD-k; the NADE's
-W, V, bv, bh by its exact likelihood) on every training frame; then, where asked
-(pretrain.rnn_epochs), the recurrence alone as an RNN with independent outputs.
+"""Pretraining, as a model describes it: the frame distribution alone on every training
+frame (model.pretrain_variables by model.pretrain_cost: the RBM's CD-k, the NADE's exact
+likelihood), then, where asked (pretrain.rnn_epochs) and the model has one, the paper's RNN
+alone with independent outputs (model.recurrence_variables, TanhRnn.independent_log_prob).
 
 This is the initialisation the paper recommends before training the RNN-RBM and the
 RNN-NADE. With u(0) = 0 the frame distribution trained here is exactly the model's for
@@ -19,18 +20,15 @@ from tqdm import tqdm
 
 from rnn_rbm.config import PretrainConfig, TrainConfig
 from rnn_rbm.data.dataset import batches, pitch_log_odds
-from rnn_rbm.models.base import FrameModel, RecurrentBiases, mean_nll
+from rnn_rbm.models.base import BIAS_SMOOTHING, FrameModel, TanhRnn, mean_nll
 
 log = logging.getLogger(__name__)
-
-# Add-one smoothing of the pitch frequencies: a pitch never heard starts with a finite bias.
-BIAS_SMOOTHING = 1.0
 
 
 def set_visible_bias_from_data(model: FrameModel, frames: np.ndarray) -> None:
     """The visible bias (the RBM's and NADE's bv, the LSTM's bo) at log(p_i / (1 - p_i)), p_i
     how often pitch i sounds (Hinton's "practical guide" to RBMs): the model starts from the
-    right note frequencies.
+    right note frequencies (FrameModel.start_from_data on the frames of whole pieces).
 
     frames: float32 (N, V) of 0/1.
     """
@@ -86,7 +84,7 @@ def pretrain(
 
 
 def pretrain_recurrence(
-    model: RecurrentBiases,
+    model: TanhRnn,
     train_rolls: list[np.ndarray],
     valid_rolls: list[np.ndarray],
     epochs: int,

@@ -32,7 +32,7 @@ from rnn_rbm.data.dataset import Dataset, batches
 from rnn_rbm.engine import checkpoint, distribute
 from rnn_rbm.engine.metrics_log import MetricsLog
 from rnn_rbm.engine.sampling import draw_pieces
-from rnn_rbm.engine.scoring import ExactScorer, make_validator
+from rnn_rbm.engine.scoring import make_validator
 from rnn_rbm.engine.signals import sigint_requests
 from rnn_rbm.errors import RunInterrupted, UserError
 from rnn_rbm.models import registry
@@ -161,27 +161,10 @@ def accuracy_validator(state: TrainState, dataset: Dataset, config: RunConfig) -
 
 
 def likelihood_validator(state: TrainState, dataset: Dataset, config: RunConfig) -> Callable[[int], dict]:
-    """Returns: scoring.make_validator on the validation pieces: valid_nll (a quick AIS, or
-    the exact figure), valid_nll_se, valid_acc, valid_acc_pooled, per epoch."""
-    if state.model.TOKENS:
-        return token_validator(state, dataset, config)
+    """Returns: scoring.make_validator on the validation pieces, by the model's scorer: per
+    epoch valid_nll (the exact figure, or a quick AIS), and where the model has them
+    valid_nll_se, valid_acc, valid_acc_pooled (a token model: valid_nll alone, per token)."""
     return make_validator(state.model, dataset.train, dataset.valid, config.evaluate, config.seed)
-
-
-def token_validator(state: TrainState, dataset: Dataset, config: RunConfig) -> Callable[[int], dict]:
-    """A token model's validation: the exact log-likelihood of the validation pieces' tokens
-    (draws of words have no frame accuracy).
-
-    Returns: a function epoch -> {"valid_nll": nats per token}.
-    """
-    scorer = ExactScorer(state.model, 0, 0, tf.random.Generator.from_seed(0))
-    valid = dataset.valid[: config.evaluate.valid_pieces or None]
-
-    def validate(epoch: int) -> dict:
-        return {"valid_nll": scorer(valid, progress=False).nll}
-
-    validate.compiled = scorer.compiled  # type: ignore[attr-defined]  # for tests that count traces
-    return validate
 
 
 # --select_metric: the validation each figure needs.

@@ -3,7 +3,12 @@ generation path and one evaluation serve them all.
 
 A model factorises a piece as p(v(1..T)) = prod_t p(v(t) | v(<t)): a recurrent state
 summarises the true past, and a distribution over one frame reads it. Generation,
-the validation monitor and the evaluation call only the methods of FrameModel.
+the validation monitor and the evaluation call only the methods of FrameModel. What
+differs between models is decided here, by the model: its likelihood (exact, or estimated
+with a standard error: `scorer`), its pretraining (`pretraining`), what it reads (frames,
+or tokens: `prepare_training`, `read_split`, `start_from_data`) and how it draws whole
+pieces (`draw_pieces`). Every one of them has the frame models' default below, so a new
+model of frames fills in only the methods that raise NotImplementedError.
 
 Rolls and batches are time-major: v is (batch, num_steps, V), float32 0/1, column i the
 pitch lowest_pitch + i.
@@ -12,35 +17,46 @@ pitch lowest_pitch + i.
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, ClassVar, Protocol
 
+import numpy as np
 import tensorflow as tf
+from tqdm import tqdm
 
-from rnn_rbm.config import RunConfig, TrainConfig
-from rnn_rbm.ops import bernoulli, philox, recurrence
+from rnn_rbm.config import EvalConfig, GenerateConfig, PretrainConfig, RunConfig, TrainConfig
+from rnn_rbm.data.dataset import Dataset, all_frames, pad_batch, pitch_log_odds
+from rnn_rbm.errors import UserError
+from rnn_rbm.files import json_number
+from rnn_rbm.ops import accuracy, bernoulli, philox, recurrence
 
 # The compiled recurrences and the monitors pad each batch to a multiple of these (ops/recurrence.py).
 TIME_QUANTUM, BATCH_QUANTUM = recurrence.TIME_QUANTUM, recurrence.BATCH_QUANTUM
 # Sub-streams of a training step's seed for scheduled sampling's draws and its choice of
 # frames. The costs draw from the seed itself, never from a sub-stream: no draw is shared.
 SCHEDULED_SAMPLING_STREAMS = (1 << 20, (1 << 20) + 1)
+# Add-one smoothing of the pitch frequencies the visible bias starts at: a pitch never heard
+# starts with a finite bias.
+BIAS_SMOOTHING = 1.0
+# Pieces a scorer reads at once (forward only: memory is the only limit).
+PIECES_PER_BATCH = 64
 
 
 class FrameModel(tf.Module):
-    """The interface. Subclasses set FAMILY (its name in the registry), EXACT (whether
-    frame_log_prob is the exact log-probability; otherwise evaluation estimates it),
-    PRETRAINS (whether weight_initializations.py applies) and TOKENS, and fill in the methods
-    that raise NotImplementedError."""
+    """The interface. Subclasses set FAMILY (its name in the registry) and DESCRIPTION (its
+    line in --help), and fill in the methods that raise NotImplementedError; the other
+    methods have the frame models' defaults and are overridden where a model differs."""
 
     FAMILY: ClassVar[str]
+    DESCRIPTION: ClassVar[str] = ""
+    # Whether frame_log_prob is the exact log-probability (the contract's tests check it by
+    # enumeration); a model whose likelihood is estimated says so through its `scorer`.
     EXACT: ClassVar[bool] = True
-    PRETRAINS: ClassVar[bool] = False
-    # Token models (models/token_lstm.py) read token ids, not rolls: music/tokens.py turns
-    # rolls into their tokens and back.
-    TOKENS: ClassVar[bool] = False
+    # What one step of its sequences is, in messages ("frames", or "tokens").
+    STEPS: ClassVar[str] = "frames"
     # Generation's --top_k, for models that draw words (0: every word).
     top_k: int = 0
-
     @classmethod
     def from_config(cls, config: RunConfig, rng: tf.random.Generator) -> FrameModel:
         """Returns: a freshly initialised model of the config's sizes, weights drawn from rng."""
@@ -87,7 +103,7 @@ class FrameModel(tf.Module):
 
     def frame_log_prob(self, v: tf.Tensor, context: tf.Tensor) -> tf.Tensor:
         """Returns: log p(v | context) of each row of v (N, V), float32 (N,), nats; exact
-        when EXACT, otherwise not available (evaluation estimates it)."""
+        when EXACT, otherwise not available (the model's `scorer` estimates it)."""
         raise NotImplementedError
 
     def loss(self, v: tf.Tensor, mask: tf.Tensor, train: TrainConfig, seed: tf.Tensor,
@@ -103,17 +119,30 @@ class FrameModel(tf.Module):
 
     @property
     def visible_bias(self) -> tf.Variable:
-        """The bias of every pitch when the state is its initial one (pretraining starts it at
-        the log-odds of each pitch's frequency), float32 (V,)."""
+        """The bias of every pitch when the state is its initial one (training from scratch
+        and pretraining start it at the log-odds of each pitch's frequency), float32 (V,)."""
         raise NotImplementedError
 
+    def describe_loss(self, train: TrainConfig) -> str:
+        """Returns: what `loss` minimises, for the log (default: "exact likelihood")."""
+        return "exact likelihood"
+
+    # ---- pretraining (weight_initializations.py): none by default ----
+
+    @classmethod
+    def pretraining(cls, pretrain: PretrainConfig) -> str | None:
+        """Returns: what pretraining the frame distribution alone minimises, for the log
+        ("CD-15", "exact likelihood"), or None for a model without a pretraining step (the
+        default): then pretrain_variables and pretrain_cost are never called."""
+        return None
+
     def pretrain_variables(self) -> list[tf.Variable]:
-        """Returns: the variables pretraining trains (models with PRETRAINS)."""
+        """Returns: the variables pretraining trains (models with a `pretraining`)."""
         raise NotImplementedError
 
     def pretrain_cost(self, frames: tf.Tensor, k: int, rng: tf.random.Generator) -> tf.Tensor:
         """The cost of the frame distribution alone, as it is for a piece's first frame, on a
-        batch of frames (N, V) (models with PRETRAINS; k: Gibbs steps where it uses a chain).
+        batch of frames (N, V) (models with a `pretraining`; k: Gibbs steps where it uses a chain).
 
         Returns: float32 scalar, nats per frame.
         """
@@ -126,10 +155,97 @@ class FrameModel(tf.Module):
         """
         return None
 
+    def recurrence_variables(self) -> list[tf.Variable]:
+        """Returns: what pretrain.rnn_epochs trains, the paper's RNN alone with independent
+        outputs (TanhRnn's `independent_log_prob`); [] (the default): the model has no such RNN."""
+        return []
+
+    # ---- what it reads: rolls (token models override these) ----
+
+    @classmethod
+    def prepare_training(cls, dataset: Dataset, config: RunConfig) -> tuple[Dataset, RunConfig]:
+        """Returns: the training data as the model reads it, and the run's config with what it
+        learnt from the data (a vocabulary). Default: the rolls as they are, the config as it is.
+        Raises UserError for settings the model cannot train with."""
+        return dataset, config
+
+    @classmethod
+    def read_split(cls, dataset: Dataset, config: RunConfig, split: str) -> list[np.ndarray]:
+        """Returns: the pieces of `split` ("train", "valid" or "test") as the model of `config`
+        reads them (default: the rolls, each float32 (steps, V), time-major)."""
+        return getattr(dataset, split)
+
+    def start_from_data(self, pieces: list[np.ndarray]) -> None:
+        """Starts a model trained from scratch where the training pieces (as it reads them) say:
+        by default the visible bias at log(p_i / (1 - p_i)), p_i how often pitch i sounds
+        (Hinton's "practical guide" to RBMs), so that the note frequencies are right from the
+        first step."""
+        self.visible_bias.assign(pitch_log_odds(all_frames(pieces), BIAS_SMOOTHING))
+
+    # ---- its likelihood: how a split is scored ----
+
+    def scorer(self, settings: ScoreSettings, rng: tf.random.Generator) -> Scorer:
+        """Returns: the function that scores a split's pieces, compiled once (default: exact,
+        ExactScorer, each frame drawn settings.draws times for the accuracy)."""
+        return ExactScorer(self, settings.draws, settings.gibbs_steps, rng)
+
+    def describe_scoring(self, evaluate: EvalConfig) -> str:
+        """Returns: how `scorer` measures, for the log."""
+        return f"exact likelihood, accuracy from {evaluate.acc_draws} draws"
+
+    def figures(self, scores: Scores) -> dict[str, float]:
+        """Returns: the figures of a split's Scores, by name (validation prefixes them with
+        "valid_"): nll (nats per frame), nll_se, log_z_over_known, acc (the paper's expected
+        frame accuracy), acc_tp_fp_fn, acc_pooled."""
+        acc = scores.accuracy
+        return {"nll": scores.nll, "nll_se": scores.nll_se, "log_z_over_known": scores.mean_log_z_over_known,
+                "acc": acc.expected, "acc_tp_fp_fn": acc.tp_fp_fn, "acc_pooled": acc.pooled}
+
+    def evaluation(self, scores: Scores, train_pieces: list[np.ndarray], pieces: list[np.ndarray],
+                   config: RunConfig, seconds: float) -> Evaluation:
+        """Returns: what rnn_rbm_evaluate.py reports of the Scores of `pieces` (a split, as
+        read_split gives it), with the references fitted on `train_pieces`."""
+        return Evaluation(scores.nll, scores.nll_se, scores.mean_log_z_over_known, scores.accuracy,
+                          len(scores.log_p), bernoulli.uniform_log_likelihood(self.n_visible),
+                          bernoulli.bernoulli_log_likelihood(train_pieces, pieces,
+                                                             config.evaluate.reference_smoothing),
+                          seconds, accuracy.previous_frame_accuracy(pieces), scores.exact)
+
+    # ---- its drawing: generation ----
+
+    @classmethod
+    def check_generation(cls, settings: GenerateConfig, melody: Path | None) -> None:
+        """Raises UserError for generation settings the model does not take (a frame model:
+        --top_k, which is for words)."""
+        if settings.top_k:
+            raise UserError(f"--top_k is for the token models; the {cls.FAMILY} draws whole frames "
+                            "(--temperature shapes them)")
+
+    def describe_drawing(self, settings: GenerateConfig) -> str:
+        """Returns: how `draw` draws a frame, for the log (default: "exact draws")."""
+        return "exact draws"
+
+    def read_primer(self, roll: np.ndarray | None, path: Path | None, config: RunConfig,
+                    seed: int) -> tuple[np.ndarray | None, str | None]:
+        """Returns: (what the model reads first: the --primer roll (steps, V), or None; what
+        the primer was, for the run's record)."""
+        return roll, path and str(path)
+
+    def draw_pieces(self, drawing: Drawing, config: RunConfig, primer: np.ndarray | None = None,
+                    melody: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+        """Draws drawing.settings.num_samples pieces of drawing.settings.num_steps new frames
+        with what generation lends (engine/sampling.py: the compiled sampler in chunks, and the
+        frame loop, which the frame models use as it is).
+
+        primer: what read_primer gave; melody: a roll (steps, V) whose top voice is held.
+        Returns: (rolls, float32 0/1 (num_samples, primer frames + num_steps, V); the primer's frames).
+        """
+        return drawing.frames(primer, melody), 0 if primer is None else len(primer)
+
     # ---- written once, for every model ----
 
     def log_prob(self, v: tf.Tensor, mask: tf.Tensor, past: tf.Tensor | None = None) -> tf.Tensor:
-        """log p(v(t) | v(<t)) of every frame of a batch (EXACT models).
+        """log p(v(t) | v(<t)) of every frame of a batch (models whose frame_log_prob is exact).
 
         v: (batch, T, V); mask: (batch, T), 1 on real frames.
         past: the frames the recurrence reads, (batch, T, V) (default v; see `training_past`).
@@ -209,47 +325,31 @@ class FrameModel(tf.Module):
         return (drawn, u) if return_state else drawn
 
 
-class RecurrentBiases(FrameModel):
-    """A frame distribution with weights W (V, H) and biases bv, bh whose per-step values a
-    tanh RNN sets (Boulanger-Lewandowski et al. 2012): the RNN-RBM and the RNN-NADE.
+class TanhRnn(FrameModel):
+    """The paper's RNN (Boulanger-Lewandowski et al. 2012, eq. 11), written once for the models
+    that read the music through it, with the visible bias it sets (eq. 9):
 
-    Glossary (paper's symbols; V visible = pitches, H hidden, R recurrent units):
-        W    (V, H)  frame distribution's weights, shared by every time step
-        bv   (V,)    visible bias, bv(t) = bv + u(t-1) Wuv        (paper eq. 9)
-        bh   (H,)    hidden bias,  bh(t) = bh + u(t-1) Wuh        (paper eq. 10)
-        Wuv  (R, V)  RNN state -> visible bias
-        Wuh  (R, H)  RNN state -> hidden bias
-        Wvu  (V, R)  frame -> RNN state
-        Wuu  (R, R)  RNN state -> RNN state
-        bu   (R,)    RNN bias,     u(t) = tanh(bu + v(t) Wvu + u(t-1) Wuu)   (eq. 11)
-        u(0) = 0: the first frame's distribution has biases bv, bh.
-    The state is u, and the context of a step is u(t-1) itself.
+        u(t) = tanh(bu + v(t) Wvu + u(t-1) Wuu),    bv(t) = bv + u(t-1) Wuv,    u(0) = 0
+
+    Glossary (V visible = pitches, R recurrent units): Wvu (V, R), Wuu (R, R), bu (R,),
+    Wuv (R, V), bv (V,). The state is u, and the context of a step is u(t-1) itself. A
+    subclass creates these weights in its __init__ (with `_weight`, in the order its random
+    draws have always had), beside those of its frame distribution.
     """
 
-    def __init__(self, n_visible: int, n_hidden: int, n_recurrent: int, init_std: float,
-                 rng: tf.random.Generator, name: str):
-        super().__init__(name=name)
-        self.W = self._weight((n_visible, n_hidden), "W", init_std, rng)
-        self.bv = tf.Variable(tf.zeros([n_visible]), name="bv")
-        self.bh = tf.Variable(tf.zeros([n_hidden]), name="bh")
-        self.Wuv = self._weight((n_recurrent, n_visible), "Wuv", init_std, rng)
-        self.Wuh = self._weight((n_recurrent, n_hidden), "Wuh", init_std, rng)
-        self.Wvu = self._weight((n_visible, n_recurrent), "Wvu", init_std, rng)
-        self.Wuu = self._weight((n_recurrent, n_recurrent), "Wuu", init_std, rng)
-        self.bu = tf.Variable(tf.zeros([n_recurrent]), name="bu")
+    bv: tf.Variable
+    Wuv: tf.Variable
+    Wvu: tf.Variable
+    Wuu: tf.Variable
+    bu: tf.Variable
 
     @staticmethod
     def _weight(shape: tuple[int, int], name: str, init_std: float, rng: tf.random.Generator) -> tf.Variable:
         return tf.Variable(rng.normal(shape, stddev=init_std), name=name)
 
-    @classmethod
-    def from_config(cls, config: RunConfig, rng: tf.random.Generator) -> RecurrentBiases:
-        return cls(config.data.num_pitches, config.model.n_hidden, config.model.n_recurrent,
-                   config.model.init_std, rng)
-
     @property
     def n_visible(self) -> int:
-        return int(self.W.shape[0])
+        return int(self.bv.shape[0])
 
     @property
     def n_recurrent(self) -> int:
@@ -258,10 +358,6 @@ class RecurrentBiases(FrameModel):
     @property
     def visible_bias(self) -> tf.Variable:
         return self.bv
-
-    def pretrain_variables(self) -> list[tf.Variable]:
-        """Returns: [W, bv, bh] (and any other weights of the frame distribution alone)."""
-        return [self.W, self.bv, self.bh]
 
     def initial_state(self, batch: int | tf.Tensor) -> tf.Tensor:
         """Returns: u(0) = 0, float32 (batch, R)."""
@@ -274,13 +370,13 @@ class RecurrentBiases(FrameModel):
         """
         return tf.tanh(self.bu + tf.matmul(v, self.Wvu) + tf.matmul(u_prev, self.Wuu))
 
-    def step_biases_from(self, u_prev: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        """The biases of frame t's distribution from the RNN state u(t-1), shape (..., R).
+    def visible_logits(self, u_prev: tf.Tensor, output_bias: tf.Tensor | None = None) -> tf.Tensor:
+        """bv(t) = bv + u(t-1) Wuv from the RNN state u(t-1), shape (..., R); with output_bias
+        (V,), that bias in place of bv.
 
-        Returns: (bv(t), float32 (..., V); bh(t), float32 (..., H)).
+        Returns: float32 (..., V).
         """
-        return (self.bv + tf.tensordot(u_prev, self.Wuv, axes=1),
-                self.bh + tf.tensordot(u_prev, self.Wuh, axes=1))
+        return (self.bv if output_bias is None else output_bias) + tf.tensordot(u_prev, self.Wuv, axes=1)
 
     def previous_states(self, v: tf.Tensor, u0: tf.Tensor | None = None) -> tf.Tensor:
         """Runs the RNN over the true frames (teacher forcing).
@@ -315,7 +411,7 @@ class RecurrentBiases(FrameModel):
 
         v: (batch, T, V); output_bias: (V,). Returns: float32 (batch, T, V), the logits.
         """
-        return output_bias + tf.tensordot(self.contexts(v), self.Wuv, axes=1)
+        return self.visible_logits(self.contexts(v), output_bias)
 
     def independent_log_prob(self, v: tf.Tensor, mask: tf.Tensor, output_bias: tf.Tensor) -> tf.Tensor:
         """log p(v(t) | v(<t)) of every frame under `independent_logits`.
@@ -324,6 +420,49 @@ class RecurrentBiases(FrameModel):
         Returns: float32 (batch, T), nats; 0 where mask is 0.
         """
         return bernoulli.log_prob(v, self.independent_logits(v, output_bias)) * mask
+
+
+class RecurrentBiases(TanhRnn):
+    """A frame distribution with weights W (V, H) and biases bv, bh whose per-step values the
+    tanh RNN sets (Boulanger-Lewandowski et al. 2012): the RNN-RBM and the RNN-NADE.
+
+    Glossary (paper's symbols; V visible = pitches, H hidden, R recurrent units), with
+    TanhRnn's Wvu, Wuu, bu:
+        W    (V, H)  frame distribution's weights, shared by every time step
+        bv   (V,)    visible bias, bv(t) = bv + u(t-1) Wuv        (paper eq. 9)
+        bh   (H,)    hidden bias,  bh(t) = bh + u(t-1) Wuh        (paper eq. 10)
+        Wuv  (R, V)  RNN state -> visible bias
+        Wuh  (R, H)  RNN state -> hidden bias
+        u(0) = 0: the first frame's distribution has biases bv, bh.
+    """
+
+    def __init__(self, n_visible: int, n_hidden: int, n_recurrent: int, init_std: float,
+                 rng: tf.random.Generator, name: str):
+        super().__init__(name=name)
+        self.W = self._weight((n_visible, n_hidden), "W", init_std, rng)
+        self.bv = tf.Variable(tf.zeros([n_visible]), name="bv")
+        self.bh = tf.Variable(tf.zeros([n_hidden]), name="bh")
+        self.Wuv = self._weight((n_recurrent, n_visible), "Wuv", init_std, rng)
+        self.Wuh = self._weight((n_recurrent, n_hidden), "Wuh", init_std, rng)
+        self.Wvu = self._weight((n_visible, n_recurrent), "Wvu", init_std, rng)
+        self.Wuu = self._weight((n_recurrent, n_recurrent), "Wuu", init_std, rng)
+        self.bu = tf.Variable(tf.zeros([n_recurrent]), name="bu")
+
+    @classmethod
+    def from_config(cls, config: RunConfig, rng: tf.random.Generator) -> RecurrentBiases:
+        return cls(config.data.num_pitches, config.model.n_hidden, config.model.n_recurrent,
+                   config.model.init_std, rng)
+
+    def pretrain_variables(self) -> list[tf.Variable]:
+        """Returns: [W, bv, bh] (and any other weights of the frame distribution alone)."""
+        return [self.W, self.bv, self.bh]
+
+    def step_biases_from(self, u_prev: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """The biases of frame t's distribution from the RNN state u(t-1), shape (..., R).
+
+        Returns: (bv(t), float32 (..., V); bh(t), float32 (..., H)).
+        """
+        return self.visible_logits(u_prev), self.bh + tf.tensordot(u_prev, self.Wuh, axes=1)
 
     def step_biases(self, v: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """The biases of every step of v (batch, T, V), each set from the true past.
@@ -386,3 +525,153 @@ def chain_rows(mask: tf.Tensor) -> tf.Tensor:
     """
     quads = tf.reduce_max(tf.reshape(mask, [tf.shape(mask)[0], -1, 4]), axis=2) > 0
     return tf.reshape(tf.repeat(quads, 4, axis=1), tf.shape(mask))
+
+
+# ---- what the engine gets from a model's `scorer`, and lends its `draw_pieces` ----
+
+@dataclass(frozen=True)
+class ScoreSettings:
+    """How a split is scored: `draws` draws of every frame for the expected accuracy (0: none),
+    and for a model whose likelihood is estimated (the RNN-RBM's AIS) its `chains` per frame,
+    `temperatures`, `batch_frames` frames whose chains run together, and `reference()`, the
+    base's visible bias and the known frames (scoring.ais_reference; called only by a model
+    that needs them). gibbs_steps: the chain of a model that draws by one (exact draws ignore it)."""
+
+    draws: int
+    chains: int = 0
+    temperatures: int = 0
+    batch_frames: int = 0
+    reference: Callable[[], tuple[np.ndarray | None, np.ndarray | None]] = lambda: (None, None)
+    gibbs_steps: int = 25
+
+
+@dataclass
+class Scores:
+    """A split's figures. log_p, float64 (T,), nats, each frame's log-likelihood in piece order;
+    variance, float64 (T,), nats^2, the estimate's variance of each (0 where exact); counts,
+    float64 (T, draws, 3), each frame's true positives, false positives and false negatives in
+    each draw; log_z_over_known, float64 (T,), nats, log(Z estimate / Z of the known states)
+    of each frame (0 when AIS found no mass outside them; nan without known states); exact:
+    whether log_p is exact."""
+
+    log_p: np.ndarray
+    variance: np.ndarray
+    counts: np.ndarray
+    log_z_over_known: np.ndarray
+    exact: bool = True
+
+    @property
+    def nll(self) -> float:
+        """Returns: the mean negative log-likelihood per frame, nats (positive)."""
+        return float(-self.log_p.mean())
+
+    @property
+    def nll_se(self) -> float:
+        """Returns: the standard error of `nll` from the estimates (AIS), nats; 0 when exact."""
+        return float(math.sqrt(self.variance.sum()) / len(self.log_p))
+
+    @property
+    def accuracy(self) -> accuracy.Accuracy:
+        """Returns: the expected frame accuracy (the paper's), TP / (TP + FP + FN) and the pooled
+        one, over draws."""
+        return accuracy.summarise(self.counts)
+
+    @property
+    def mean_log_z_over_known(self) -> float:
+        """Returns: the mean over frames of log(Z estimate / Z known), nats: how much of the
+        estimated Z lies outside the known training frames. Near 0, the chains found almost
+        nothing else, and nll_se, which measures only the spread of what they found, says
+        little about the mass they may have missed."""
+        return float(np.mean(self.log_z_over_known))
+
+
+# A model's scorer: (pieces, each (steps, V), time-major; progress) -> their Scores. Its
+# `compiled` attribute lists its tf.functions (for tests that count traces).
+Scorer = Callable[..., Scores]
+
+
+class ExactScorer:
+    """Exact log-likelihood of every frame given its true past, and `draws` exact draws of
+    every frame for the expected accuracy (none with draws 0: the token models, whose
+    "frames" are words), for a model whose frame_log_prob is exact; compiled once. Gives the
+    Scores of a split (variance 0, no log_z_over_known)."""
+
+    def __init__(self, model: FrameModel, draws: int, gibbs_steps: int, rng: tf.random.Generator):
+        self.model = model
+        batch_spec = [tf.TensorSpec([None, None, model.n_visible], tf.float32), tf.TensorSpec([None, None], tf.float32)]
+
+        @tf.function(input_signature=batch_spec)
+        def run(v: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            rows = tf.where(mask > 0)
+            frames = tf.gather_nd(v, rows)
+            contexts = tf.gather_nd(model.contexts(v), rows)
+            log_p = model.frame_log_prob(frames, contexts)
+            if not draws:
+                return log_p, tf.zeros([tf.shape(frames)[0], 0, 3])
+            seed = philox.new_seed(rng)
+            drawn = tf.stack([model.draw(contexts, gibbs_steps, philox.substream(seed, d)) for d in range(draws)],
+                             axis=1)  # (N, draws, V)
+            return log_p, accuracy.frame_counts(drawn, frames[:, tf.newaxis, :])
+
+        self.run = run
+        self.compiled = [run]
+
+    def __call__(self, rolls: list[np.ndarray], progress: bool = True) -> Scores:
+        """Returns: the Scores of the frames of `rolls` (pieces, each (steps, V), time-major),
+        in piece order."""
+        log_p, counts = [], []
+        starts = range(0, len(rolls), PIECES_PER_BATCH)
+        for start in tqdm(starts, desc="exact likelihood", unit="batch", leave=False,
+                          disable=None if progress else True):
+            v, mask = pad_batch(rolls[start : start + PIECES_PER_BATCH])
+            got = self.run(tf.constant(v), tf.constant(mask))
+            log_p.append(got[0].numpy())
+            counts.append(got[1].numpy())
+        log_p_all = np.concatenate(log_p).astype(np.float64)
+        return Scores(log_p_all, np.zeros_like(log_p_all), np.concatenate(counts).astype(np.float64),
+                      np.full_like(log_p_all, np.nan))
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What rnn_rbm_evaluate.py reports about one split of a frame model."""
+
+    nll: float  # nats per frame, positive
+    nll_se: float  # nats, the estimate's standard error (0 when exact)
+    log_z_over_known: float  # nats, mean log(Z estimate / Z known); nan without known states
+    accuracy: accuracy.Accuracy  # expected (the paper's), TP / (TP + FP + FN) and pooled frame accuracy
+    frames: int
+    uniform_ll: float  # nats per frame (negative)
+    bernoulli_ll: float  # nats per frame (negative)
+    seconds: float
+    previous_frame_acc: float  # the accuracy of forecasting each frame as the one before it
+    exact: bool = True  # the likelihood is exact (no AIS)
+
+    def figures(self) -> dict[str, object]:
+        """Returns: the figures as the evaluate command's JSON line and its record give them:
+        nll (nats per frame, positive), nll_se, acc (the paper's expected frame accuracy) with
+        the other accuracies beside it, log_z_over_known, frames, exact, and the references
+        (uniform and independent-pitch log-likelihoods, the copy-previous-frame accuracy)."""
+        acc = self.accuracy
+        return {"nll": self.nll, "nll_se": self.nll_se, "acc": acc.expected, "acc_se": acc.expected_se,
+                "acc_tp_fp_fn": acc.tp_fp_fn, "acc_pooled": acc.pooled,
+                "log_z_over_known": json_number(self.log_z_over_known), "frames": self.frames,
+                "exact": self.exact, "uniform_ll": self.uniform_ll, "bernoulli_ll": self.bernoulli_ll,
+                "previous_frame_acc": self.previous_frame_acc}
+
+
+class Drawing(Protocol):
+    """What generation (engine/sampling.py) lends a model's `draw_pieces`."""
+
+    settings: GenerateConfig  # how many pieces, how long, how drawn
+    progress: bool  # show a bar (only on a terminal)
+
+    def head(self, primer: np.ndarray | None) -> np.ndarray:
+        """Returns: what every piece starts with, float32 (num_samples, primer steps, V)."""
+
+    def chunks(self, head: np.ndarray) -> Callable[[int, list], np.ndarray]:
+        """Returns: (steps, clamp) -> the next `steps` steps of every piece after `head`,
+        drawn by the model's compiled sampler, its state and random stream carried."""
+
+    def frames(self, primer: np.ndarray | None, melody: np.ndarray | None) -> np.ndarray:
+        """Returns: the pieces drawn frame after frame (engine/sampling.generate)."""

@@ -25,8 +25,7 @@ class Lstm(FrameModel):
     """An LSTM with independent Bernoulli outputs."""
 
     FAMILY = "lstm"
-    EXACT = True
-    PRETRAINS = False
+    DESCRIPTION = "an LSTM with independent Bernoulli outputs"
 
     def __init__(self, n_visible: int, n_recurrent: int, init_std: float, rng: tf.random.Generator,
                  dropout: float = 0.0):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from rnn_rbm.config import RunConfig
+from rnn_rbm.config import PretrainConfig, RunConfig
 from rnn_rbm.models.base import RecurrentBiases
 from rnn_rbm.ops import nade
 
@@ -25,8 +25,7 @@ class RnnNade(RecurrentBiases):
     """A NADE over each frame whose biases the RNN sets."""
 
     FAMILY = "rnn_nade"
-    EXACT = True
-    PRETRAINS = True
+    DESCRIPTION = "the RNN-NADE, a NADE over each frame, exact likelihood"
 
     def __init__(self, n_visible: int, n_hidden: int, n_recurrent: int, init_std: float,
                  rng: tf.random.Generator):
@@ -37,6 +36,10 @@ class RnnNade(RecurrentBiases):
     def from_config(cls, config: RunConfig, rng: tf.random.Generator) -> RnnNade:
         return cls(config.data.num_pitches, config.model.n_hidden, config.model.n_recurrent,
                    config.model.init_std, rng)
+
+    @classmethod
+    def pretraining(cls, pretrain: PretrainConfig) -> str:
+        return "exact likelihood"
 
     def pretrain_variables(self) -> list[tf.Variable]:
         return [self.W, self.V, self.bv, self.bh]

@@ -5,7 +5,8 @@ Generation and Transcription", ICML 2012.
 A recurrent network reads the music frame by frame; its state after frame t-1
 sets the biases of the RBM that models frame t. The RNN and the biases it sets
 are models/base.py's RecurrentBiases (glossary there); this module adds the RBM:
-CD-k training, Gibbs sampling, and partition functions left to AIS (evaluate.py).
+CD-k training and pretraining, Gibbs sampling, and its likelihood, whose partition
+functions are estimated by annealed importance sampling (AisScorer, below).
 
 Rolls and batches are time-major: v is (batch, num_steps, V), float32 0/1.
 Callers wrap the methods here in tf.function; the Gibbs chains and the recurrence
@@ -15,13 +16,17 @@ inside run XLA-compiled functions (cdk.py, recurrence.py).
 from __future__ import annotations
 
 import math
+from typing import Callable
 
+import numpy as np
 import tensorflow as tf
+from tqdm import tqdm
 
-from rnn_rbm.config import TrainConfig
-from rnn_rbm.models.base import (SCHEDULED_SAMPLING_STREAMS, RecurrentBiases, chain_rows, flatten_steps,
-                                 pad_for_recurrence)
-from rnn_rbm.ops import cdk, philox, rbm
+from rnn_rbm.config import EvalConfig, GenerateConfig, PretrainConfig, TrainConfig
+from rnn_rbm.data.dataset import all_frames, pad_batch
+from rnn_rbm.models.base import (PIECES_PER_BATCH, SCHEDULED_SAMPLING_STREAMS, RecurrentBiases, Scores,
+                                 ScoreSettings, chain_rows, flatten_steps, pad_for_recurrence)
+from rnn_rbm.ops import accuracy, ais, cdk, philox, rbm
 
 NEGATIVE_STARTS = ("data", "zeros", "mixed")
 # The sub-stream of a training step's seed that chooses the mixed start of each chain: the
@@ -33,12 +38,32 @@ class RnnRbm(RecurrentBiases):
     """The RNN-RBM: an RBM over each frame whose biases the RNN sets."""
 
     FAMILY = "rnn_rbm"
-    EXACT = False  # the RBM's partition function: estimated by AIS (evaluate.py)
-    PRETRAINS = True
+    DESCRIPTION = "the RNN-RBM, an RBM over each frame"
+    EXACT = False  # the RBM's partition function: estimated by AIS (AisScorer)
 
     def __init__(self, n_visible: int, n_hidden: int, n_recurrent: int, init_std: float,
                  rng: tf.random.Generator):
         super().__init__(n_visible, n_hidden, n_recurrent, init_std, rng, name="rnn_rbm")
+
+    @classmethod
+    def pretraining(cls, pretrain: PretrainConfig) -> str:
+        return f"CD-{pretrain.cd_k}"
+
+    def describe_loss(self, train: TrainConfig) -> str:
+        return f"CD-{train.cd_k}"
+
+    def describe_drawing(self, settings: GenerateConfig) -> str:
+        return f"{settings.gibbs_steps} Gibbs steps each"
+
+    def describe_scoring(self, evaluate: EvalConfig) -> str:
+        return (f"AIS {evaluate.ais_chains} chains x {evaluate.ais_temperatures} temperatures (base: "
+                f"{evaluate.ais_base}), accuracy from {evaluate.acc_draws} draws")
+
+    def scorer(self, settings: ScoreSettings, rng: tf.random.Generator) -> AisScorer:
+        """Returns: the AIS scorer of the RNN-RBM's frames, with settings' chains, temperatures,
+        draws and reference (base bias and known frames)."""
+        return AisScorer(self, settings.chains, settings.temperatures, settings.draws, settings.batch_frames, rng,
+                         *settings.reference())
 
     def pretrain_cost(self, frames: tf.Tensor, k: int, rng: tf.random.Generator) -> tf.Tensor:
         """CD-k of the RBM alone (the first frame's RBM), on frames (N, V).
@@ -126,9 +151,120 @@ class RnnRbm(RecurrentBiases):
         Returns: float32 0/1 (N, V).
         """
         bv_t, bh_t = self.step_biases_from(context)
-        W = self.W
-        # T = 1 leaves the graph as it was: the same seed gives exactly the same music.
-        if temperature != 1:
-            W, bv_t, bh_t = (x * (1.0 / temperature) for x in (W, bv_t, bh_t))
-        return rbm.gibbs_chain(tf.zeros_like(bv_t), W, bv_t, bh_t, gibbs_steps, seed, held_mask=held_mask,
-                               held_values=held_values)
+        return rbm.gibbs_chain(tf.zeros_like(bv_t), self.W, bv_t, bh_t, gibbs_steps, seed, held_mask=held_mask,
+                               held_values=held_values, temperature=temperature)
+
+
+# ---- the RNN-RBM's likelihood: one AIS run per frame ----
+#
+# Both of Table 1's measures read each piece with the true past: frame t is scored under the
+# RBM that the model sets from frames < t, with biases bv(t), bh(t), and one annealed
+# importance sampling run per frame (rnn_rbm/ops/ais.py; all frames x chains at once, in
+# batches of frames) serves both:
+#
+# - Log-likelihood per frame, nats, averaged over every frame of a split:
+#   log p(v_t) = -F_t(v_t) - log Z_t, F_t the free energy of frame t's RBM (exact) and log Z_t
+#   the log of the mean AIS weight of its chains. Standard error: that of the AIS estimates
+#   alone (the frames are fixed). The frames' estimates are independent, so their
+#   delta-method variances add: se = sqrt(sum_t Var(w_t) / (M mean(w_t)^2)) / T, M chains,
+#   T frames.
+# - Expected frame-level accuracy (Bay et al. 2009), as the paper defines it (ops/accuracy.py):
+#   each draw of a frame is one of its M chains' last states, chosen with probability
+#   proportional to its importance weight (sampling-importance-resampling). Each of `draws`
+#   draws of the whole split gives one figure; the estimate is their mean, its standard error
+#   their spread (over resampling only: the chains are shared by the draws).
+
+
+def frame_biases(step_biases: Callable, rolls: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every real frame of `rolls` with the biases its RBM gets from the true past.
+
+    step_biases: the model's `step_biases`, compiled once by the caller.
+    Returns: (frames, float32 (T, V); bv(t), float32 (T, V); bh(t), float32 (T, H)), T the
+    total number of frames, in piece order (not padded).
+    """
+    # Pieces of similar length share a batch (little padding), then go back to piece order.
+    order = sorted(range(len(rolls)), key=lambda i: len(rolls[i]))
+    pieces: list[tuple[np.ndarray, np.ndarray]] = [None] * len(rolls)  # type: ignore[list-item]
+    for start in range(0, len(order), PIECES_PER_BATCH):
+        group = order[start : start + PIECES_PER_BATCH]
+        v, _ = pad_batch([rolls[i] for i in group])
+        bv_t, bh_t = (x.numpy() for x in step_biases(tf.constant(v)))
+        for row, i in enumerate(group):
+            pieces[i] = (bv_t[row, : len(rolls[i])], bh_t[row, : len(rolls[i])])
+    return (all_frames(rolls), np.concatenate([p[0] for p in pieces]), np.concatenate([p[1] for p in pieces]))
+
+
+class AisScorer:
+    """Log-likelihood of every frame given its true past (log Z_t by AIS with `chains` chains
+    per frame and `temperatures` intermediate distributions) and `draws` draws of every frame
+    for the expected accuracy; compiled once, then called for any number of splits.
+
+    base_bias: float32 (V,) visible biases of one AIS base for every frame; None gives each
+    frame the base with its own visible bias bv(t).
+    known: float32 0/1 (S, V) distinct frames whose part of every Z is summed exactly (the
+    chains then estimate only the rest, see ais.summarise); None: AIS alone.
+    rng: the generator the chains and draws use.
+    """
+
+    def __init__(self, model: RnnRbm, chains: int, temperatures: int, draws: int, batch_frames: int,
+                 rng: tf.random.Generator, base_bias: np.ndarray | None = None,
+                 known: np.ndarray | None = None):
+        self.model, self.chains, self.temperatures, self.draws = model, chains, temperatures, draws
+        self.batch_frames, self.base_bias = batch_frames, base_bias
+        n_visible = int(model.W.shape[0])
+        # No known states: an empty set, which leaves AIS alone.
+        self.known = tf.constant(np.zeros((0, n_visible), np.float32) if known is None else known)
+        betas = tf.constant(ais.linear_betas(temperatures))
+        known_t, W = self.known, model.W
+        matrix = tf.TensorSpec([None, None], tf.float32)
+        self.step_biases = tf.function(model.step_biases, input_signature=[tf.TensorSpec([None, None, None],
+                                                                                         tf.float32)])
+
+        @tf.function(input_signature=[matrix, matrix, matrix])
+        def run(bv: tf.Tensor, bh: tf.Tensor, b0: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+            log_w, states = ais.anneal(W, bv, bh, b0, betas, chains, rng)
+            return log_w, states, ais.outside(states, known_t)
+
+        @tf.function(input_signature=[matrix, matrix])
+        def known_mass(bv: tf.Tensor, bh: tf.Tensor) -> tf.Tensor:
+            return ais.known_minus_free_energy(W, bv, bh, known_t)
+
+        @tf.function(input_signature=[matrix, tf.TensorSpec([None, chains], tf.float32),
+                                      tf.TensorSpec([None, chains, n_visible], tf.float32),
+                                      tf.TensorSpec([None, chains], tf.bool), matrix])
+        def count(v, log_w, states, chain_outside, minus_free) -> tf.Tensor:
+            drawn = ais.resample(log_w, states, draws, rng, chain_outside, known_t, minus_free)  # (N, draws, V)
+            return accuracy.frame_counts(drawn, v[:, tf.newaxis, :])  # (N, draws, 3)
+
+        @tf.function(input_signature=[matrix, matrix, matrix])
+        def free_energy(v: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor) -> tf.Tensor:
+            return rbm.free_energy(v, W, bv, bh)
+
+        self.run, self.known_mass, self.count, self.free_energy = run, known_mass, count, free_energy
+        self.compiled = [self.step_biases, run, known_mass, count, free_energy]
+
+    def __call__(self, rolls: list[np.ndarray], progress: bool = True) -> Scores:
+        """Returns: the Scores of the frames of `rolls` (pieces, each (steps, V), time-major)."""
+        frames, bv_t, bh_t = frame_biases(self.step_biases, rolls)
+        # Frames per exact sum over the known states: its (frames, S, H) tensor near 2^25 floats.
+        exact_frames = max(1, 2**25 // max(1, len(self.known) * int(self.model.W.shape[1])))
+        log_z, variance, over_known, counts = [], [], [], []
+        starts = range(0, len(frames), self.batch_frames)
+        for start in tqdm(starts, desc=f"AIS {self.chains} chains x {self.temperatures} temperatures",
+                          unit="batch", leave=False, disable=None if progress else True):
+            stop = min(start + self.batch_frames, len(frames))
+            bv, bh = bv_t[start:stop], bh_t[start:stop]
+            base = bv if self.base_bias is None else np.broadcast_to(self.base_bias, bv.shape)
+            log_w, states, chain_outside = self.run(bv, bh, base)
+            minus_free = tf.concat([self.known_mass(bv[i : i + exact_frames], bh[i : i + exact_frames])
+                                    for i in range(0, stop - start, exact_frames)], axis=0)
+            counts.append(self.count(frames[start:stop], log_w, states, chain_outside, minus_free).numpy())
+            log_z_known = tf.reduce_logsumexp(minus_free, axis=1).numpy() if len(self.known) else None
+            estimate = ais.summarise(log_w.numpy(), chain_outside.numpy(), log_z_known)
+            log_z.append(estimate.log_z)
+            variance.append(estimate.variance)
+            over_known.append(estimate.log_z - log_z_known if log_z_known is not None
+                              else np.full(stop - start, np.nan))
+        free = self.free_energy(frames, bv_t, bh_t).numpy()
+        return Scores(-free.astype(np.float64) - np.concatenate(log_z), np.concatenate(variance),
+                      np.concatenate(counts).astype(np.float64), np.concatenate(over_known), exact=False)

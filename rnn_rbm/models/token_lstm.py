@@ -13,24 +13,42 @@ independent given the past:
 
 Dropout (training only) between the layers and before each dense layer, as in the recipes.
 The state is [h_1, c_1, ..., h_L, c_L], float32 (batch, 2LR); the context of a step, h_L.
+
+What reading tokens changes is here too, behind the interface: a run fits its vocabulary on
+the training pieces and reads every split as token ids (data/tokenized.py); the likelihood is
+per token, with no frame accuracy; generation reads a token primer and draws tokens until the
+pieces, written back as rolls, are long enough.
 """
 
 from __future__ import annotations
 
-import tensorflow as tf
+import logging
+from dataclasses import dataclass
+from pathlib import Path
 
-from rnn_rbm.config import RunConfig, TrainConfig
-from rnn_rbm.models.base import (FrameModel, chain_rows, contexts_before, flatten_steps, mean_nll,
-                                  pad_for_recurrence)
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from rnn_rbm.config import EvalConfig, GenerateConfig, RunConfig, TrainConfig
+from rnn_rbm.data.dataset import Dataset, load_cached
+from rnn_rbm.data.tokenized import fit_vocabulary, run_representation, tokenized
+from rnn_rbm.errors import UserError
+from rnn_rbm.models.base import (Drawing, ExactScorer, FrameModel, Scores, ScoreSettings, chain_rows,
+                                 contexts_before, flatten_steps, mean_nll, pad_for_recurrence)
+from rnn_rbm.music.tokens import Representation
 from rnn_rbm.ops import bernoulli, categorical, lstm_cell
+
+log = logging.getLogger(__name__)
+
+# Generation stops a piece that has not reached its frames after this many tokens a frame.
+MAX_TOKENS_PER_FRAME = 16
 
 
 class TokenLstm(FrameModel):
     """A stacked LSTM with a softmax over the words of each field."""
 
-    EXACT = True
-    PRETRAINS = False
-    TOKENS = True
+    STEPS = "tokens"
 
     def __init__(self, sizes: list[int], units: int, layers: int, dense_units: int, dropout: float,
                  init_std: float, rng: tf.random.Generator):
@@ -177,20 +195,185 @@ class TokenLstm(FrameModel):
                         for f, logits in enumerate(self._logits(context))], axis=1)
         return bernoulli.hold(ids, held_mask, held_values)
 
+    # ---- what it reads: token ids ----
+
+    @classmethod
+    def prepare_training(cls, dataset: Dataset, config: RunConfig) -> tuple[Dataset, RunConfig]:
+        """Returns: the data as token ids, float32 (N, F) a piece, and the config with the
+        vocabulary (fitted on the training pieces when it has none: a new run). Raises
+        UserError unless the run selects by valid_nll: words have no frame accuracy."""
+        if config.train.select_metric != "valid_nll":
+            raise UserError(f"the {cls.FAMILY} reads tokens: it selects by valid_nll (nats per token), "
+                            f"not {config.train.select_metric}")
+        config = fit_vocabulary(dataset, config)
+        return tokenized(dataset, config), config
+
+    @classmethod
+    def read_split(cls, dataset: Dataset, config: RunConfig, split: str) -> list[np.ndarray]:
+        """Returns: the pieces of `split` as token ids of the run's vocabulary, float32 (N, F) each."""
+        return getattr(tokenized(dataset, config, (split,)), split)
+
+    def start_from_data(self, pieces: list[np.ndarray]) -> None:
+        """Nothing: the output layer's words are not pitches; the weights keep their random start."""
+
+    # ---- its likelihood: per token, no frame accuracy ----
+
+    def scorer(self, settings: ScoreSettings, rng: tf.random.Generator) -> ExactScorer:
+        """Returns: the exact log-likelihood of every token, without draws (words have no frame accuracy)."""
+        return ExactScorer(self, 0, 0, rng)
+
+    def describe_scoring(self, evaluate: EvalConfig) -> str:
+        return "exact likelihood"
+
+    def figures(self, scores: Scores) -> dict[str, float]:
+        """Returns: {"nll": nats per token}."""
+        return {"nll": scores.nll}
+
+    def evaluation(self, scores: Scores, train_pieces: list[np.ndarray], pieces: list[np.ndarray],
+                   config: RunConfig, seconds: float) -> TokenEvaluation:
+        encoder = run_representation(config)
+        unknown = sum(encoder.count_unknown(ids) for ids in pieces)
+        return TokenEvaluation(scores.nll, int(sum(map(len, pieces))), list(encoder.FIELDS), encoder.sizes,
+                               unknown, seconds)
+
+    # ---- its drawing: tokens, written back as rolls ----
+
+    @classmethod
+    def check_generation(cls, settings: GenerateConfig, melody: Path | None) -> None:
+        if melody is not None:
+            raise UserError(f"--melody holds notes in the frames of a frame model, and the {cls.FAMILY} "
+                            "draws words: harmonise its piece with a frame model instead, e.g. "
+                            f"rnn_rbm_generate.py parameter_checkpoints/best.ckpt --melody {melody}")
+
+    def describe_drawing(self, settings: GenerateConfig) -> str:
+        return "exact draws" + (f", top {settings.top_k} words" if settings.top_k else "")
+
+    def read_primer(self, roll: np.ndarray | None, path: Path | None, config: RunConfig,
+                    seed: int) -> tuple[np.ndarray | None, str | None]:
+        """What a token model reads first: the --primer file's tokens, or else a window of
+        config.tokens.primer_tokens tokens of a validation piece chosen by the seed (from the roll
+        cache: none when the data is not cached, and generation starts from nothing).
+
+        Returns: (token ids (N, F) or None; what the primer was, for the run's record).
+        Raises UserError when the --primer file holds words the vocabulary lacks.
+        """
+        representation = run_representation(config)
+        if roll is not None:
+            try:
+                return representation.encode(roll), str(path)
+            except UserError as exc:
+                raise UserError(f"--primer {path}: {exc}") from None
+        window = config.tokens.primer_tokens
+        dataset = load_cached(config.data_source, config.data) if window else None
+        if dataset is None or not dataset.valid:
+            log.info("no primer: the model starts from nothing (%s)", "its primer_tokens is 0" if not window else
+                     f"{config.data_source} is not in the roll cache")
+            return None, None
+        choose = np.random.default_rng([seed, 1])
+        index = int(choose.integers(len(dataset.valid)))
+        ids = representation.encode(dataset.valid[index], unknown="unk")
+        start = int(choose.integers(max(1, len(ids) - window + 1)))
+        name = dataset.names["valid"][index]
+        label = f"{name} (validation piece), tokens {start + 1}-{min(len(ids), start + window)}"
+        log.info("primer: %s", label)
+        return ids[start:start + window], label
+
+    def draw_pieces(self, drawing: Drawing, config: RunConfig, primer: np.ndarray | None = None,
+                    melody: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+        """Draws tokens with the run's representation (draw_tokens), each word among the
+        settings' top_k likeliest (0: all). melody: not taken (check_generation)."""
+        self.top_k = drawing.settings.top_k
+        return draw_tokens(drawing, run_representation(config), primer)
+
+
+@dataclass(frozen=True)
+class TokenEvaluation:
+    """A token model's figures on one split: frame measures are not defined for it."""
+
+    nll: float  # nats per token, positive
+    tokens: int
+    fields: list[str]  # the representation's fields
+    sizes: list[int]  # words per field
+    unknown: int  # tokens holding a word the vocabulary lacks (read as <unk>)
+    seconds: float
+    exact: bool = True
+
+    def figures(self) -> dict[str, object]:
+        """Returns: the figures as the evaluate command's JSON line and its record give them:
+        token_nll (nats per token), tokens, vocabulary (words per field), unknown; no frame
+        measures, so nll and acc are null."""
+        return {"token_nll": self.nll, "tokens": self.tokens, "vocabulary": self.sizes,
+                "unknown": self.unknown, "nll": None, "acc": None}
+
+
+def draw_tokens(drawing: Drawing, representation: Representation,
+                primer: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """Draws drawing.settings.num_samples pieces from a token model, `chunk_steps` tokens per
+    compiled call, until each piece written back as a roll has `num_steps` new frames, and cuts
+    it there: every model's pieces are then as long, in frames.
+
+    primer: optional token ids (N, F), read first; its frames head every piece.
+    Returns: (rolls, float32 0/1 (num_samples, primer frames + num_steps, V), time-major;
+    the primer's frames).
+    """
+    config = drawing.settings
+    count, chunk = config.num_samples, config.chunk_steps
+    head = drawing.head(primer)
+    primer_frames = len(representation.decode(head[0])) if head.shape[1] else 0
+    wanted = primer_frames + config.num_steps
+    next_chunk = drawing.chunks(head)
+    tokens = [head]
+    drawn_count, checked = head.shape[1], 0
+    rolls: list[np.ndarray | None] = [None] * count
+    # A model that never moves time on (advances of 0, no time shifts) must still end.
+    most = head.shape[1] + MAX_TOKENS_PER_FRAME * config.num_steps
+    with tqdm(total=config.num_steps, desc="generating", unit="frame", leave=False,
+              disable=None if drawing.progress else True) as bar:
+        while any(r is None for r in rolls) and drawn_count < most:
+            tokens.append(next_chunk(chunk, []))
+            drawn_count += chunk
+            # Written back only every quarter more tokens: decoding each chunk would cost
+            # the square of the piece's length (thousands of MIDI events per piece).
+            if drawn_count - checked < max(chunk, checked // 4) and drawn_count < most:
+                continue
+            checked = drawn_count
+            drawn = np.concatenate(tokens, axis=1)
+            reached = wanted
+            for i in range(count):
+                if rolls[i] is None:
+                    roll = representation.decode(drawn[i])
+                    rolls[i] = roll if len(roll) >= wanted else None
+                    reached = min(reached, len(roll))
+            bar.update(max(0, reached - primer_frames - bar.n))
+    short = [i for i, r in enumerate(rolls) if r is None]
+    if short:
+        log.warning("%d of %d pieces reached fewer than %d frames in %d tokens: padded with silence",
+                    len(short), count, wanted, most)
+        drawn = np.concatenate(tokens, axis=1)
+        for i in short:
+            rolls[i] = representation.decode(drawn[i])
+    out = np.zeros((count, wanted, representation.data.num_pitches), np.float32)
+    for i, roll in enumerate(rolls):
+        out[i, :min(wanted, len(roll))] = roll[:wanted]
+    return out, primer_frames
+
 
 class NoteLstm(TokenLstm):
     """Notes and chords as words (music/tokens.NoteWords)."""
 
     FAMILY = "note_lstm"
+    DESCRIPTION = "stacked LSTMs over notes and chords as words"
 
 
 class MelodyLstm(TokenLstm):
     """One voice, a token per frame (music/tokens.Melody)."""
 
     FAMILY = "melody_lstm"
+    DESCRIPTION = "an LSTM over one voice, a pitch or rest per frame"
 
 
 class EventLstm(TokenLstm):
     """MIDI events as words (music/tokens.MidiEvents, miditok's MIDILike)."""
 
     FAMILY = "event_lstm"
+    DESCRIPTION = "an LSTM over MIDI events as words (miditok)"

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from rnn_rbm.data.dataset import all_frames
+
 
 def frame_counts(drawn: tf.Tensor, truth: tf.Tensor) -> tf.Tensor:
     """TP, FP and FN of each frame.
@@ -108,3 +110,14 @@ def summarise(counts: np.ndarray) -> Accuracy:
 def _se(per_draw: np.ndarray) -> float:
     draws = len(per_draw)
     return float(per_draw.std(ddof=1) / math.sqrt(draws)) if draws > 1 else 0.0
+
+
+def previous_frame_accuracy(rolls: list[np.ndarray]) -> float:
+    """The paper's frame accuracy of predicting each frame as the true frame before it (the
+    first frame of a piece as silence): the trivial forecast a model should beat. Exact, no draws.
+
+    Returns: float in [0, 1], the mean over every frame of `rolls`.
+    """
+    frames = all_frames(rolls)
+    before = all_frames([np.concatenate([np.zeros_like(r[:1]), r[:-1]]) for r in rolls])
+    return float(per_frame(frame_counts(before, frames).numpy()).mean())

@@ -1,5 +1,6 @@
-"""Independent binary units given their logits: the output layer of the LSTM, and each
-conditional of the NADE (one unit at a time).
+"""Independent binary units given their logits: the output layer of the LSTM and of the
+RNN, each conditional of the NADE (one unit at a time), and the reference distributions of
+Table 1 (every pitch a fair coin; every pitch at its training frequency).
 
 Shapes: v and logits (N, D), float32; v of 0/1.
 """
@@ -8,8 +9,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import tensorflow as tf
 
+from rnn_rbm.data.dataset import all_frames, pitch_log_odds
 from rnn_rbm.ops import philox
 
 
@@ -52,3 +55,25 @@ def keep_mask(rows: int | tf.Tensor, cols: int, rate: float, seed: tf.Tensor, st
     """
     keep_logit = tf.fill([rows, cols], math.log((1.0 - rate) / rate))
     return philox.bernoulli_logits(keep_logit, seed, stream, row_offset) / (1.0 - rate)
+
+
+def uniform_log_likelihood(num_pitches: int) -> float:
+    """Returns: log p of any frame when every one of the 2^V frames is equally likely,
+    -V log 2 nats (-61.00 for 88 keys)."""
+    return -num_pitches * math.log(2.0)
+
+
+def base_rate_bias(train_rolls: list[np.ndarray], smoothing: float) -> np.ndarray:
+    """Returns: the log-odds of each pitch's smoothed training frequency (data.pitch_log_odds),
+    float32 (V,)."""
+    return pitch_log_odds(all_frames(train_rolls), smoothing)
+
+
+def bernoulli_log_likelihood(train_rolls: list[np.ndarray], rolls: list[np.ndarray], smoothing: float) -> float:
+    """Mean log-likelihood per frame of `rolls` under independent pitches whose probabilities
+    are the smoothed training frequencies (`base_rate_bias`).
+
+    Returns: float, nats per frame.
+    """
+    bias = base_rate_bias(train_rolls, smoothing)
+    return float(tf.reduce_mean(log_prob(all_frames(rolls), bias[np.newaxis])))

@@ -1,13 +1,14 @@
-"""CD-k as training runs it: the Gibbs chain and the cost's gradient computed together,
-XLA-compiled on chunks of frames.
+"""CD-k as training runs it: the one Gibbs chain (rbm.gibbs_chain) and the cost's gradient
+computed together, XLA-compiled on chunks of frames; and the chain alone on the same
+compiled chunks, for many frames at once (the validation monitor, scheduled sampling).
 
-`rbm.cd_cost` states CD-k plainly (free energies and automatic differentiation);
-`cd_cost` here has the same value, the same gradient and the same random draws
-(tests/test_cdk.py compares them). It is faster because each chunk of frames
-runs its chain, both free energies and its share of the gradient in one
-compiled function, where XLA fuses the elementwise work, and CHAIN_PARALLEL
-chunks run at once. One compilation serves every batch of CHUNK_ROWS frames or
-more, and every number of Gibbs steps.
+CD-k stated plainly (free energies and automatic differentiation, the chain written out
+step by step) is the tests' reference (tests/plain_rbm.py); `cd_cost` here has the same
+value, the same gradient and the same random draws (tests/test_cdk.py compares them). It
+is faster because each chunk of frames runs its chain, both free energies and its share
+of the gradient in one compiled function, where XLA fuses the elementwise work, and
+CHAIN_PARALLEL chunks run at once. One compilation serves every batch of CHUNK_ROWS
+frames or more, and every number of Gibbs steps.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def _chunks(x: tf.Tensor, rows: tf.Tensor, size: tf.Tensor, count: tf.Tensor, wi
 
 def gibbs_chain(v0: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, k: int,
                 rng: tf.random.Generator | tf.Tensor) -> tf.Tensor:
-    """`rbm.gibbs_chain` on chunks, compiled: the same draws.
+    """`rbm.gibbs_chain` run on compiled chunks of rows: the same draws (a row's draws do not
+    depend on the other rows).
 
     bv, bh: (V,) / (H,) or per row (N, V) / (N, H).
     Returns: v after k steps, float32 0/1 (N, V).
@@ -62,8 +64,9 @@ def cd_cost(
     v_start: tf.Tensor | None = None,
     row_offset: int | tf.Tensor = 0,
 ) -> tf.Tensor:
-    """CD-k surrogate cost, as `rbm.cd_cost`: the weighted mean over frames of F(v) - F(v~),
-    v~ after k Gibbs steps from v (or from `v_start`), held constant.
+    """CD-k surrogate cost: the weighted mean over frames of F(v) - F(v~), v~ after k Gibbs
+    steps from v (or from `v_start`), held constant (its gradient is the CD-k estimate of the
+    negative log-likelihood's).
 
     v: (N, V); bv, bh: (V,) / (H,) or per frame (N, V) / (N, H); weights: optional (N,).
     row_offset: a multiple of 4; the chains draw from rows row_offset... of the seed.

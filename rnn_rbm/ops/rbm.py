@@ -7,8 +7,11 @@ and the RNN-RBM, where every time step has its own biases.
 
 Shapes: v (N, V), h (N, H), W (V, H); bv is (V,) or (N, V), bh is (H,) or (N, H).
 Units are drawn with Philox bits (philox.py), a function of a seed, a stream and
-the unit's row and column. This is the plain statement of the maths; cdk.py runs
-the same chains and CD-k compiled, for training.
+the unit's row and column. `gibbs_chain` is the one Gibbs chain of the project: it
+holds units and takes a temperature, and runs inside compiled functions only
+(generation's XLA loop; CD-k and the monitor's draws in cdk.py's compiled chunks).
+The plain statement of the chain and of CD-k, written out step by step, is the
+tests' reference (tests/plain_rbm.py), which the compiled chain is checked against.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ def gibbs_step(v: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor | None, 
 def gibbs_chain(
     v0: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, k: int, rng: tf.random.Generator | tf.Tensor,
     row_offset: int | tf.Tensor = 0, held_mask: tf.Tensor | None = None, held_values: tf.Tensor | None = None,
+    temperature: float = 1.0,
 ) -> tf.Tensor:
     """k steps (an int, or an int32 tensor) of block Gibbs sampling v -> h -> v from v0: the
     one chain of the project (CD-k's negative phase, generation, the validation monitor).
@@ -77,8 +81,13 @@ def gibbs_chain(
     held_mask, held_values: optional (N or 1, V) of 0/1: the visible units where the mask is 1
     start at their value and are reset there after each v-sample, so the hidden units see
     them and the free units are drawn given them (harmonisation).
+    temperature: a Python float > 0: the chain samples the RBM whose energy is divided by it
+    (above 1 flatter, below 1 sharper).
     Returns: v after k steps, float32 0/1 (N, V).
     """
+    # T = 1 leaves the graph as it was: the same seed gives exactly the same music.
+    if temperature != 1:
+        W, bv, bh = (x * (1.0 / temperature) for x in (W, bv, bh))
     seed = philox.seed_of(rng)
     draw = philox_draw(seed, row_offset)
 
@@ -88,32 +97,6 @@ def gibbs_chain(
     # A loop op, not k unrolled copies: XLA compiles it in a few seconds instead of tens.
     start = bernoulli.hold(v0, held_mask, held_values)
     return tf.while_loop(lambda i, _: i < k, step, (tf.constant(0), start))[1]
-
-
-def cd_cost(
-    v: tf.Tensor,
-    W: tf.Tensor,
-    bv: tf.Tensor,
-    bh: tf.Tensor,
-    k: int,
-    rng: tf.random.Generator,
-    weights: tf.Tensor | None = None,
-    v_start: tf.Tensor | None = None,
-) -> tf.Tensor:
-    """CD-k surrogate cost: mean over frames of F(v) - F(v~), v~ from k Gibbs steps from v
-    (or from `v_start` when given).
-
-    Its gradient is the CD-k estimate of the negative log-likelihood gradient.
-    weights: optional (N,) per-frame weights (0 for padding).
-    Returns: float32 scalar, nats per frame (not a log-likelihood).
-    """
-    # The chain's end is a sample, not a function of the parameters: CD-k does not
-    # differentiate through the sampler.
-    v_negative = tf.stop_gradient(gibbs_chain(v if v_start is None else v_start, W, bv, bh, k, rng))
-    gap = free_energy(v, W, bv, bh) - free_energy(v_negative, W, bv, bh)
-    if weights is None:
-        return tf.reduce_mean(gap)
-    return tf.reduce_sum(gap * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
 
 
 def log_partition_exact(W: np.ndarray, bv: np.ndarray, bh: np.ndarray) -> float:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,12 +14,11 @@ import tensorflow as tf
 from rnn_rbm.config import DataConfig, Overrides, RunConfig, replace_section
 from rnn_rbm.data.dataset import Loading
 from rnn_rbm.data.sources import convert_files, midi_files
-from rnn_rbm.data.tokenized import run_representation, tokenized, uses_tokens
 from rnn_rbm.engine import checkpoint
-from rnn_rbm.engine.scoring import Evaluation, ExactScorer, evaluate
+from rnn_rbm.engine.scoring import evaluate
 from rnn_rbm.errors import UserError
-from rnn_rbm.files import json_number
 from rnn_rbm.models import registry
+from rnn_rbm.models.base import Evaluation
 from rnn_rbm.music import samplestats
 from rnn_rbm.records import Record
 
@@ -28,26 +26,24 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class TokenEvaluation:
-    """A token model's figures on one split: frame measures are not defined for it."""
-
-    nll: float  # nats per token, positive
-    tokens: int
-    fields: list[str]  # the representation's fields
-    sizes: list[int]  # words per field
-    unknown: int  # tokens holding a word the vocabulary lacks (read as <unk>)
-    seconds: float
-
-
-@dataclass(frozen=True)
 class Measured:
     """A checkpoint's figures on one split, with what they were measured on and how."""
 
-    evaluation: Evaluation | TokenEvaluation
+    # What the model reports (FrameModel.evaluation): a frame model's Evaluation, or another
+    # model's own (a token model's, per token) with the same `figures` and `exact`.
+    evaluation: Any
     config: RunConfig  # the checkpoint's, with the data and seed used
-    exact: bool  # the model's likelihood is exact (no AIS)
     split: str  # which pieces: "train", "valid" or "test"
-    tokens: bool = False  # a token model: evaluation is a TokenEvaluation
+
+    @property
+    def exact(self) -> bool:
+        """Whether the model's likelihood is exact (no AIS)."""
+        return self.evaluation.exact
+
+    @property
+    def tokens(self) -> bool:
+        """Whether the figures are not a frame model's (Evaluation) but per token."""
+        return not isinstance(self.evaluation, Evaluation)
 
     def figures(self) -> dict[str, Any]:
         """Returns: the figures as the command's JSON line and the run's record give them:
@@ -55,16 +51,7 @@ class Measured:
         frame models acc (the paper's expected frame accuracy) with the other accuracies beside it,
         log_z_over_known, frames, and the references (uniform and independent-pitch
         log-likelihoods, the copy-previous-frame accuracy)."""
-        result = self.evaluation
-        if self.tokens:  # no frame measures: nll and acc are null, token_nll is per token
-            return {"token_nll": result.nll, "tokens": result.tokens, "vocabulary": result.sizes,
-                    "unknown": result.unknown, "nll": None, "acc": None}
-        acc = result.accuracy
-        return {"nll": result.nll, "nll_se": result.nll_se, "acc": acc.expected, "acc_se": acc.expected_se,
-                "acc_tp_fp_fn": acc.tp_fp_fn, "acc_pooled": acc.pooled,
-                "log_z_over_known": json_number(result.log_z_over_known), "frames": result.frames,
-                "exact": self.exact, "uniform_ll": result.uniform_ll, "bernoulli_ll": result.bernoulli_ll,
-                "previous_frame_acc": result.previous_frame_acc}
+        return self.evaluation.figures()
 
 
 def evaluate_task(checkpoint_prefix: Path, split: str | None, overrides: Overrides, settings: dict[str, Any],
@@ -97,32 +84,13 @@ def evaluate_task(checkpoint_prefix: Path, split: str | None, overrides: Overrid
     record.results.update(checkpoint=str(checkpoint_prefix), split=split,
                           parameters=int(sum(int(tf.size(v)) for v in model.trainable_variables)))
     with record.phase("evaluate"):
-        if uses_tokens(config):
-            measured = _evaluate_tokens(model, config, dataset, split, loading.progress)
-        else:
-            chosen = config.evaluate
-            how = ("exact likelihood" if model.EXACT else f"AIS {chosen.ais_chains} chains x "
-                   f"{chosen.ais_temperatures} temperatures (base: {chosen.ais_base})")
-            log.info("measuring %d %s frames of the %s: %s, accuracy from %d draws", sum(map(len, rolls)), split,
-                     config.model.family, how, chosen.acc_draws)
-            measured = Measured(evaluate(model, dataset.train, rolls, chosen, rng, progress=loading.progress),
-                                config, model.EXACT, split)
+        pieces = model.read_split(dataset, config, split)
+        log.info("measuring %d %s %s of the %s: %s", sum(map(len, pieces)), split, model.STEPS, config.model.family,
+                 model.describe_scoring(config.evaluate))
+        measured = Measured(evaluate(model, dataset.train, pieces, config, rng, progress=loading.progress),
+                            config, split)
     record.results.update(measured.figures())
     return measured
-
-
-def _evaluate_tokens(model, config: RunConfig, dataset, split: str, progress: bool) -> Measured:
-    """A token model's exact log-likelihood per token of a split."""
-    encoder = run_representation(config)
-    sequences = getattr(tokenized(dataset, config, (split,)), split)
-    unknown = sum(encoder.count_unknown(ids) for ids in sequences)
-    log.info("measuring %d %s tokens of the %s: exact likelihood", sum(map(len, sequences)), split,
-             config.model.family)
-    started = time.perf_counter()
-    scores = ExactScorer(model, 0, 0, tf.random.Generator.from_seed(config.seed))(sequences, progress=progress)
-    result = TokenEvaluation(scores.nll, int(sum(map(len, sequences))), list(encoder.FIELDS), encoder.sizes, unknown,
-                             time.perf_counter() - started)
-    return Measured(result, config, True, split, tokens=True)
 
 
 @dataclass(frozen=True)

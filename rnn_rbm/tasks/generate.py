@@ -16,7 +16,6 @@ import tensorflow as tf
 
 from rnn_rbm.config import DataConfig, GenerateConfig, RunConfig
 from rnn_rbm.data.dataset import load_cached
-from rnn_rbm.data.tokenized import run_representation, uses_tokens
 from rnn_rbm.engine import checkpoint
 from rnn_rbm.engine.sampling import draw_pieces
 from rnn_rbm.errors import UserError
@@ -25,7 +24,6 @@ from rnn_rbm.models import registry
 from rnn_rbm.music import samplestats
 from rnn_rbm.music.guide import top_voice
 from rnn_rbm.music.pianoroll import mean_polyphony, midi_to_roll
-from rnn_rbm.music.tokens import Representation
 from rnn_rbm.outputs import audio, plots, report
 from rnn_rbm.outputs.samples import SampleFiles, run_name, write_samples
 
@@ -75,14 +73,7 @@ def generate_task(request: GenerateRequest, progress: bool = True) -> Generated:
     elif request.sound_font is not None:
         raise UserError("--sound_font is for --audio; add --audio, or drop --sound_font")
     config = checkpoint.load_config(request.checkpoint)
-    tokens = uses_tokens(config)
-    if tokens and request.melody is not None:
-        raise UserError(f"--melody holds notes in the frames of a frame model, and the {config.model.family} "
-                        "draws words: harmonise its piece with a frame model instead, e.g. "
-                        f"rnn_rbm_generate.py parameter_checkpoints/best.ckpt --melody {request.melody}")
-    if not tokens and request.settings.top_k:
-        raise UserError(f"--top_k is for the token models; the {config.model.family} draws whole frames "
-                        "(--temperature shapes them)")
+    registry.model_class(config.model.family).check_generation(request.settings, request.melody)
     primer = _read_roll(request.primer, "--primer", config.data)
     melody = _read_roll(request.melody, "--melody", config.data)
     if melody is not None:
@@ -93,13 +84,10 @@ def generate_task(request: GenerateRequest, progress: bool = True) -> Generated:
     rng = tf.random.Generator.from_seed(seed)
     model = registry.build(config, rng)
     checkpoint.restore(request.checkpoint, model=model)
-    how = ("exact draws" + (f", top {settings.top_k} words" if settings.top_k else "") if model.EXACT
-           else f"{settings.gibbs_steps} Gibbs steps each")
     log.info("drawing %d x %d frames from the %s, %s, temperature %g, seed %d (--seed %d repeats it)",
-             settings.num_samples, settings.num_steps, config.model.family, how, settings.temperature, seed, seed)
-    primer_label = request.primer and str(request.primer)
-    if tokens:
-        primer, primer_label = _token_primer(request.primer, primer, config, run_representation(config), seed)
+             settings.num_samples, settings.num_steps, config.model.family, model.describe_drawing(settings),
+             settings.temperature, seed, seed)
+    primer, primer_label = model.read_primer(primer, request.primer, config, seed)
     rolls, primer_steps = draw_pieces(model, config, settings, rng, primer, melody, progress=progress)
     run = run_name(out_dir)
     if synth is not None:
@@ -122,36 +110,6 @@ def _read_roll(path: Path | None, flag: str, data: DataConfig) -> np.ndarray | N
     except UserError as exc:
         raise UserError(f"{flag} {path}: {exc}") from None
     return roll
-
-
-def _token_primer(path: Path | None, roll: np.ndarray | None, config: RunConfig, representation: Representation,
-                  seed: int) -> tuple[np.ndarray | None, str | None]:
-    """What a token model reads first: the --primer file's tokens, or else a window of
-    config.tokens.primer_tokens tokens of a validation piece chosen by the seed (from the roll
-    cache: none when the data is not cached, and generation starts from nothing).
-
-    Returns: (token ids (N, F) or None; what the primer was, for the run's record).
-    Raises UserError when the --primer file holds words the vocabulary lacks.
-    """
-    if roll is not None:
-        try:
-            return representation.encode(roll), str(path)
-        except UserError as exc:
-            raise UserError(f"--primer {path}: {exc}") from None
-    window = config.tokens.primer_tokens
-    dataset = load_cached(config.data_source, config.data) if window else None
-    if dataset is None or not dataset.valid:
-        log.info("no primer: the model starts from nothing (%s)", "its primer_tokens is 0" if not window else
-                 f"{config.data_source} is not in the roll cache")
-        return None, None
-    choose = np.random.default_rng([seed, 1])
-    index = int(choose.integers(len(dataset.valid)))
-    ids = representation.encode(dataset.valid[index], unknown="unk")
-    start = int(choose.integers(max(1, len(ids) - window + 1)))
-    name = dataset.names["valid"][index]
-    label = f"{name} (validation piece), tokens {start + 1}-{min(len(ids), start + window)}"
-    log.info("primer: %s", label)
-    return ids[start:start + window], label
 
 
 def _run_record(request: GenerateRequest, run: str, seed: int, settings: GenerateConfig, config: RunConfig,

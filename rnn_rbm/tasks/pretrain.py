@@ -12,10 +12,10 @@ import tensorflow as tf
 from rnn_rbm.config import Overrides, RunConfig, family_config
 from rnn_rbm.data.dataset import Dataset, Loading, all_frames
 from rnn_rbm.engine import checkpoint
-from rnn_rbm.engine.pretrainer import pretrain, pretrain_recurrence, set_visible_bias_from_data
+from rnn_rbm.engine.pretrainer import pretrain, pretrain_recurrence
 from rnn_rbm.errors import UserError
 from rnn_rbm.models import registry
-from rnn_rbm.models.base import FrameModel, RecurrentBiases
+from rnn_rbm.models.base import FrameModel
 from rnn_rbm.records import Record
 
 log = logging.getLogger(__name__)
@@ -31,10 +31,10 @@ def pretrain_task(overrides: Overrides, out_dir: Path, loading: Loading, record:
     """
     record = record or Record()
     family = overrides.chosen_family or "rnn_rbm"
-    if not registry.model_class(family).PRETRAINS:
+    config = overrides.apply(family_config(family))
+    if registry.model_class(family).pretraining(config.pretrain) is None:
         raise UserError(f"the {family} has no pretraining step: train it from the start with "
                         f"rnn_rbm_train.py N --model {family}")
-    config = overrides.apply(family_config(family))
     record.settings = dataclasses.asdict(config)
     with record.phase("load_data"):
         dataset = loading.load(config.data_source, config.data)
@@ -49,24 +49,25 @@ def pretrain_task(overrides: Overrides, out_dir: Path, loading: Loading, record:
 
 def start_frame_model(model: FrameModel, dataset: Dataset, config: RunConfig, tf_rng: tf.random.Generator,
                       progress: bool) -> dict:
-    """The start of a run from scratch: pretraining where the model has a step for it and
-    config.pretrain.epochs asks for it; otherwise at least the visible bias at the training
-    frames' note frequencies, so that they are right from the first step.
+    """The start of a run from scratch: pretraining where the model has a step for it
+    (model.pretraining) and config.pretrain.epochs asks for it; otherwise its start from the
+    data (model.start_from_data: the visible bias at the training frames' note frequencies, so
+    that they are right from the first step).
 
     Returns: {} where it did not pretrain, else {"pretrain": the last epoch's figures, and
     "rnn_pretrain": the RNN stage's where it ran}.
     """
-    frames = all_frames(dataset.train)
-    if not (model.PRETRAINS and config.pretrain.epochs):
-        set_visible_bias_from_data(model, frames)
+    how = model.pretraining(config.pretrain)
+    if how is None or not config.pretrain.epochs:
+        model.start_from_data(dataset.train)
         return {}
-    how = f"CD-{config.pretrain.cd_k}" if config.model.family == "rnn_rbm" else "exact likelihood"
+    frames = all_frames(dataset.train)
     log.info("pretraining the %s's frame distribution on %d frames: %s, %d epochs", config.model.family,
              len(frames), how, config.pretrain.epochs)
     np_rng = np.random.default_rng(config.seed)
     done = {"pretrain": pretrain(model, frames, config.pretrain, np_rng, tf_rng, progress=progress)[-1]}
     if config.pretrain.rnn_epochs:
-        if not isinstance(model, RecurrentBiases):
+        if not model.recurrence_variables():
             raise UserError(f"pretrain.rnn_epochs: the {config.model.family} has no RNN of the paper's to pretrain")
         log.info("pretraining the RNN alone with independent outputs: %d epochs", config.pretrain.rnn_epochs)
         done["rnn_pretrain"] = pretrain_recurrence(model, dataset.train, dataset.valid, config.pretrain.rnn_epochs,

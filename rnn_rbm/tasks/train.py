@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rnn_rbm.config import Overrides, RunConfig, family_config, replace_section
-from rnn_rbm.data.dataset import Loading, all_frames
-from rnn_rbm.data.tokenized import fit_vocabulary, tokenized, uses_tokens
+from rnn_rbm.data.dataset import Loading
 from rnn_rbm.engine import checkpoint, distribute
-from rnn_rbm.engine.pretrainer import set_visible_bias_from_data
 from rnn_rbm.engine.trainer import TrainState, train
 from rnn_rbm.errors import UserError
+from rnn_rbm.models import registry
 from rnn_rbm.records import Record
 
 log = logging.getLogger(__name__)
@@ -82,12 +81,8 @@ def _train(request: TrainRequest, out_dir: Path, strategy, loading: Loading, rec
         config, init = fresh_config(request, out_dir)
     with record.phase("load_data"):
         dataset = loading.load(config.data_source, config.data)
-    if uses_tokens(config):
-        if config.train.select_metric != "valid_nll":
-            raise UserError(f"the {config.model.family} reads tokens: it selects by valid_nll (nats per token), "
-                            f"not {config.train.select_metric}")
-        config = fit_vocabulary(dataset, config)
-        dataset = tokenized(dataset, config)
+    # The data as the model reads it (a token model: its vocabulary fitted, the pieces as words).
+    dataset, config = registry.model_class(config.model.family).prepare_training(dataset, config)
     state = distribute.replicate(TrainState.create(config), config, strategy)
     if strategy is not None:
         log.info("each batch split between %d replicas (--strategy %s)", strategy.num_replicas_in_sync,
@@ -100,12 +95,11 @@ def _train(request: TrainRequest, out_dir: Path, strategy, loading: Loading, rec
         log.info("resuming %s at epoch %d", prefix, epochs_done + 1)
     elif init is not None:
         checkpoint.restore(init, model=state.model)
-    elif not state.model.TOKENS:
+    else:
         # No pretrained weights: the pitch frequencies, at least, start right.
-        set_visible_bias_from_data(state.model, all_frames(dataset.train))
-    loss = f"CD-{config.train.cd_k}" if config.model.family == "rnn_rbm" else "exact likelihood"
+        state.model.start_from_data(dataset.train)
     log.info("training the %s to epoch %d: %s, %d pieces per batch", config.model.family, request.num_epochs,
-             loss, config.train.batch_size)
+             state.model.describe_loss(config.train), config.train.batch_size)
     record.settings = dataclasses.asdict(config)
     with record.phase("train"):
         history = train(state, dataset, config, request.num_epochs, out_dir, progress=loading.progress)
