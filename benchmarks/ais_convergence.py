@@ -16,6 +16,7 @@ Prints a markdown table, then one JSON line per run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -23,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rnn_rbm import quiet  # noqa: E402
+from rnn_rbm import quiet, records  # noqa: E402
 
 # Before TensorFlow is imported: its chatter stays out unless asked for.
 quiet.setup(verbose="--verbose" in sys.argv[1:])
@@ -46,7 +47,9 @@ def main() -> None:
                         "summed exactly)")
     parser.add_argument("--seed", type=int, default=1)
     quiet.add_verbose_flag(parser)
+    records.add_record_flag(parser, "ais_convergence")
     args = parser.parse_args()
+    record = records.Record(settings={"benchmark": vars(args)})
     config = checkpoint.load_config(args.checkpoint)
     rng = tf.random.Generator.from_seed(args.seed)
     model = registry.build(config, rng)
@@ -81,6 +84,10 @@ def main() -> None:
                           "acc": acc.expected, "acc_pooled": acc.pooled, "seconds": seconds})
     for line in lines:
         print(json.dumps(line))
+    record.settings["checkpoint"] = dataclasses.asdict(config)
+    record.results = {"checkpoint": args.checkpoint, "split": args.split, "frames": sum(map(len, rolls)),
+                      "runs": lines}
+    print(f"record {records.save(args.record, 'ais_convergence', record)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rnn_rbm import quiet  # noqa: E402
+from rnn_rbm import quiet, records  # noqa: E402
 
 # Before TensorFlow is imported: its chatter stays out unless asked for.
 quiet.setup(verbose="--verbose" in sys.argv[1:])
@@ -35,7 +35,9 @@ def main() -> None:
     parser.add_argument("--gibbs_steps", type=int, default=25)
     parser.add_argument("--seed", type=int, default=1)
     quiet.add_verbose_flag(parser)
+    records.add_record_flag(parser, "calibration")
     args = parser.parse_args()
+    record = records.Record(settings={"benchmark": vars(args)})
     config = checkpoint.load_config(args.checkpoint)
     rng = tf.random.Generator.from_seed(args.seed)
     model = registry.build(config, rng)
@@ -55,6 +57,8 @@ def main() -> None:
     print(f"P(note sounds | it sounded in the true previous frame): drawn {result['drawn_held']:.3f}, "
           f"true {result['true_held']:.3f}")
     print(json.dumps(result))
+    record.results = result
+    print(f"record {records.save(args.record, 'calibration', record)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import midi_mutations  # noqa: E402
 
+from rnn_rbm import records  # noqa: E402
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -40,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save_dir", type=Path, help="write each failure kind's first case here")
     parser.add_argument("--reasons", type=int, default=15, help="most common reasons for rejection to print")
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
+    records.add_record_flag(parser, "fuzz_long")
     args = parser.parse_args(argv)
+    record = records.Record(settings={"benchmark": vars(args)})
 
     seeds = midi_mutations.seed_files()
     if str(args.real_midi) != "none":
@@ -76,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"slowest case {took:.2f} s ({slow_how}, {len(slow_data)} bytes); peak RSS {peak_mib:.0f} MiB "
               f"(address space capped at {cap // 2**20} MiB)")
     print(json.dumps(result))
+    record.results = result
+    print(f"record {records.save(args.record, 'fuzz_long', record)}", file=sys.stderr)
     return 1 if report.failures else 0
 
 

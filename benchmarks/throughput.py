@@ -47,7 +47,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rnn_rbm import quiet  # noqa: E402
+from rnn_rbm import quiet, records  # noqa: E402
 from rnn_rbm.cli import SAMPLER_THREADS  # noqa: E402
 
 PARTS = ("prep", "train", "bare", "generate", "memory")
@@ -69,6 +69,7 @@ def main() -> None:
                         "none, mirrored or multiworker (default none)")
     parser.add_argument("--one_run", action="store_true", help=argparse.SUPPRESS)  # a child's own run
     quiet.add_verbose_flag(parser)
+    records.add_record_flag(parser, "throughput")
     args = parser.parse_args()
     parts = [p for p in args.parts.split(",") if p]
     unknown = set(parts) - set(PARTS)
@@ -77,6 +78,7 @@ def main() -> None:
     if args.one_run:
         _one_run(args, parts)
         return
+    record = records.Record()
     # Each run in a fresh process: what differs between processes (thread start-up, memory
     # layout, compilation) shows in the spread, as a user's next command would meet it.
     load_start = os.getloadavg()[0]
@@ -110,6 +112,8 @@ def main() -> None:
         summary[key] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
         print(f"  {key:34s} {summary[key]['median']:12,.2f}  {min(values):10,.2f} - {max(values):<10,.2f}")
     print(json.dumps({"figures": summary, "machine": machine, "settings": settings}))
+    record.settings, record.results = settings, {"figures": summary, "runs": runs}
+    print(f"record {records.save(args.record, 'throughput', record)}", file=sys.stderr)
 
 
 def _one_run(args: argparse.Namespace, parts: list[str]) -> None:

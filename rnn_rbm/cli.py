@@ -13,10 +13,12 @@ import argparse
 import logging
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
-from rnn_rbm.config import BENCHMARK_STEPS_PER_QUARTER, FAMILIES, OPTIMIZERS, SELECT_METRICS, GenerateConfig, Overrides
+from rnn_rbm.config import (AIS_BASES, BENCHMARK_STEPS_PER_QUARTER, FAMILIES, LR_SCHEDULES, NEGATIVE_STARTS,
+                            OPTIMIZERS, OUT_OF_RANGE, SELECT_METRICS, GenerateConfig, Overrides, RunConfig)
 from rnn_rbm.errors import RunInterrupted, UserError
 
 log = logging.getLogger("rnn_rbm")
@@ -25,8 +27,10 @@ DEFAULT_CHECKPOINT_DIR = Path("parameter_checkpoints")
 # Generation is a long chain of tiny operations (one frame of 88 x 150 at a time): split
 # across threads, each waits for the slowest, and on a machine with any other load one
 # sample was drawn up to 2.6x slower from run to run. One thread: as fast on an idle
-# machine, and steady under load (README, "Speed").
+# machine, and steady under load (experiments/2026-12-speed.md).
 SAMPLER_THREADS = 1
+
+
 def _count(minimum: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
@@ -71,6 +75,117 @@ def _open_share(text: str) -> float:
     return value
 
 
+@dataclass(frozen=True)
+class Flag:
+    """A flag that sets one setting: --NAME (the field's own name) sets SECTION.FIELD of the
+    run's settings (GenerateConfig's for the section "generate"). Its help says what the
+    setting does; the default it shows is read from the declaration of the setting, with
+    each model's own where config.FAMILIES changes it, so that the two cannot disagree."""
+
+    setting: str  # "section.field"
+    help: str
+    parse: Callable[[str], Any] | None = None  # None: the choices, which config declares
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def section(self) -> str:
+        return self.setting.split(".")[0]
+
+    @property
+    def name(self) -> str:
+        return self.setting.split(".")[1]
+
+
+def _shown(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def declared_default(setting: str) -> str:
+    """Returns: the default of `setting` ("section.field") as --help says it, read from its
+    declaration and from each model's own (config.FAMILIES), the default model's first:
+    "default 15", or "default 0.25 for rnn_rbm; 0 for the others"."""
+    section, name = setting.split(".")
+    if section == "generate":
+        return f"default {_shown(getattr(GenerateConfig(), name))}"
+    base = getattr(getattr(RunConfig(), section), name)
+    groups: dict[Any, list[str]] = {}
+    for family, changes in FAMILIES.items():
+        groups.setdefault(changes.get(section, {}).get(name, base), []).append(family)
+    if len(groups) == 1:
+        return f"default {_shown(base)}"
+    parts = [f"{_shown(value)} for " + ("the others" if i == len(groups) - 1 else ", ".join(families))
+             for i, (value, families) in enumerate(groups.items())]
+    return "default " + "; ".join(parts)
+
+
+def _add_flags(parser: argparse.ArgumentParser, flags: Sequence[Flag], prefix: str = "") -> None:
+    """Adds each flag, its help ended by its declared default (after `prefix`, e.g. "the
+    checkpoint's, else "); every flag's value is None unless given."""
+    for flag in flags:
+        parser.add_argument(f"--{flag.name}", type=flag.parse, choices=flag.choices,
+                            help=f"{flag.help} ({prefix}{declared_default(flag.setting)})".replace("%", "%%"))
+
+
+def _given(args: argparse.Namespace, flags: Sequence[Flag]) -> dict[str, Any]:
+    """Returns: {field: value} of the flags given (None: not given, the base's value stays)."""
+    return {flag.name: getattr(args, flag.name) for flag in flags}
+
+
+PRETRAIN_FLAGS = (
+    Flag("pretrain.epochs", "passes over the frames", _count(1)),
+    Flag("pretrain.cd_k", "Gibbs steps of CD-k", _count(1)),
+    Flag("pretrain.learning_rate", "Adam step size", _positive_float),
+    Flag("pretrain.batch_size", "frames per update", _count(1)),
+    Flag("pretrain.rnn_epochs", "then the RNN alone, trained this many epochs as an RNN with independent outputs, "
+         "the paper's start for the RNN-RBM (0: it keeps its random start)", _count(0)),
+    Flag("pretrain.rnn_learning_rate", "Adam step size of that RNN stage (0: rnn_rbm_train.py's --learning_rate)",
+         _non_negative_float),
+)
+TRAIN_FLAGS = (
+    Flag("train.checkpoint_every", "write a checkpoint every N epochs, and always at the end", _count(1)),
+    Flag("train.keep_last", "epoch checkpoints to keep besides best.ckpt (0 keeps all)", _count(0)),
+    Flag("train.cd_k", "Gibbs steps of CD-k", _count(1)),
+    Flag("train.negative_start", "where CD-k's negative chains start: the all-zero frame, where generation "
+         "starts (zeros), the true frame, as in the paper (data), or either at random (mixed)",
+         choices=NEGATIVE_STARTS),
+    Flag("train.zeros_start_share", "with --negative_start mixed: the share of the chains started at zeros, the "
+         "others at the true frame", _open_share),
+    Flag("train.scheduled_sampling", "share of the frames the recurrence reads in training that are the model's "
+         "own draws given the true past, the rest true frames (0: teacher forcing only)", _share),
+    Flag("train.learning_rate", "the optimizer's step size", _positive_float),
+    Flag("train.optimizer", "adam, rmsprop, or sgd, the paper's plain gradient step (its rate then needs to be "
+         "about 1000 times Adam's)", choices=tuple(OPTIMIZERS)),
+    Flag("train.lr_schedule", "plateau: halve the learning rate after a few validations without improvement "
+         "(lr_plateau_factor, lr_plateau_patience in the settings)", choices=LR_SCHEDULES),
+    Flag("train.clip_norm", "clip the gradient's global norm (0 turns it off)", _non_negative_float),
+    Flag("train.batch_size", "pieces per update", _count(1)),
+    Flag("train.validate_every", "epochs between validations, and always at the last epoch", _count(1)),
+    Flag("train.select_metric", "the validation figure that picks best.ckpt, stops early and cuts the learning "
+         "rate: valid_acc, the expected frame accuracy of the monitor's draws; valid_nll, the log-likelihood per "
+         "frame (exact, or by a quick AIS)", choices=SELECT_METRICS),
+    Flag("train.select_min_delta", "a validation is better only when it beats the best by more than this "
+         "(twice the figure's measured noise)", _non_negative_float),
+    Flag("train.early_stop_patience", "stop after N validations without improvement (0: never)", _count(0)),
+)
+EVALUATE_FLAGS = (
+    Flag("evaluate.ais_chains", "AIS chains per frame", _count(2)),
+    Flag("evaluate.ais_temperatures", "AIS intermediate distributions", _count(1)),
+    Flag("evaluate.ais_base", "AIS base: independent pitches with each frame's own visible bias (frame) or with "
+         "the training base rates (data)", choices=AIS_BASES),
+    Flag("evaluate.ais_batch_frames", "frames whose AIS chains run together", _count(1)),
+    Flag("evaluate.acc_draws", "draws of every frame averaged in the accuracy (for the RNN-RBM, from its AIS "
+         "chains, resampled by importance weight)", _count(1)),
+)
+GENERATE_FLAGS = (
+    Flag("generate.num_samples", "pieces to write", _count(1)),
+    Flag("generate.gibbs_steps", "Gibbs steps per frame, for models sampled by a chain", _count(1)),
+    Flag("generate.temperature", "divides the RBM's energy, or the other models' logits, while sampling: 1 is "
+         "the model as trained, above 1 wilder, below 1 tamer", _positive_float),
+    Flag("generate.top_k", "token models: draw each word among the k likeliest only (0: among all)", _count(0)),
+    Flag("generate.tempo_bpm", "quarter notes per minute in the MIDI", _positive_float),
+)
+
+
 def _old_name(parser: argparse.ArgumentParser, old: str, new: str, **kwargs) -> None:
     """Accepts flag `old` as `new` for one more release, with a one-line notice (not in --help)."""
 
@@ -110,8 +225,8 @@ def _data_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps_per_quarter", type=_count(1), help="frames per quarter note "
                         "(default 2, eighth notes; 4 = sixteenths). For a benchmark: the length of its "
                         "frames, used when writing MIDI (default: the packaged set's own, JSB 1, the others 2)")
-    parser.add_argument("--out_of_range", choices=["octave", "drop"], help="notes outside the 88 keys: "
-                        "move them by octaves into range (default) or drop them")
+    parser.add_argument("--out_of_range", choices=OUT_OF_RANGE, help="notes outside the 88 keys: move them "
+                        f"by octaves into range (octave) or drop them ({declared_default('data.out_of_range')})")
     parser.add_argument("--cache_dir", type=Path, help="where converted rolls are cached "
                         "(default $RNN_RBM_CACHE or ~/.cache/rnn_rbm)")
     parser.add_argument("--workers", type=_count(1), help="processes converting MIDI (default: all cores)")
@@ -122,9 +237,10 @@ def _data_flags(parser: argparse.ArgumentParser) -> None:
 def _model_flags(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = _ModelsHelp
     parser.add_argument("--model", choices=list(FAMILIES), help="which model (listed by _ModelsHelp)")
-    parser.add_argument("--n_hidden", type=_count(1), help="hidden units of the RBM or NADE (default 150)")
-    parser.add_argument("--n_recurrent", type=_count(1), help="RNN units (default 100; the LSTM's 200; the "
-                        "token models': note_lstm 512, melody_lstm 64, event_lstm 128)")
+    parser.add_argument("--n_hidden", type=_count(1), help="hidden units of the RBM or NADE "
+                        f"({declared_default('model.n_hidden')})")
+    parser.add_argument("--n_recurrent", type=_count(1), help="recurrent units: the RNN's, or the LSTM's cells "
+                        f"({declared_default('model.n_recurrent')})")
 
 
 class _ModelsHelp(argparse.HelpFormatter):
@@ -235,15 +351,7 @@ def pretrain_main(argv: Sequence[str] | None = None) -> None:
                                      "CHECKPOINT_DIR/initial.ckpt for rnn_rbm_train.py.")
     _data_flags(parser)
     _model_flags(parser)
-    parser.add_argument("--epochs", type=_count(1), help="passes over the frames (default 10)")
-    parser.add_argument("--cd_k", type=_count(1), help="Gibbs steps of CD-k (default 15)")
-    parser.add_argument("--learning_rate", type=_positive_float, help="Adam step size (default 0.005)")
-    parser.add_argument("--batch_size", type=_count(1), help="frames per update (default 128)")
-    parser.add_argument("--rnn_epochs", type=_count(0),
-                        help="then the RNN alone, trained this many epochs as an RNN with independent "
-                             "outputs, the paper's start for the RNN-RBM (default 0: it keeps its random start)")
-    parser.add_argument("--rnn_learning_rate", type=_positive_float,
-                        help="Adam step size of that RNN stage (default: rnn_rbm_train.py's --learning_rate)")
+    _add_flags(parser, PRETRAIN_FLAGS)
     _settings_flags(parser)
     _record_flag(parser, "CHECKPOINT_DIR/pretrain_<date_time>.record.json")
     _common(parser, seed_default="0")
@@ -252,10 +360,7 @@ def pretrain_main(argv: Sequence[str] | None = None) -> None:
         out_dir = _writable_dir(args.checkpoint_dir, "--checkpoint_dir")
         from rnn_rbm.tasks.pretrain import pretrain_task
 
-        overrides = _overrides(args, pretrain=dict(epochs=args.epochs, cd_k=args.cd_k,
-                                                   learning_rate=args.learning_rate, batch_size=args.batch_size,
-                                                   rnn_epochs=args.rnn_epochs,
-                                                   rnn_learning_rate=args.rnn_learning_rate))
+        overrides = _overrides(args, pretrain=_given(args, PRETRAIN_FLAGS))
         record = _new_record(args)
         print(pretrain_task(overrides, out_dir, _loading(args), record))
         _write_record(record, args, out_dir, "pretrain")
@@ -278,37 +383,7 @@ def train_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--resume", action="store_true", help="go on exactly where the run in "
                         "CHECKPOINT_DIR stopped (its newest checkpoint, including after Ctrl-C), "
                         "with its settings")
-    parser.add_argument("--checkpoint_every", type=_count(1), help="write a checkpoint every N epochs "
-                        "(default 10; always at the end)")
-    parser.add_argument("--keep_last", type=_count(0), help="epoch checkpoints to keep besides best.ckpt "
-                        "(default 3; 0 keeps all)")
-    parser.add_argument("--cd_k", type=_count(1), help="Gibbs steps of CD-k (default 15)")
-    parser.add_argument("--negative_start", choices=["data", "zeros", "mixed"], help="where CD-k's negative "
-                        "chains start: the all-zero frame, where generation starts (default), the true "
-                        "frame, as in the paper, or half and half at random (mixed)")
-    parser.add_argument("--zeros_start_share", type=_open_share, help="with --negative_start mixed: the share "
-                        "of the chains started at zeros, the others at the true frame (default 0.5)")
-    parser.add_argument("--scheduled_sampling", type=_share, help="share of the frames the recurrence "
-                        "reads in training that are the model's own draws given the true past, the rest "
-                        "true frames (default 0: teacher forcing only)")
-    parser.add_argument("--learning_rate", type=_positive_float, help="the optimizer's step size (default 0.003)")
-    parser.add_argument("--optimizer", choices=list(OPTIMIZERS), help="adam (the default), rmsprop, or sgd, "
-                        "the paper's plain gradient step (its rate then needs to be about 1000 times Adam's)")
-    parser.add_argument("--lr_schedule", choices=["constant", "plateau"], help="'plateau' halves the "
-                        "learning rate after 5 validations without improvement (default constant)")
-    parser.add_argument("--clip_norm", type=_non_negative_float, help="clip the gradient's global norm "
-                        "(default 10; 0 turns it off)")
-    parser.add_argument("--batch_size", type=_count(1), help="pieces per update (default 16)")
-    parser.add_argument("--validate_every", type=_count(1), help="epochs between validations (default 5; always at the last epoch)")
-    parser.add_argument("--select_metric", choices=SELECT_METRICS, help="the validation figure that "
-                        "picks best.ckpt and drives early stopping (default valid_acc): valid_acc, the frame "
-                        "accuracy of one draw; valid_nll, the log-likelihood per frame by a quick AIS (also "
-                        "reports valid_acc)")
-    parser.add_argument("--select_min_delta", type=_non_negative_float, help="a validation is better only "
-                        "when it beats the best by more than this (default 0.003, twice valid_acc's measured "
-                        "noise)")
-    parser.add_argument("--early_stop_patience", type=_count(0), help="stop after N validations without "
-                        "improvement (default 0: never)")
+    _add_flags(parser, TRAIN_FLAGS)
     parser.add_argument("--strategy", choices=["none", "mirrored", "multiworker"], default="none",
                         help="mirrored: split each batch across every GPU of this machine "
                         "(tf.distribute.MirroredStrategy); multiworker: across the processes that the "
@@ -323,14 +398,7 @@ def train_main(argv: Sequence[str] | None = None) -> None:
         out_dir = _writable_dir(args.checkpoint_dir, "--checkpoint_dir")
         from rnn_rbm.tasks.train import TrainRequest, train_task
 
-        train = dict(cd_k=args.cd_k, negative_start=args.negative_start,
-                     zeros_start_share=args.zeros_start_share,
-                     scheduled_sampling=args.scheduled_sampling, learning_rate=args.learning_rate,
-                     optimizer=args.optimizer, lr_schedule=args.lr_schedule, clip_norm=args.clip_norm,
-                     batch_size=args.batch_size,
-                     select_min_delta=args.select_min_delta, checkpoint_every=args.checkpoint_every,
-                     keep_last=args.keep_last, validate_every=args.validate_every,
-                     select_metric=args.select_metric, early_stop_patience=args.early_stop_patience)
+        train = _given(args, TRAIN_FLAGS)
         request = TrainRequest(args.num_epochs, out_dir, _overrides(args, train=train), args.init, args.resume,
                                args.strategy)
         record = _new_record(args)
@@ -351,23 +419,14 @@ def generate_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("checkpoint", type=Path, metavar="CKPT",
                         help="checkpoint prefix, e.g. parameter_checkpoints/epoch_200.ckpt, or a folder: a published "
                         "model (pretrained/jsb/rnn_rbm) or a run's (its best.ckpt)")
-    parser.add_argument("--num_samples", type=_count(1), default=defaults.num_samples,
-                        help=f"pieces to write (default {defaults.num_samples})")
+    _add_flags(parser, GENERATE_FLAGS)
+    _old_name(parser, "--tempo", "--tempo_bpm", type=_positive_float)
     parser.add_argument("--num_steps", type=_count(1), help=f"new frames per piece (default: the "
                         f"--melody's length, else {defaults.num_steps})")
-    parser.add_argument("--gibbs_steps", type=_count(1), default=defaults.gibbs_steps,
-                        help=f"Gibbs steps per frame (default {defaults.gibbs_steps})")
-    parser.add_argument("--temperature", type=_positive_float, default=defaults.temperature,
-                        help="divides the RBM's energy while sampling: 1 is the model as trained "
-                        "(default), above 1 wilder, below 1 tamer")
-    parser.add_argument("--top_k", type=_count(0), default=defaults.top_k, help="token models: draw each "
-                        "word among the k likeliest only (default 0: among all)")
     parser.add_argument("--primer", type=Path, help="MIDI file to continue (token models: default, a window "
                         "of a validation piece, named on the results page)")
     parser.add_argument("--melody", type=Path, help="MIDI file to harmonise: its top voice is held "
                         "in every new frame, nothing sounds above it, the model fills in the rest")
-    parser.add_argument("--tempo", type=_positive_float, default=defaults.tempo_bpm,
-                        help=f"quarter notes per minute in the MIDI (default {defaults.tempo_bpm:g})")
     parser.add_argument("--audio", action="store_true", help="also write a WAV beside each MIDI "
                         "(FluidSynth where installed, see README)")
     parser.add_argument("--sound_font", type=Path, help="General MIDI .sf2 font for --audio "
@@ -380,8 +439,7 @@ def generate_main(argv: Sequence[str] | None = None) -> None:
         out_dir = _writable_dir(args.out_dir, "--out_dir")
         from rnn_rbm.tasks.generate import GenerateRequest, generate_task
 
-        settings = GenerateConfig(gibbs_steps=args.gibbs_steps, num_samples=args.num_samples,
-                                  tempo_bpm=args.tempo, temperature=args.temperature, top_k=args.top_k)
+        settings = GenerateConfig(**{k: v for k, v in _given(args, GENERATE_FLAGS).items() if v is not None})
         request = GenerateRequest(args.checkpoint, out_dir, settings, args.num_steps, args.seed, args.primer,
                                   args.melody, args.audio, args.sound_font, args.plot)
         generated = generate_task(request, progress=not args.quiet)
@@ -416,17 +474,7 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
                         help="which pieces (default test, or the held-out valid split where the data has "
                         "none, as a MIDI folder or bach; as --reference: all its pieces where it has no test split)")
     _samples_flags(parser)
-    checkpoints = f"the checkpoint's, {defaults.ais_chains} unless it was trained with others"
-    parser.add_argument("--ais_chains", type=_count(2), help=f"AIS chains per frame (default: {checkpoints})")
-    parser.add_argument("--ais_temperatures", type=_count(1), help="AIS intermediate distributions (default: "
-                        f"the checkpoint's, {defaults.ais_temperatures} unless it was trained with others)")
-    parser.add_argument("--ais_base", choices=["frame", "data"], help="AIS base: independent pitches with each "
-                        "frame's own visible bias (default) or with the training base rates")
-    parser.add_argument("--ais_batch_frames", type=_count(1), help="frames whose AIS chains run together "
-                        f"(default {defaults.ais_batch_frames})")
-    parser.add_argument("--acc_draws", type=_count(1), help="draws of every frame (from its AIS chains, "
-                        "resampled by importance weight) averaged in the accuracy (default: the checkpoint's, "
-                        f"{defaults.acc_draws} unless it was trained with others)")
+    _add_flags(parser, EVALUATE_FLAGS, prefix="the checkpoint's own; ")
     for old, new, parse in (("--chains", "--ais_chains", _count(2)), ("--temperatures", "--ais_temperatures",
                             _count(1)), ("--base", "--ais_base", str), ("--batch_frames", "--ais_batch_frames",
                             _count(1)), ("--draws", "--acc_draws", _count(1))):
@@ -449,8 +497,7 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
 
         from rnn_rbm.config import read_settings
 
-        settings = dict(ais_chains=args.ais_chains, ais_temperatures=args.ais_temperatures, ais_base=args.ais_base,
-                        ais_batch_frames=args.ais_batch_frames, acc_draws=args.acc_draws)
+        settings = _given(args, EVALUATE_FLAGS)
         overrides = Overrides(data_source=_data_source(args), seed=args.seed,
                               settings=read_settings(args.config, args.changes))
         record = _new_record(args)

@@ -26,6 +26,11 @@ SELECT_METRICS = ("valid_acc", "valid_nll")
 # token recipes, which use RMSprop. "sgd" is the paper's plain gradient step: its steps shrink
 # with the gradient, where Adam's keep their size, so a weak, noisy CD gradient moves less.
 OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD"}
+# The values a few settings take (each explained where it is declared below).
+OUT_OF_RANGE = ("octave", "drop")  # data.out_of_range
+NEGATIVE_STARTS = ("data", "zeros", "mixed")  # train.negative_start
+LR_SCHEDULES = ("constant", "plateau")  # train.lr_schedule
+AIS_BASES = ("frame", "data")  # evaluate.ais_base
 
 
 # The paper's data sets shipped with the package (data/packaged.py), by --data name, with the

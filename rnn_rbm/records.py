@@ -168,3 +168,18 @@ def load(path: Path) -> dict[str, Any]:
     if not isinstance(raw, dict) or raw.get("record_version") != RECORD_VERSION:
         raise UserError(f"{path}: not a run record of version {RECORD_VERSION}")
     return raw
+
+
+def add_record_flag(parser: Any, what: str) -> None:
+    """Adds --record FILE to a benchmark's argparse parser (default: a new
+    results/<what>_<date_time>.record.json)."""
+    parser.add_argument("--record", type=Path, metavar="FILE", help="where the run's record goes (default a new "
+                        f"results/{what}_<date_time>.record.json)")
+
+
+def save(record_flag: Path | None, what: str, record: Record) -> Path:
+    """Writes a benchmark's record to --record, or to a new results/<what>_<date_time>.record.json.
+
+    Returns: the path written.
+    """
+    return record.write(record_flag or stamped_path(Path("results"), what))

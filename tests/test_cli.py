@@ -180,3 +180,35 @@ def test_training_settings_are_not_inherited_from_the_initial_checkpoint(midi_fo
     assert config["model"]["n_hidden"] == 5 and config["data_source"] == str(midi_folder)
     assert config["train"]["batch_size"] == TrainConfig().batch_size
     assert config["train"]["learning_rate"] == TrainConfig().learning_rate
+
+
+def test_help_gives_each_settings_declared_default(capsys):
+    """The flags of the settings are made from their declarations: a help text cannot give
+    another default than the setting's, nor forget a model's own."""
+    import dataclasses
+
+    from rnn_rbm import cli
+    from rnn_rbm.config import GenerateConfig, RunConfig
+
+    assert cli.declared_default("train.scheduled_sampling") == "default 0.25 for rnn_rbm; 0 for the others"
+    assert cli.declared_default("train.cd_k") == "default 15"
+    assert cli.declared_default("generate.gibbs_steps") == f"default {GenerateConfig().gibbs_steps}"
+    for main, flags in ((cli.pretrain_main, cli.PRETRAIN_FLAGS), (cli.train_main, cli.TRAIN_FLAGS),
+                        (cli.generate_main, cli.GENERATE_FLAGS), (cli.evaluate_main, cli.EVALUATE_FLAGS)):
+        with pytest.raises(SystemExit):
+            main(["--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        for flag in flags:
+            section, name = flag.setting.split(".")
+            holder = GenerateConfig() if section == "generate" else getattr(RunConfig(), section)
+            assert name in {f.name for f in dataclasses.fields(holder)}  # a flag sets a real setting
+            assert f"--{name} " in text and cli.declared_default(flag.setting) + ")" in text
+
+
+def test_renamed_generation_flag_still_works_with_a_notice(capsys):
+    from rnn_rbm.cli import generate_main
+
+    with pytest.raises(SystemExit):
+        generate_main(["missing.ckpt", "--tempo", "90"])
+    err = capsys.readouterr().err
+    assert "notice: --tempo is now --tempo_bpm" in err and "no checkpoint at missing.ckpt" in err

@@ -33,13 +33,15 @@ CI_CASES = 500
 def test_mutated_midi_gives_a_roll_or_bad_midi_error(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "fuzz_long.py"), "--cases", str(CI_CASES),
-                             "--seed", "0", "--case_timeout", "20", "--save_dir", str(tmp_path), "--json"],
+                             "--seed", "0", "--case_timeout", "20", "--save_dir", str(tmp_path), "--json",
+                             "--record", str(tmp_path / "record.json")],
                             env=env, capture_output=True, text=True, timeout=600)
     assert result.stdout.strip(), result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["failures"] == {}, f"failing cases saved in {tmp_path}: {report['failures']}"
     assert result.returncode == 0, result.stderr
     assert report["cases"] == CI_CASES
+    assert json.loads((tmp_path / "record.json").read_text())["results"] == report
     # Both outcomes are reached: the mutations are neither all harmless nor all fatal.
     assert report["outcomes"]["roll"] > CI_CASES // 20 and report["outcomes"]["rejected"] > CI_CASES // 2
 

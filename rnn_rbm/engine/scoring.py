@@ -19,14 +19,14 @@ import numpy as np
 import tensorflow as tf
 
 from rnn_rbm import seeding
-from rnn_rbm.config import EvalConfig, RunConfig
+from rnn_rbm.config import AIS_BASES, EvalConfig, RunConfig
 from rnn_rbm.data.dataset import all_frames
 from rnn_rbm.models.base import Evaluation, FrameModel, Scorer, Scores, ScoreSettings
 from rnn_rbm.ops.bernoulli import base_rate_bias
 
 log = logging.getLogger(__name__)
 
-BASES = ("frame", "data")
+BASES = AIS_BASES
 
 
 def known_frames(train_rolls: list[np.ndarray]) -> np.ndarray:

@@ -22,13 +22,12 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from rnn_rbm.config import EvalConfig, GenerateConfig, PretrainConfig, TrainConfig
+from rnn_rbm.config import NEGATIVE_STARTS, EvalConfig, GenerateConfig, PretrainConfig, TrainConfig
 from rnn_rbm.data.dataset import all_frames, pad_batch
 from rnn_rbm.models.base import (PIECES_PER_BATCH, SCHEDULED_SAMPLING_STREAMS, RecurrentBiases, Scores,
                                  ScoreSettings, chain_rows, flatten_steps, pad_for_recurrence)
 from rnn_rbm.ops import accuracy, ais, cdk, philox, rbm
 
-NEGATIVE_STARTS = ("data", "zeros", "mixed")
 # The sub-stream of a training step's seed that chooses the mixed start of each chain: the
 # chains draw from the seed itself, scheduled sampling from the streams before this one.
 MIXED_START_STREAM = SCHEDULED_SAMPLING_STREAMS[-1] + 1

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pretty_midi
 
+from rnn_rbm.config import OUT_OF_RANGE
 from rnn_rbm.errors import BadMidiError
 from rnn_rbm.music.midifile import MAX_STEPS, read_midi
 
@@ -52,8 +53,8 @@ def fit_pitches(
 
     Returns: (new pitches, int64 of shape (n,); keep mask, bool of shape (n,)).
     """
-    if out_of_range not in ("octave", "drop"):
-        raise ValueError(f"out_of_range must be 'octave' or 'drop', not {out_of_range!r}")
+    if out_of_range not in OUT_OF_RANGE:
+        raise ValueError(f"out_of_range must be one of {OUT_OF_RANGE}, not {out_of_range!r}")
     pitches = np.asarray(pitches, dtype=np.int64)
     highest = lowest_pitch + num_pitches - 1
     if out_of_range == "octave":

@@ -120,7 +120,7 @@ def _run_record(request: GenerateRequest, run: str, seed: int, settings: Generat
     command = ["python", "rnn_rbm_generate.py", str(request.checkpoint), "--seed", str(seed),
                "--num_samples", str(settings.num_samples), "--num_steps", str(settings.num_steps),
                "--gibbs_steps", str(settings.gibbs_steps), "--temperature", f"{settings.temperature:g}",
-               "--tempo", f"{settings.tempo_bpm:g}"]
+               "--tempo_bpm", f"{settings.tempo_bpm:g}"]
     if settings.top_k:
         command += ["--top_k", str(settings.top_k)]
     for flag, path in (("--primer", request.primer), ("--melody", request.melody)):
