@@ -179,3 +179,16 @@ def test_resampling_with_known_states_follows_the_rbm():
                          ais.known_minus_free_energy(W, bv, bh, known)).numpy()[0]
     empirical = np.bincount((drawn @ (2 ** np.arange(5, -1, -1))).astype(int), minlength=64) / len(drawn)
     assert np.abs(empirical - exact_p).sum() / 2 < 0.05
+
+
+def test_outside_is_the_same_in_blocks_of_known_states(monkeypatch):
+    rng = np.random.default_rng(3)
+    known = tf.constant((rng.random((37, 6)) < 0.5).astype(np.float32))
+    states = tf.constant((rng.random((5, 4, 6)) < 0.5).astype(np.float32))
+    states = tf.tensor_scatter_nd_update(states, [[0, 0], [4, 3]], tf.stack([known[0], known[36]]))
+    whole = ais.outside(states, known).numpy()
+    assert not whole[0, 0] and not whole[4, 3]  # known states are not outside
+    truth = ~np.array([[any(np.array_equal(s, k) for k in known.numpy()) for s in row] for row in states.numpy()])
+    np.testing.assert_array_equal(whole, truth)
+    monkeypatch.setattr(ais, "KNOWN_BLOCK", 5)  # 8 blocks, the last of 2 states
+    np.testing.assert_array_equal(ais.outside(states, known).numpy(), whole)
