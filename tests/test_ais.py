@@ -192,3 +192,12 @@ def test_outside_is_the_same_in_blocks_of_known_states(monkeypatch):
     np.testing.assert_array_equal(whole, truth)
     monkeypatch.setattr(ais, "KNOWN_BLOCK", 5)  # 8 blocks, the last of 2 states
     np.testing.assert_array_equal(ais.outside(states, known).numpy(), whole)
+
+
+def test_resample_without_known_states_draws_from_the_chains():
+    states = tf.constant([[[1.0, 0.0], [0.0, 1.0]]])
+    log_w = tf.constant([[0.0, -50.0]])
+    empty = tf.zeros([0, 2])
+    drawn = ais.resample(log_w, states, 3, tf.random.Generator.from_seed(0), tf.constant([[True, True]]), empty,
+                         tf.zeros([1, 0]))
+    np.testing.assert_array_equal(drawn.numpy(), [[[1.0, 0.0]] * 3])  # the heavy chain, every time

@@ -125,7 +125,10 @@ def resample(
         return from_chains
     # Index M + s is known state s: gathered from `known` itself, never from a copy of it per
     # frame (N x S x V floats: 2.4 GB for 512 frames of Piano-midi.de's 13,212 known states).
-    from_known = tf.gather(known, tf.maximum(chosen - chains, 0))
+    # One row more, so that the gather stands where there are no known states (then no index
+    # reaches past the chains, and the row is never chosen).
+    padded = tf.concat([known, tf.zeros([1, tf.shape(known)[1]], known.dtype)], axis=0)
+    from_known = tf.gather(padded, tf.maximum(chosen - chains, 0))
     return tf.where((chosen < chains)[..., tf.newaxis], from_chains, from_known)
 
 
