@@ -178,7 +178,33 @@ def sample_quality(runs: list[tuple[str, dict]]) -> str:
             "commands, from their records.")
 
 
+def baselines(runs: list[tuple[str, dict]]) -> str:
+    """The paper's reference rows against ours on each data set's test split (our accuracy
+    code on Random and Note 1-Gram, and the copy-previous forecast the paper does not give),
+    from the newest benchmarks/baselines.py record.
+
+    Returns: markdown text.
+    """
+    if not runs:
+        return "No published baselines record yet: `python benchmarks/baselines.py --publish` makes it."
+    link, record = max(runs, key=lambda run: run[1]["started"])
+    lines = ["| data set | Random ACC % | paper | Note 1-Gram ACC % | paper | Note 1-Gram log-likelihood "
+             "| each frame as the one before it, ACC % |", "|---|---|---|---|---|---|---|"]
+    for dataset in DATASET_ORDER:
+        rows = record["results"].get(dataset)
+        if rows is None:
+            continue
+        random, gram = rows["Random"], rows["Note 1-Gram"]
+        lines.append(f"| {DATASET_TITLES[dataset]} | {100 * random['acc']:.2f} | {_paper('Random', dataset)[1]} "
+                     f"| {100 * gram['acc']:.2f} | {_paper('Note 1-Gram', dataset)[1]} | {-gram['nll']:.3f} "
+                     f"| {100 * rows['Copy previous frame']['acc']:.2f} |")
+    settings = record["settings"]
+    return "\n".join(lines) + (f"\n\n{settings['draws']} draws of every test frame, seed {settings['seed']} "
+                               f"([record]({link}), `python benchmarks/baselines.py`).")
+
+
 RENDERERS: dict[str, tuple[str, Callable[[list[tuple[str, dict]]], str]]] = {
+    "baselines": ("baselines", baselines),
     "table1": ("table1", table1),
     "commands_cost": ("commands", commands_cost),
     "sample_quality": ("sample_quality", sample_quality),
