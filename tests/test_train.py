@@ -221,3 +221,13 @@ def test_metrics_log_writes_a_missing_figure_as_json_null(tmp_path):
     record = strict((tmp_path / "metrics.jsonl").read_text().splitlines()[0])
     assert record["valid_nll"] is None and record["valid_acc"] is None
     assert record["valid_nll_se"] == 0.25 and record["cost"] == 0.5
+
+
+def test_a_run_that_diverges_in_its_first_epoch_ends_in_one_clear_error(tmp_path):
+    # No epoch was ever logged: there are no curves to draw, and that must not hide the message.
+    config = tiny_config()
+    state = TrainState.create(config)
+    state.model.W.assign(tf.fill(state.model.W.shape, np.nan))
+    with pytest.raises(UserError, match=r"epoch 1, batch 1: the cost became nan.*no checkpoint of this run"):
+        train(state, tiny_dataset(), config, 2, tmp_path, progress=False)
+    assert not (tmp_path / "curves.png").exists() and checkpoint.epoch_checkpoints(tmp_path) == {}

@@ -55,12 +55,15 @@ class MetricsLog:
             tf.summary.image(name, image)
         self.writer.flush()
 
-    def close(self) -> Path:
+    def close(self) -> Path | None:
         """Ends the run's log and draws every run's curves so far in curves.png.
 
-        Returns: the PNG's path.
+        Returns: the PNG's path; None where no epoch was ever logged (a run that diverged in
+        its first epoch), which leaves nothing to draw.
         """
         self.writer.close()
+        if not (self.dir / "metrics.jsonl").exists():
+            return None
         return plots.training_curves_png(plots.read_metrics(self.dir / "metrics.jsonl"),
                                          self.dir / "curves.png")
 

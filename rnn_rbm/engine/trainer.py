@@ -259,7 +259,9 @@ def _closing(metrics: MetricsLog) -> Iterator[None]:
     try:
         yield
     finally:
-        log.info("curves in %s", metrics.close())
+        curves = metrics.close()
+        if curves is not None:
+            log.info("curves in %s", curves)
 
 
 def _drawn_image(model: FrameModel, config: RunConfig, epoch: int) -> np.ndarray:
