@@ -453,11 +453,13 @@ class Preset:
 
 
 def _benchmark(dataset: str, pretrain_epochs: int, epochs: int, family: str = "rnn_rbm",
-               rnn_epochs: int = 0, rnn_learning_rate: float = 0.0, **train: Any) -> Preset:
+               rnn_epochs: int = 0, rnn_learning_rate: float = 0.0, model: dict[str, Any] | None = None,
+               **train: Any) -> Preset:
     frames = DataConfig(steps_per_quarter=BENCHMARK_STEPS_PER_QUARTER[dataset])
     run = family_config(family, RunConfig(data_source=dataset, data=frames,
                                           pretrain=PretrainConfig(epochs=pretrain_epochs, rnn_epochs=rnn_epochs,
                                                                   rnn_learning_rate=rnn_learning_rate)))
+    run = replace_section(run, "model", **(model or {}))
     return Preset(replace_section(run, "train", lr_schedule="plateau", **train), epochs)
 
 
@@ -487,7 +489,11 @@ PRESETS: dict[str, dict[str, Preset]] = {
                  # Nottingham has 10 times JSB's frames: as many updates in far fewer epochs.
                  "nottingham": _benchmark("nottingham", pretrain_epochs=30, epochs=60, family="rnn_nade", **_EXACT)},
     "lstm": {"jsb": _benchmark("jsb", pretrain_epochs=0, epochs=150, family="lstm", **_EXACT),
-             "nottingham": _benchmark("nottingham", pretrain_epochs=0, epochs=150, family="lstm", **_EXACT)},
+             "nottingham": _benchmark("nottingham", pretrain_epochs=0, epochs=150, family="lstm", **_EXACT),
+             # Piano-midi.de's long pieces: a wider LSTM with less dropout than JSB's (chosen on
+             # validation, experiments/2026-12-piano-midi-lstm.md).
+             "piano_midi": _benchmark("piano_midi", pretrain_epochs=0, epochs=150, family="lstm",
+                                      model={"n_recurrent": 400, "dropout": 0.1}, **_EXACT)},
     "rnn": {"jsb": _benchmark("jsb", pretrain_epochs=0, epochs=150, family="rnn", **_EXACT),
             "nottingham": _benchmark("nottingham", pretrain_epochs=0, epochs=150, family="rnn", **_EXACT)},
 }
