@@ -106,6 +106,9 @@ class Record:
     phases: dict[str, float] = field(default_factory=dict)  # seconds by phase
     results: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
+    # The code the run loaded: read when it starts, not when its record is written (a long
+    # run's repository may have moved on by then).
+    revision: dict[str, Any] = field(default_factory=revision)
     _clock: float = field(default_factory=time.perf_counter, repr=False)
 
     @contextmanager
@@ -122,7 +125,7 @@ class Record:
         return plain({
             "record_version": RECORD_VERSION,
             "command": shlex.join([Path(self.command[0]).name if self.command else "?", *self.command[1:]]),
-            "revision": revision(),
+            "revision": self.revision,
             "machine": machine(),
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
             "wall_seconds": time.perf_counter() - self._clock,
