@@ -51,6 +51,14 @@ def _duration(seconds: float | None) -> str:
     return f"{minutes} min {rest} s" if minutes else f"{rest} s"
 
 
+def _provenance(runs: list[tuple[str, dict]]) -> str:
+    """Returns: "Machine: ... Code: ..." naming the machines and code revisions of the records."""
+    machines = sorted({f"{r['machine']['cores']} cores, {r['machine']['processor']}" for _, r in runs})
+    commits = sorted({(r["revision"]["commit"] or "?")[:10] + (" (modified)" if r["revision"]["dirty"] else "")
+                      for _, r in runs})
+    return f"Machine: {'; '.join(machines)}. Code: {', '.join(commits)}."
+
+
 def _paper(row: str, dataset: str) -> tuple[str, str]:
     """Returns: the paper's (log-likelihood, ACC %) of `row` on `dataset`, as text ("-" where none)."""
     ll, acc = PAPER_ROWS.get(row, {}).get(dataset, (None, None))
@@ -101,10 +109,7 @@ def table1(runs: list[tuple[str, dict]]) -> str:
             pooled = f"{100 * row['acc_pooled']:.2f}" if row.get("acc_pooled") is not None else "-"
             lines.append(f"| {title} | {name} | {ll} | {paper_ll} | {100 * row['acc']:.2f} | {paper_acc} | {tp} "
                          f"| {pooled} | | | | | |")
-    machines = sorted({f"{r['machine']['cores']} cores, {r['machine']['processor']}" for _, r in runs})
-    commits = sorted({(r["revision"]["commit"] or "?")[:10] + (" (modified)" if r["revision"]["dirty"] else "")
-                      for _, r in runs})
-    lines += ["", f"Machine: {'; '.join(machines)}. Code: {', '.join(commits)}. Each row is one run of "
+    lines += ["", f"{_provenance(runs)} Each row is one run of "
               "`python benchmarks/table1.py` from scratch (its record gives the whole command, the settings and "
               "the seconds by phase); the whole run counts pretraining, training with its validations and the "
               "test measurement. Reference rows: the paper's Random and Note 1-Gram, and each frame forecast as "
@@ -169,12 +174,8 @@ def sample_quality(runs: list[tuple[str, dict]]) -> str:
     table = models_table(first["results"]["report"], first["results"]["reference"], models,
                          ["epochs (best)", "training", "validation", "long-piece targets", "record"])
     generate = first["settings"]["generate"]
-    machines = sorted({f"{r['machine']['cores']} cores, {r['machine']['processor']}" for _, r in runs})
-    commits = sorted({(r["revision"]["commit"] or "?")[:10] + (" (modified)" if r["revision"]["dirty"] else "")
-                      for _, r in runs})
     return (f"{table}\n\n{generate['num_samples']} pieces x {generate['num_steps']} frames x "
-            f"{first['settings']['seeds']} seeds per model. Machine: {'; '.join(machines)}. Code: "
-            f"{', '.join(commits)}. Training: the wall time of the checkpoint's own pretraining and training "
+            f"{first['settings']['seeds']} seeds per model. {_provenance(runs)} Training: the wall time of the checkpoint's own pretraining and training "
             "commands, from their records.")
 
 
