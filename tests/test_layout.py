@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "rnn_rbm"
-LAYERS = ["music", "outputs", "data", "ops", "models", "engine", "tasks"]
+LAYERS = ["music", "outputs", "transcription", "data", "ops", "models", "engine", "tasks"]
 SHARED = {"config", "errors", "seeding", "files", "records"}  # imported by any floor; import only each other
 TOP = {"quiet", "cli"}  # the terminal and argv: may import anything
 
