@@ -65,22 +65,6 @@ def targets(result) -> dict[str, bool]:
     }
 
 
-def training_records(prefix: str) -> dict:
-    """Returns: the records of the commands that made checkpoint `prefix`, found beside it:
-    {"pretrain": the newest pretrain record, "train": the newest train record} (where there are
-    some), each trimmed to its command, wall time, phases and results."""
-    from rnn_rbm import records
-
-    found = {}
-    for what in ("pretrain", "train"):
-        paths = sorted(Path(prefix).parent.glob(f"{what}_*.record.json"))
-        if paths:
-            record = records.load(paths[-1])
-            found[what] = {key: record[key] for key in ("command", "wall_seconds", "phases", "results", "revision")}
-            found[what]["record"] = paths[-1].name
-    return found
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("checkpoints", nargs="+", metavar="CKPT")
@@ -101,7 +85,7 @@ def main() -> None:
     from rnn_rbm.engine import checkpoint
     from rnn_rbm.music import samplestats
     from rnn_rbm.outputs.recordtables import sample_quality
-    from rnn_rbm.records import Record, stamped_path
+    from rnn_rbm.records import Record, stamped_path, training_records
 
     configs = [checkpoint.load_config(prefix) for prefix in args.checkpoints]
     data = configs[0].data

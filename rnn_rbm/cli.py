@@ -13,6 +13,7 @@ import argparse
 import logging
 import os
 import sys
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -330,8 +331,10 @@ def _new_record(args: argparse.Namespace):
     return Record(command=args.command_line)
 
 
-def _write_record(record, args: argparse.Namespace, folder: Path, what: str) -> None:
-    """Writes the run's record to --record, or to a new FOLDER/WHAT_<date_time>.record.json."""
+def _write_record(record, args: argparse.Namespace, folder: Path, what: str) -> Path:
+    """Writes the run's record to --record, or to a new FOLDER/WHAT_<date_time>.record.json.
+
+    Returns: its path."""
     from rnn_rbm.records import stamped_path
 
     path = args.record or stamped_path(folder, what)
@@ -341,6 +344,7 @@ def _write_record(record, args: argparse.Namespace, folder: Path, what: str) -> 
         raise UserError(f"--record {path}: cannot write the run's record ({exc.strerror}); its other "
                         "outputs are written") from None
     log.info("record of this run: %s", path)
+    return path
 
 
 def pretrain_main(argv: Sequence[str] | None = None) -> None:
@@ -474,6 +478,11 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
                         help="which pieces (default test, or the held-out valid split where the data has "
                         "none, as a MIDI folder or bach; as --reference: all its pieces where it has no test split)")
     _samples_flags(parser)
+    parser.add_argument("--harmonise", action="store_true", help="instead of the paper's measures: harmonise "
+                        "the soprano of every held-out Bach chorale and measure the other voices against Bach's, "
+                        "beside Bach and a counting baseline (likelihood of the lower notes, voice accuracies, "
+                        "voice leading; benchmarks/harmonisation.py does it for several checkpoints); for a "
+                        "checkpoint trained on the Bach default")
     _add_flags(parser, EVALUATE_FLAGS, prefix="the checkpoint's own; ")
     for old, new, parse in (("--chains", "--ais_chains", _count(2)), ("--temperatures", "--ais_temperatures",
                             _count(1)), ("--base", "--ais_base", str), ("--batch_frames", "--ais_batch_frames",
@@ -493,6 +502,8 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
             if getattr(args, flag) is not None:
                 raise UserError(f"--{flag} is for --samples; a checkpoint is measured on its own grid "
                                 "and on --data")
+        if args.harmonise:
+            return _harmonise(args)
         from rnn_rbm.tasks.evaluate import evaluate_task
 
         from rnn_rbm.config import read_settings
@@ -508,6 +519,29 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
         _write_record(record, args, resolve(args.checkpoint).parent, f"evaluate_{measured.split}")
 
     _run(main, parser, argv)
+
+
+def _harmonise(args: argparse.Namespace) -> None:
+    """rnn_rbm_evaluate.py CKPT --harmonise: the harmonisation table of one checkpoint (rows:
+    Bach, the counting baseline, the checkpoint's), then one JSON line; a record beside CKPT."""
+    import json
+
+    from rnn_rbm.engine.checkpoint import resolve
+    from rnn_rbm.outputs.recordtables import harmonisation
+    from rnn_rbm.tasks.harmonise import HarmoniseSettings, harmonise_task
+
+    for flag in ("data", "split", "reference", "samples"):
+        if getattr(args, flag) is not None:
+            raise UserError(f"--{flag} does not go with --harmonise, which reads the held-out Bach chorales")
+    record = _new_record(args)
+    settings = HarmoniseSettings(seed=args.seed if args.seed is not None else 0)
+    record.settings = {**dataclasses.asdict(settings), "checkpoints": [str(args.checkpoint)]}
+    harmonised = harmonise_task([str(args.checkpoint)], settings, record=record, progress=not args.quiet)
+    record.results.update(harmonised.to_json())
+    path = _write_record(record, args, resolve(args.checkpoint).parent, "harmonise")
+    written = record.to_json()
+    print(harmonisation([(str(path), written)]))
+    print(json.dumps({k: written["results"][k] for k in ("chorales", "new_tunes", "rows", "targets")}))
 
 
 def _samples_flags(parser: argparse.ArgumentParser) -> None:

@@ -186,3 +186,17 @@ def save(record_flag: Path | None, what: str, record: Record) -> Path:
     Returns: the path written.
     """
     return record.write(record_flag or stamped_path(Path("results"), what))
+
+
+def training_records(prefix: str) -> dict:
+    """Returns: the records of the commands that made checkpoint `prefix`, found beside it:
+    {"pretrain": the newest pretrain record, "train": the newest train record} (where there are
+    some), each trimmed to its command, wall time, phases and results."""
+    found = {}
+    for what in ("pretrain", "train"):
+        paths = sorted(Path(prefix).parent.glob(f"{what}_*.record.json"))
+        if paths:
+            record = load(paths[-1])
+            found[what] = {key: record[key] for key in ("command", "wall_seconds", "phases", "results", "revision")}
+            found[what]["record"] = paths[-1].name
+    return found

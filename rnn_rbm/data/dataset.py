@@ -68,27 +68,34 @@ def load_dataset(
     Returns: the Dataset. Raises UserError when the source is unknown or holds no usable piece.
     """
     source, path = _cache_file(spec, config, cache_dir)
-    converted = rollcache.read(path)
-    if converted is None:
-        log.info("converting %s (cached afterwards in %s)", spec, path)
-        started = time.perf_counter()
-        converted = convert(source, config, workers, progress)
-        if converted.rolls:
-            try:
-                rollcache.write(path, converted)
-            except OSError as exc:  # the cache only saves time: go on without it
-                log.warning("could not write the cache %s (%s); continuing without it", path,
-                            exc.strerror or exc)
-        log.info("converted %d pieces in %.1f s", len(converted.rolls), time.perf_counter() - started)
-    else:
-        log.info("loaded %d pieces of %s from the cache %s", len(converted.rolls), spec, path)
-        for name, reason in converted.skipped:
-            log.warning("skipped %s: %s", name, reason)
+    converted = read_or_convert(source, path, config, workers, progress)
     _report(converted, spec, "pieces" if source.frames_given else "files")
     dataset = _split(converted, config.valid_fraction, source.label)
     if not dataset.train:
         raise UserError(f"--data {spec}: no usable piece to train on; see the messages above")
     return dataset
+
+
+def read_or_convert(source: Source, path: Path, config: DataConfig, workers: int | None = None,
+                    progress: bool = True) -> Converted:
+    """Returns: `source`'s pieces from the cache file `path`, else converted and cached there
+    (a cache that cannot be written is only a warning: it saves time, nothing else)."""
+    converted = rollcache.read(path)
+    if converted is not None:
+        log.info("loaded %d pieces of %s from the cache %s", len(converted.rolls), source.label, path)
+        for name, reason in converted.skipped:
+            log.warning("skipped %s: %s", name, reason)
+        return converted
+    log.info("converting %s (cached afterwards in %s)", source.label, path)
+    started = time.perf_counter()
+    converted = convert(source, config, workers, progress)
+    if converted.rolls:
+        try:
+            rollcache.write(path, converted)
+        except OSError as exc:
+            log.warning("could not write the cache %s (%s); continuing without it", path, exc.strerror or exc)
+    log.info("converted %d pieces in %.1f s", len(converted.rolls), time.perf_counter() - started)
+    return converted
 
 
 @dataclass(frozen=True)

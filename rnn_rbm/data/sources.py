@@ -26,6 +26,7 @@ from rnn_rbm.config import DataConfig
 from rnn_rbm.data import packaged
 from rnn_rbm.errors import BadMidiError, UserError
 from rnn_rbm.music import bach
+from rnn_rbm.music.harmony import voice_bits
 from rnn_rbm.music.pianoroll import MAX_STEPS, fit_pitches, midi_to_roll, notes_to_roll, require_music
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,8 @@ MAX_MIDI_PITCH = 127
 @dataclass(frozen=True)
 class Source:
     """Where the music comes from: kind is "bach", "benchmark" (a packaged set, by name),
-    "folder" or "json"."""
+    "folder" or "json"; or "bach_voices", the chorales with their four voices kept apart
+    (data/chorales.py; not a --data)."""
 
     kind: str
     path: Path | None = None
@@ -55,7 +57,7 @@ class Source:
         """Returns: a short name for messages and cache files."""
         if self.kind == "benchmark":
             return self.name
-        return "bach" if self.path is None else self.path.stem or "data"
+        return self.kind if self.path is None else self.path.stem or "data"
 
     @property
     def frames_given(self) -> bool:
@@ -103,7 +105,7 @@ def resolve_source(spec: str) -> Source:
 
 def source_identity(source: Source) -> dict:
     """Returns: a JSON-able description that changes whenever the source's content may have."""
-    if source.kind == "bach":
+    if source.kind in ("bach", "bach_voices"):
         return {"music21": bach.corpus_version(), "files": [p.name for p in bach.chorale_paths()]}
     if source.kind == "json":
         return {"sha256": _sha256(source.path)}
@@ -151,7 +153,7 @@ def convert(source: Source, config: DataConfig, workers: int | None = None, prog
         return _convert_benchmark(_read_json(source.path), str(source.path), config)
     if source.kind == "benchmark":
         return _convert_benchmark(_parse_json(packaged.read(source.name), source.name), source.name, config)
-    if source.kind == "bach":
+    if source.kind in ("bach", "bach_voices"):
         paths = bach.chorale_paths()
         names = [p.name for p in paths]
     else:
@@ -186,12 +188,16 @@ def convert_files(paths: list[Path], names: list[str], config: DataConfig, worke
 
 
 def _convert_file(args: tuple[str, str, DataConfig]) -> tuple[np.ndarray | None, int, int, str]:
-    """Runs in a worker: (kind, path, config) -> (roll or None, notes moved, dropped, reason skipped)."""
+    """Runs in a worker: (kind, path, config) -> (roll or None, notes moved, dropped, reason skipped);
+    for "bach_voices" the roll's values are voice_bits'."""
     kind, path, config = args
     grid = (config.steps_per_quarter, config.lowest_pitch, config.num_pitches, config.out_of_range)
     try:
         if kind == "bach":
             roll, stats = notes_to_roll(bach.score_notes(path), *grid)
+            require_music(roll, stats)
+        elif kind == "bach_voices":
+            roll, stats = voice_bits(bach.voice_notes(path), *grid)
             require_music(roll, stats)
         else:
             roll, stats = midi_to_roll(path, *grid)

@@ -106,6 +106,26 @@ class FrameModel(tf.Module):
         when EXACT, otherwise not available (the model's `scorer` estimates it)."""
         raise NotImplementedError
 
+    def frame_score(self, v: tf.Tensor, context: tf.Tensor) -> tf.Tensor:
+        """log p(v | context) up to a constant of the context: ranks the frames of one step
+        (a decoder's candidates). Default: frame_log_prob, for the exact models.
+
+        Returns: float32 (N,) for the rows of v (N, V) and context (N, C), nats.
+        """
+        return self.frame_log_prob(v, context)
+
+    def given_log_prob(self, v: tf.Tensor, context: tf.Tensor, given: tf.Tensor,
+                       settings: ScoreSettings, rng: tf.random.Generator) -> tuple[tf.Tensor, tf.Tensor]:
+        """log p(the units of v where `given` is 0 | the units where it is 1, context): what a
+        harmonisation scores, the lower voices given the soprano's units (music/harmony.given_units).
+
+        v, given: float32 0/1 (N, V); context (N, C); settings, rng: for a model that estimates
+        it (the RNN-RBM's AIS: settings.chains, settings.temperatures; exact models ignore both).
+        Returns: (float32 (N,), nats; float32 (N,), the estimate's variance, 0 where exact).
+        Raises NotImplementedError where the model cannot condition a frame on part of it.
+        """
+        raise NotImplementedError
+
     def loss(self, v: tf.Tensor, mask: tf.Tensor, train: TrainConfig, seed: tf.Tensor,
              row_offset: int | tf.Tensor = 0) -> tf.Tensor:
         """The cost of a batch whose gradient training follows, weighted mean over the real frames.

@@ -16,7 +16,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from rnn_rbm.config import RunConfig, TrainConfig
-from rnn_rbm.models.base import (FrameModel, chain_rows, contexts_before, flatten_steps, mean_nll,
+from rnn_rbm.models.base import (FrameModel, ScoreSettings, chain_rows, contexts_before, flatten_steps, mean_nll,
                                   pad_for_recurrence)
 from rnn_rbm.ops import bernoulli, lstm_cell
 
@@ -112,6 +112,11 @@ class Lstm(FrameModel):
 
     def frame_log_prob(self, v: tf.Tensor, context: tf.Tensor) -> tf.Tensor:
         return bernoulli.log_prob(v, self._logits(context))
+
+    def given_log_prob(self, v: tf.Tensor, context: tf.Tensor, given: tf.Tensor,
+                       settings: ScoreSettings, rng: tf.random.Generator) -> tuple[tf.Tensor, tf.Tensor]:
+        """Exact: the pitches are independent given the context, so the given ones drop out."""
+        return bernoulli.log_prob(v, self._logits(context), 1.0 - given), tf.zeros(tf.shape(v)[:1])
 
     def draw(self, context: tf.Tensor, gibbs_steps: int, seed: tf.Tensor, temperature: float = 1.0,
              held_mask: tf.Tensor | None = None, held_values: tf.Tensor | None = None) -> tf.Tensor:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from rnn_rbm.config import RunConfig
-from rnn_rbm.models.base import TanhRnn
+from rnn_rbm.models.base import ScoreSettings, TanhRnn
 from rnn_rbm.ops import bernoulli
 
 
@@ -38,6 +38,11 @@ class Rnn(TanhRnn):
 
     def frame_log_prob(self, v: tf.Tensor, context: tf.Tensor) -> tf.Tensor:
         return bernoulli.log_prob(v, self.visible_logits(context))
+
+    def given_log_prob(self, v: tf.Tensor, context: tf.Tensor, given: tf.Tensor,
+                       settings: ScoreSettings, rng: tf.random.Generator) -> tuple[tf.Tensor, tf.Tensor]:
+        """Exact: the pitches are independent given the context, so the given ones drop out."""
+        return bernoulli.log_prob(v, self.visible_logits(context), 1.0 - given), tf.zeros(tf.shape(v)[:1])
 
     def draw(self, context: tf.Tensor, gibbs_steps: int, seed: tf.Tensor, temperature: float = 1.0,
              held_mask: tf.Tensor | None = None, held_values: tf.Tensor | None = None) -> tf.Tensor:

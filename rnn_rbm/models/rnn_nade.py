@@ -17,8 +17,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 from rnn_rbm.config import PretrainConfig, RunConfig
-from rnn_rbm.models.base import RecurrentBiases
-from rnn_rbm.ops import nade
+from rnn_rbm.models.base import RecurrentBiases, ScoreSettings
+from rnn_rbm.ops import bernoulli, nade
 
 
 class RnnNade(RecurrentBiases):
@@ -56,6 +56,19 @@ class RnnNade(RecurrentBiases):
 
     def _log_prob(self, v: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor) -> tf.Tensor:
         return nade.log_prob(_top_down(v), _top_down_rows(self.W), _top_down_rows(self.V), _top_down(bv), bh)
+
+    def given_log_prob(self, v: tf.Tensor, context: tf.Tensor, given: tf.Tensor,
+                       settings: ScoreSettings, rng: tf.random.Generator) -> tuple[tf.Tensor, tf.Tensor]:
+        """Exact where the given units come first in the NADE's order (from the highest pitch
+        down, as a soprano and the pitches above it do): the sum of the other units' own
+        conditionals. Raises InvalidArgumentError for a given set that is not such a prefix."""
+        given_down = _top_down(given)
+        tf.debugging.assert_equal(tf.reduce_all(given_down[:, 1:] <= given_down[:, :-1]), True,
+                                  message="the given units must be the highest pitches of the frame")
+        bv_t, bh_t = self.step_biases_from(context)
+        logits = nade.conditional_logits(_top_down(v), _top_down_rows(self.W), _top_down_rows(self.V),
+                                         _top_down(bv_t), bh_t)
+        return bernoulli.log_prob(_top_down(v), logits, 1.0 - given_down), tf.zeros(tf.shape(v)[:1])
 
     def draw(self, context: tf.Tensor, gibbs_steps: int, seed: tf.Tensor, temperature: float = 1.0,
              held_mask: tf.Tensor | None = None, held_values: tf.Tensor | None = None) -> tf.Tensor:

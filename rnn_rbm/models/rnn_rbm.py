@@ -153,6 +153,30 @@ class RnnRbm(RecurrentBiases):
         return rbm.gibbs_chain(tf.zeros_like(bv_t), self.W, bv_t, bh_t, gibbs_steps, seed, held_mask=held_mask,
                                held_values=held_values, temperature=temperature)
 
+    def frame_score(self, v: tf.Tensor, context: tf.Tensor) -> tf.Tensor:
+        """-F(v) under the step's RBM: within one step log Z is the same for every frame."""
+        return -rbm.free_energy(v, self.W, *self.step_biases_from(context))
+
+    def given_log_prob(self, v: tf.Tensor, context: tf.Tensor, given: tf.Tensor,
+                       settings: ScoreSettings, rng: tf.random.Generator) -> tuple[tf.Tensor, tf.Tensor]:
+        """Estimated by AIS (settings.chains chains, settings.temperatures temperatures per
+        frame). With the given units held, what is left of frame t's RBM is an RBM over the
+        other units whose hidden biases take the held units' input, bh(t) + v_given W; held
+        units get a visible bias of -CLAMPED (off in every chain, and in the base, so they add
+        nothing to any weight), and log p = -F(v with the held units off) - log Z of that RBM."""
+        bv_t, bh_t = self.step_biases_from(context)
+        bh_given = bh_t + tf.matmul(v * given, self.W)
+        bv_given = tf.where(given > 0, -CLAMPED, bv_t)
+        log_w, _ = ais.anneal(self.W, bv_given, bh_given, bv_given, tf.constant(ais.linear_betas(settings.temperatures)),
+                              settings.chains, rng)
+        estimate = ais.summarise(log_w.numpy())
+        free = rbm.free_energy(v * (1.0 - given), self.W, bv_given, bh_given)
+        return -free - tf.constant(estimate.log_z, tf.float32), tf.constant(estimate.variance, tf.float32)
+
+
+# The visible bias of a held unit in given_log_prob's RBM: exp(-CLAMPED) is 0 in float32.
+CLAMPED = 1e4
+
 
 # ---- the RNN-RBM's likelihood: one AIS run per frame ----
 #

@@ -42,16 +42,45 @@ def score_notes(path: str | Path) -> NoteList:
     Returns: NoteList with onsets/offsets in quarter notes from the start of the score.
     Raises BadMidiError when music21 cannot read the file.
     """
+    score = _parse(path)
+    voices = _voice_parts(score)
+    return _note_list(_notes(voices if voices is not None else list(score.parts)))
+
+
+def voice_notes(path: str | Path) -> list[NoteList]:
+    """Reads one chorale's four voices kept apart, as score_notes reads them together.
+
+    Returns: four NoteLists, soprano, alto, tenor, bass (onsets/offsets in quarter notes).
+    Raises BadMidiError when music21 cannot read the file or the score does not name the
+    four voices.
+    """
+    voices = _voice_parts(_parse(path))
+    if voices is None:
+        raise BadMidiError(f"not four voices named {', '.join(VOICES)}")
+    return [_note_list(_notes([part])) for part in voices]
+
+
+def _parse(path: str | Path):
+    """Returns: the music21 score at `path`, ties merged. Raises BadMidiError."""
     from music21 import converter
 
     try:
         # forceSource: music21 would otherwise keep its own pickle cache of parsed scores.
-        score = converter.parse(str(path), forceSource=True).stripTies()
+        return converter.parse(str(path), forceSource=True).stripTies()
     except Exception as exc:  # music21 raises many unrelated types for unreadable scores
         raise BadMidiError(f"music21 could not read it ({type(exc).__name__}: {exc})") from None
-    voices = [part for part in score.parts if part.partName in VOICES]
+
+
+def _voice_parts(score) -> list | None:
+    """Returns: the score's parts named as VOICES, in that order, or None unless all four are there."""
+    named = {part.partName: part for part in score.parts if part.partName in VOICES}
+    return [named[name] for name in VOICES] if len(named) == len(VOICES) else None
+
+
+def _note_list(elements: list) -> NoteList:
+    """Returns: the NoteList of music21 notes and chords (every pitch of a chord a note)."""
     onsets, offsets, pitches = [], [], []
-    for element in _notes(voices if len(voices) == len(VOICES) else list(score.parts)):
+    for element in elements:
         length = float(element.quarterLength)
         if element.duration.isGrace or length <= 0:
             continue

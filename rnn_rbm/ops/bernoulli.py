@@ -16,13 +16,15 @@ from rnn_rbm.data.dataset import all_frames, pitch_log_odds
 from rnn_rbm.ops import philox
 
 
-def log_prob(v: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
-    """log p(v) = sum_i log sigmoid((2 v_i - 1) logit_i), each unit a Bernoulli.
+def log_prob(v: tf.Tensor, logits: tf.Tensor, units: tf.Tensor | None = None) -> tf.Tensor:
+    """log p(v) = sum_i log sigmoid((2 v_i - 1) logit_i), each unit a Bernoulli; with
+    `units` (0/1, broadcastable to v), the sum over the units where it is 1 only.
 
     Returns: float32 (N,), nats (<= 0).
     """
     # softplus(-x) = -log sigmoid(x), stable for large |x|.
-    return -tf.reduce_sum(tf.nn.softplus(-(2.0 * v - 1.0) * logits), axis=-1)
+    terms = tf.nn.softplus(-(2.0 * v - 1.0) * logits)
+    return -tf.reduce_sum(terms if units is None else terms * units, axis=-1)
 
 
 def draw(logits: tf.Tensor, seed: tf.Tensor, stream: int | tf.Tensor = 0, temperature: float = 1.0,

@@ -204,11 +204,72 @@ def baselines(runs: list[tuple[str, dict]]) -> str:
                                f"([record]({link}), `python benchmarks/baselines.py`).")
 
 
+# The harmonisation table's columns: (figure key, heading, digits).
+HARMONY_COLUMNS = (("log_likelihood", "log-likelihood of the lower notes", 3), ("alto_accuracy", "alto %", 1),
+                   ("tenor_accuracy", "tenor %", 1), ("bass_accuracy", "bass %", 1),
+                   ("lower_accuracy", "lower voices %", 1), ("pitch_class_match", "pitch-class sets %", 1),
+                   ("four_notes", "four-note frames %", 1), ("parallel_fifths_per_100", "parallel 5ths", 2),
+                   ("parallel_octaves_per_100", "parallel 8ves", 2), ("hidden_fifths_per_100", "hidden 5ths", 2),
+                   ("hidden_octaves_per_100", "hidden 8ves", 2), ("crossings_per_100", "crossings", 2),
+                   ("overlaps_per_100", "overlaps", 2), ("out_of_range", "notes out of range %", 1),
+                   ("polyphony", "notes per sounding frame", 2), ("scale", "scale consistency", 3))
+
+
+def harmonisation(runs: list[tuple[str, dict]]) -> str:
+    """The harmonisation benchmark's table (benchmarks/harmonisation.py), from its newest
+    record: every row on all held-out chorales, then the main figures on those whose tune is
+    new, then the targets.
+
+    Returns: markdown text.
+    """
+    if not runs:
+        return "No published harmonisation record yet: `python benchmarks/harmonisation.py CKPT ... --publish` makes it."
+    link, record = max(runs, key=lambda run: run[1]["started"])
+    results = record["results"]
+
+    def cell(figures: dict, key: str, digits: int) -> str:
+        value = figures.get(key)
+        if value is None:
+            return "-"
+        se = figures.get(f"{key}_se")
+        return f"{value:.{digits}f}" + (f" ± {se:.{digits}f}" if se else "")
+
+    def table(which: str, columns: tuple) -> list[str]:
+        lines = ["| | " + " | ".join(heading for _, heading, _ in columns) + " | seconds |",
+                 "|---" * (len(columns) + 2) + "|"]
+        for row in results["rows"]:
+            if not row["figures"]:
+                lines.append(f"| {row['label']} | {row['note']} |" + " |" * len(columns))
+                continue
+            lines.append(f"| {row['label']} | " + " | ".join(cell(row[which], k, d) for k, _, d in columns)
+                         + f" | {row['seconds']:.0f} |")
+        return lines
+
+    targets = results["targets"]
+    met = {True: "met", False: "missed"}
+    best = targets["best"]
+    verdicts = ", ".join(f"{key} {met[ok]}" for key, ok in targets["rows"].get(best, {}).items())
+    settings = record["settings"]
+    lines = [f"All {results['chorales']} held-out chorales (voice-leading faults per 100 voice-pair transitions):", "",
+             *table("figures", HARMONY_COLUMNS), "",
+             f"The {results['new_tunes']} of them whose tune no training chorale sets:", "",
+             *table("new_tunes", HARMONY_COLUMNS[:6]), "",
+             f"Targets (against the counting baseline and Bach): the best model row by lower-voice accuracy, "
+             f"{best}: {verdicts or 'none measured'}; all together **{met[targets['met']]}**.", "",
+             f"{settings['draws']} harmonisations drawn per chorale; consensus of {settings['candidates']} draws a "
+             f"step; the RNN-RBM's likelihood by AIS, {settings['ais_chains']} chains x "
+             f"{settings['ais_temperatures']} temperatures; seed {settings['seed']}. "
+             f"{_provenance([(link, record)])} Whole run {_duration(record['wall_seconds'])} "
+             f"([record]({link}), `python benchmarks/harmonisation.py`)."]
+    return "\n".join(lines)
+
+
 RENDERERS: dict[str, tuple[str, Callable[[list[tuple[str, dict]]], str]]] = {
     "baselines": ("baselines", baselines),
     "table1": ("table1", table1),
     "commands_cost": ("commands", commands_cost),
     "sample_quality": ("sample_quality", sample_quality),
+    "harmonisation": ("harmonisation", harmonisation),
 }
 BLOCK = re.compile(r"(<!-- rendered: (?P<name>[a-z0-9_]+) -->\n)(?P<body>.*?)(<!-- end rendered: (?P=name) -->)",
                    re.S)

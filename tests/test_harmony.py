@@ -1,0 +1,178 @@
+"""Harmonisation's measures on hand-made four-voice fragments with known answers, the
+counting baseline's probabilities, the voices kept apart on the Bach default's grid, and each
+frame model's likelihood of the notes under a given soprano against enumeration."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rnn_rbm.models import registry
+from rnn_rbm.models.base import ScoreSettings
+from rnn_rbm.music import bach, harmony
+from rnn_rbm.music.pianoroll import NoteList, notes_to_roll
+from rnn_rbm.tasks import harmonise
+from tests.test_models import ALL_FRAMES, V, tiny
+
+REST = harmony.REST
+
+
+def roll_of(voices: np.ndarray) -> np.ndarray:
+    return harmony.voices_roll(np.asarray(voices))
+
+
+def test_a_known_pair_of_parallel_fifths_is_counted_once():
+    # Soprano and alto rise a step a fifth apart; tenor and bass hold.
+    voices = np.array([[67, 69], [60, 62], [55, 55], [48, 48]])
+    counts = harmony.voice_leading(voices)
+    assert counts["parallel_fifths"] == 1
+    assert counts["parallel_octaves"] == counts["hidden_fifths"] == counts["crossings"] == 0
+    # Five of the six pairs move (tenor and bass both hold).
+    assert counts["transitions"] == 5
+
+
+def test_parallel_octaves_and_a_crossing_are_found():
+    octaves = np.array([[72, 74], [64, 64], [60, 62], [48, 48]])  # soprano and tenor in octaves, a step up
+    assert harmony.voice_leading(octaves)["parallel_octaves"] == 1
+    crossed = np.array([[67, 64], [64, 67], [55, 55], [48, 48]])  # alto moves above the soprano
+    assert harmony.voice_leading(crossed)["crossings"] >= 1
+
+
+def test_a_chorale_against_itself_scores_100_percent():
+    voices = np.array([[67, 69, 71, REST], [62, 62, 64, REST], [59, 57, 55, REST], [43, 45, 40, REST]])
+    roll = roll_of(voices)
+    figures = harmony.agreement(voices, roll, voices, roll).figures()
+    for key in ("alto_accuracy", "tenor_accuracy", "bass_accuracy", "lower_accuracy", "pitch_class_match"):
+        assert figures[key] == 100.0
+    assert figures["four_notes"] == 100.0
+
+
+def test_a_wrong_tenor_costs_the_tenor_only():
+    bach = np.array([[67, 69], [62, 62], [59, 57], [43, 45]])
+    written = bach.copy()
+    written[2, 1] = 60
+    figures = harmony.agreement(written, roll_of(written), bach, roll_of(bach)).figures()
+    assert figures["tenor_accuracy"] == 50.0 and figures["alto_accuracy"] == figures["bass_accuracy"] == 100.0
+    assert figures["pitch_class_match"] == 50.0
+
+
+def test_voices_are_assigned_by_sorting_under_the_soprano():
+    roll = roll_of(np.array([[67, 67, 67], [60, 60, REST], [55, REST, REST], [48, 48, 48]]))
+    # A note above the soprano is not one of its lower voices.
+    roll[0, 70 - 21] = 1.0
+    voices = harmony.assign_voices(roll, np.array([67, 67, 67]))
+    np.testing.assert_array_equal(voices, [[67, 67, 67], [60, 60, REST], [55, REST, REST], [48, 48, 48]])
+
+
+def test_notes_out_of_range_are_counted_per_note():
+    voices = np.array([[67, 67, 67], [60, 60, 60], [55, 55, 55], [30, 30, 48]])  # one low bass note, 2 frames
+    assert harmony.out_of_range(voices) == (1, 5)
+
+
+def test_a_tune_is_the_same_in_any_key_and_rhythm():
+    tune = np.array([60, 60, 62, 64, REST, 62, 60])
+    moved = np.array([65, 67, 67, 67, 69, 67, 65])
+    assert harmony.tune(tune) == harmony.tune(moved) == (2, 2, -2, -2)
+    assert harmony.tune(np.array([60, 62, 60])) != harmony.tune(tune)
+
+
+def test_voice_bits_keep_each_voice_and_their_union_is_the_usual_roll():
+    voices = [NoteList(np.array([0.0, 1.0]), np.array([1.0, 2.0]), np.array([67, 69])),
+              NoteList(np.array([0.0]), np.array([2.0]), np.array([60])),
+              NoteList(np.array([0.0]), np.array([2.0]), np.array([60])),  # a unison with the alto
+              NoteList(np.array([0.0]), np.array([1.5]), np.array([48]))]
+    bits, stats = harmony.voice_bits(voices, 2)
+    together = NoteList(*(np.concatenate([getattr(v, f) for v in voices]) for f in ("onsets", "offsets", "pitches")))
+    roll, _ = notes_to_roll(together, 2)
+    np.testing.assert_array_equal(bits > 0, roll > 0)
+    pitches = harmony.voice_pitches(harmony.unpack_voice_bits(bits))
+    np.testing.assert_array_equal(pitches, [[67, 67, 69, 69], [60] * 4, [60] * 4, [48, 48, 48, REST]])
+    assert stats.notes == 5
+
+
+def test_a_chorale_read_by_voices_is_the_chorale_read_whole():
+    path = bach.chorale_paths()[0]
+    bits, _ = harmony.voice_bits(bach.voice_notes(path), 2)
+    whole, _ = notes_to_roll(bach.score_notes(path), 2)
+    np.testing.assert_array_equal(bits > 0, whole > 0)
+
+
+def test_the_counting_baseline_writes_what_it_counted_and_its_probabilities_sum_to_one():
+    lowest = 60  # a narrow grid: 4 pitches under the soprano, 16 possible lower sets
+    soprano = np.array([64, 64, 64])
+    roll = np.zeros((3, 8), np.float32)
+    roll[:, 4] = 1.0
+    roll[:, [0, 2]] = 1.0  # C and D under the E, three times
+    counter = harmony.CountingHarmoniser()
+    counter.count(roll, soprano, (0, "major"), lowest)
+    written = counter.harmonise(soprano, (0, "major"), num_pitches=8, lowest_pitch=lowest)
+    np.testing.assert_array_equal(written, roll)
+    total = 0.0
+    for below in itertools.product([0.0, 1.0], repeat=4):
+        frame = np.zeros(8, np.float32)
+        frame[4], frame[:4] = 1.0, below
+        total += np.exp(counter.log_prob(frame, 64, (0, "major"), lowest))
+    assert total == pytest.approx(1.0, abs=1e-9)
+
+
+def given_top(count: int) -> np.ndarray:
+    """The given units of a tiny frame: its `count` highest pitches (a soprano and above)."""
+    given = np.zeros(V, np.float32)
+    given[V - count:] = 1.0
+    return given
+
+
+@pytest.mark.parametrize("family", ["rnn", "lstm", "rnn_nade"])
+def test_an_exact_model_gives_the_conditional_of_the_notes_below(family):
+    model = tiny(family)
+    context = model.context(model.initial_state(1)) + 0.3
+    given = given_top(2)
+    frame = np.array([1, 0, 1, 1, 0], np.float32)  # the "soprano" at pitch 3, nothing above
+    matching = ALL_FRAMES[(ALL_FRAMES[:, given > 0] == frame[given > 0]).all(axis=1)]
+    contexts = tf.repeat(context, len(matching), axis=0)
+    joint = model.frame_log_prob(tf.constant(matching), contexts).numpy()
+    expected = joint - np.logaddexp.reduce(joint)
+    log_p, variance = model.given_log_prob(tf.constant(matching), contexts, tf.constant(np.tile(given, (len(matching), 1))),
+                                           ScoreSettings(draws=0), tf.random.Generator.from_seed(0))
+    np.testing.assert_allclose(log_p.numpy(), expected, atol=1e-5)
+    assert np.all(variance.numpy() == 0)
+
+
+def test_the_rnn_nade_refuses_a_given_set_that_is_not_its_first_units():
+    model = tiny("rnn_nade")
+    given = np.zeros((1, V), np.float32)
+    given[0, 0] = 1.0  # the lowest pitch: the NADE's last unit
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        model.given_log_prob(tf.constant(ALL_FRAMES[:1]), model.context(model.initial_state(1)), tf.constant(given),
+                             ScoreSettings(draws=0), tf.random.Generator.from_seed(0))
+
+
+def test_the_rnn_rbm_estimate_agrees_with_enumeration():
+    model = tiny("rnn_rbm")
+    context = model.context(model.initial_state(1)) + 0.5
+    given = given_top(2)
+    frame = np.array([[1, 1, 0, 1, 0]], np.float32)
+    matching = ALL_FRAMES[(ALL_FRAMES[:, given > 0] == frame[0, given > 0]).all(axis=1)]
+    minus_free = -np.array([float(model.frame_score(tf.constant(m[np.newaxis]), context)[0]) for m in matching])
+    index = int(np.nonzero((matching == frame[0]).all(axis=1))[0][0])
+    expected = -minus_free[index] - np.logaddexp.reduce(-minus_free)
+    log_p, variance = model.given_log_prob(tf.constant(frame), context, tf.constant(given[np.newaxis]),
+                                           ScoreSettings(draws=0, chains=400, temperatures=200),
+                                           tf.random.Generator.from_seed(0))
+    assert float(log_p[0]) == pytest.approx(expected, abs=0.05)
+    assert float(variance[0]) < 0.01
+
+
+def test_the_consensus_holds_the_soprano_and_writes_nothing_above_it():
+    model = tiny("rnn_rbm")
+    data = harmonise.DataConfig(num_pitches=V, lowest_pitch=60)
+    soprano = np.array([63, 63, 62, REST, 64])
+    written = harmonise.consensus(model, harmonise.GenerateConfig(gibbs_steps=3, num_steps=5), tf.random.Generator.from_seed(0),
+                                  soprano, data, candidates=8)
+    for t, pitch in enumerate(soprano):
+        if pitch != REST:
+            assert written[t, pitch - 60] == 1.0 and not written[t, pitch - 60 + 1:].any()
+    assert written.shape == (5, V) and set(np.unique(written)) <= {0.0, 1.0}
