@@ -189,3 +189,74 @@ def test_mismatched_settings_are_refused():
     narrow = events_tokenizer(2, lowest_pitch=48, num_pitches=24)
     with pytest.raises(ValueError, match="outside"):
         roll_to_events(roll_of(2, [(21, 0, 1)]), narrow, 2, lowest_pitch=21)
+
+
+# ---- the event_lstm's grammar: only well-formed sequences ----
+
+def _event_model(pitches: int = 12, steps_per_quarter: int = 2):
+    import tensorflow as tf
+
+    from rnn_rbm.config import family_config, replace_section
+    from rnn_rbm.models import registry
+
+    config = replace_section(family_config("event_lstm"), "data", num_pitches=pitches, lowest_pitch=60,
+                             steps_per_quarter=steps_per_quarter)
+    words = vocabulary(events_tokenizer(steps_per_quarter, 60, pitches))
+    config = replace_section(config, "tokens", vocabulary=[words])
+    config = replace_section(config, "model", n_recurrent=8, layers=1, dense_units=0, dropout=0.0)
+    return registry.build(config, tf.random.Generator.from_seed(0)), words
+
+
+def _well_formed(words: list[str], ids, pitches: int = 12) -> bool:
+    from rnn_rbm.music.midi_events import WORD_KINDS, allowed_words, word_kinds
+
+    kinds, columns = word_kinds(words, 60, pitches)
+    sounding, after = np.zeros(pitches, bool), False
+    for i in ids:
+        if not allowed_words(sounding, after, kinds, columns)[i]:
+            return False
+        kind = WORD_KINDS[kinds[i]]
+        if kind in ("note_on", "note_off"):
+            sounding[columns[i]] = kind == "note_on"
+        after = kind == "note_on"
+    return True
+
+
+def test_the_event_model_allows_what_the_grammar_allows_at_every_word():
+    import tensorflow as tf
+
+    from rnn_rbm.music.midi_events import allowed_words, word_kinds
+
+    model, words = _event_model()
+    roll = random_roll(np.random.default_rng(3), 24, pitches=12, density=0.2)
+    tokens = roll_to_events(roll, events_tokenizer(2, 60, 12), 2, lowest_pitch=60)
+    index = {w: i for i, w in enumerate(words)}
+    ids = np.array([[index[t]] for t in tokens], np.float32)
+    assert _well_formed(words, ids[:, 0].astype(int))
+    contexts = model.contexts(tf.constant(ids[np.newaxis]))[0]
+    probabilities = np.exp(np.stack([model.frame_log_prob(tf.constant(np.full((1, 1), k, np.float32)),
+                                                          contexts[t:t + 1]).numpy()[0]
+                                     for t in range(len(ids)) for k in range(len(words))]).reshape(len(ids), -1))
+    kinds, columns = word_kinds(words, 60, 12)
+    sounding, after = np.zeros(12, bool), False
+    for t, token in enumerate(tokens):
+        allowed = allowed_words(sounding, after, kinds, columns)
+        np.testing.assert_allclose(probabilities[t].sum(), 1.0, rtol=1e-5)
+        assert np.all(probabilities[t][~allowed] == 0.0) and np.all(probabilities[t][allowed] > 0.0)
+        # Never a NoteOff for a silent pitch.
+        offs = [i for i, w in enumerate(words) if w.startswith("NoteOff_") and not sounding[int(w[8:]) - 60]]
+        assert np.all(probabilities[t][offs] == 0.0)
+        kind, _, value = token.partition("_")
+        if kind in ("NoteOn", "NoteOff"):
+            sounding[int(value) - 60] = kind == "NoteOn"
+        after = kind == "NoteOn"
+
+
+def test_the_event_model_draws_only_well_formed_sequences():
+    import tensorflow as tf
+
+    model, words = _event_model()
+    drawn = model.sample(model.initial_state(4), tf.constant(300), 1, tf.random.Generator.from_seed(5),
+                         temperature=2.0).numpy()
+    for piece in drawn:
+        assert _well_formed(words, piece[:, 0].astype(int))

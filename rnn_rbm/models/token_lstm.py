@@ -141,8 +141,9 @@ class TokenLstm(FrameModel):
         return self._states(v, state0)[-1]
 
     def _logits(self, context: tf.Tensor, keep_dense: tf.Tensor | None = None) -> list[tf.Tensor]:
-        """Returns: each field's logits (N, size_f) from contexts (N, R)."""
-        h = context
+        """Returns: each field's logits (N, size_f) from contexts (N, R or more: a model may
+        carry more of its state in the context than h_L, which comes first)."""
+        h = context[..., : self.units]
         if self.Wd is not None:
             h = tf.nn.relu(tf.matmul(h, self.Wd) + self.bd)
             if keep_dense is not None:
@@ -176,7 +177,10 @@ class TokenLstm(FrameModel):
         rows = tf.where(tf.reshape(chain_rows(mask), [-1]))[:, 0]
         count = tf.shape(rows)[0]
         contexts = tf.gather(flatten_steps(contexts_before(self.context(states))), rows)
-        contexts = contexts * bernoulli.keep_mask(count, self.units, self.dropout, seed, 0, row_offset)
+        # Dropout on h_L only, not on what else a model's context carries (EventLstm's grammar).
+        contexts = tf.concat([contexts[:, : self.units] * bernoulli.keep_mask(count, self.units, self.dropout, seed,
+                                                                               0, row_offset),
+                              contexts[:, self.units:]], axis=-1)
         keep_dense = (bernoulli.keep_mask(count, int(self.Wd.shape[1]), self.dropout, seed, 1, row_offset)
                       if self.Wd is not None else None)
         log_p = self.frame_log_prob(tf.gather(flatten_steps(v), rows), contexts, keep_dense)
@@ -373,7 +377,108 @@ class MelodyLstm(TokenLstm):
 
 
 class EventLstm(TokenLstm):
-    """MIDI events as words (music/tokens.MidiEvents, miditok's MIDILike)."""
+    """MIDI events as words (music/tokens.MidiEvents, miditok's MIDILike), drawn only where they
+    make sense: its softmax is over the words the grammar allows after the words so far
+    (midi_events.allowed_words: the Velocity after a NoteOn, a NoteOn only for a silent pitch,
+    a NoteOff only for a sounding one, any TimeShift), in training and in generation alike, so
+    its likelihood stays normalised and its draws cannot pile notes up. What the grammar needs
+    of the past (the pitches sounding, whether the last word was a NoteOn) rides in the state
+    after the LSTMs' and in the context after h_L: (batch, 2LR + P + 1)."""
 
     FAMILY = "event_lstm"
-    DESCRIPTION = "an LSTM over MIDI events as words (miditok)"
+    DESCRIPTION = "an LSTM over MIDI events as words (miditok), only well-formed sequences"
+    grammar: EventGrammar | None = None
+
+    @classmethod
+    def from_config(cls, config: RunConfig, rng: tf.random.Generator) -> EventLstm:
+        model = super().from_config(config, rng)
+        model.grammar = EventGrammar.of(config.tokens.vocabulary, config.data.lowest_pitch, config.data.num_pitches)
+        return model
+
+    def _grammar_width(self) -> int:
+        return 0 if self.grammar is None else self.grammar.width
+
+    def initial_state(self, batch: int | tf.Tensor) -> tf.Tensor:
+        """Returns: the LSTMs' zero state, then nothing sounding and no NoteOn before."""
+        return tf.concat([super().initial_state(batch), tf.zeros([batch, self._grammar_width()])], axis=-1)
+
+    def rnn_step(self, state: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
+        if self.grammar is None:
+            return super().rnn_step(state, v)
+        lstm = 2 * self.layers * self.units
+        return tf.concat([super().rnn_step(state[..., :lstm], v), self.grammar.step(state[..., lstm:], v)], axis=-1)
+
+    def context(self, state: tf.Tensor) -> tf.Tensor:
+        lstm = 2 * self.layers * self.units
+        return tf.concat([super().context(state[..., :lstm]), state[..., lstm:]], axis=-1)
+
+    def _states(self, v: tf.Tensor, state0: tf.Tensor, keep: list[tf.Tensor] | None = None) -> tf.Tensor:
+        """The LSTMs' states after each token, each followed by the grammar's (time-major)."""
+        lstm = 2 * self.layers * self.units
+        states = super()._states(v, state0[..., :lstm], keep)
+        if self.grammar is None:
+            return states
+        return tf.concat([states, tf.transpose(self.grammar.run(state0[..., lstm:], v), [1, 0, 2])], axis=-1)
+
+    def _logits(self, context: tf.Tensor, keep_dense: tf.Tensor | None = None) -> list[tf.Tensor]:
+        logits = super()._logits(context, keep_dense)
+        if self.grammar is None:
+            return logits
+        return [self.grammar.masked(logits[0], context[..., self.units:])]
+
+
+class EventGrammar:
+    """midi_events' grammar in TensorFlow, for batches. Its state: the pitches sounding (P)
+    and whether the last word was a NoteOn (1), float32 0/1 (..., P + 1)."""
+
+    # A word the grammar forbids gets this added to its logit: probability exp(-1e9) = 0,
+    # yet a padded step's word (masked out of the loss) still has a finite log-probability.
+    FORBIDDEN = -1e9
+
+    def __init__(self, kinds: np.ndarray, columns: np.ndarray, num_pitches: int):
+        from rnn_rbm.music.midi_events import WORD_KINDS
+
+        kind = {name: (kinds == WORD_KINDS.index(name)).astype(np.float32) for name in WORD_KINDS}
+        pitch = np.zeros((len(kinds), num_pitches), np.float32)
+        pitch[np.nonzero(columns >= 0)[0], columns[columns >= 0]] = 1.0
+        self.width = num_pitches + 1
+        self.on = tf.constant(pitch * kind["note_on"][:, np.newaxis])  # (W, P)
+        self.off = tf.constant(pitch * kind["note_off"][:, np.newaxis])
+        self.is_on, self.is_velocity, self.is_shift = (tf.constant(kind[k]) for k in ("note_on", "velocity",
+                                                                                         "time_shift"))
+
+    @classmethod
+    def of(cls, vocabulary: list[list[str]], lowest_pitch: int, num_pitches: int) -> EventGrammar | None:
+        """Returns: the grammar of a vocabulary of MIDI events (one field, with time shifts),
+        None for any other (a test's toy vocabulary)."""
+        from rnn_rbm.music.midi_events import WORD_KINDS, word_kinds
+
+        if len(vocabulary) != 1 or not any(w.startswith("TimeShift_") for w in vocabulary[0]):
+            return None
+        kinds, columns = word_kinds(vocabulary[0], lowest_pitch, num_pitches)
+        assert WORD_KINDS.index("time_shift") in kinds
+        return cls(kinds, columns, num_pitches)
+
+    def step(self, state: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
+        """Returns: the state after the words v (batch, 1) (ids as float)."""
+        ids = tf.cast(v[..., 0], tf.int32)
+        sounding = tf.clip_by_value(state[..., :-1] + tf.gather(self.on, ids) - tf.gather(self.off, ids), 0.0, 1.0)
+        return tf.concat([sounding, tf.gather(self.is_on, ids)[..., tf.newaxis]], axis=-1)
+
+    def run(self, state0: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
+        """Returns: the state after each word of v (batch, T, 1), (batch, T, P + 1). A
+        well-formed sequence opens and closes each pitch in turn, so the pitches sounding are
+        the running sum of NoteOns less NoteOffs."""
+        ids = tf.cast(v[..., 0], tf.int32)
+        change = tf.gather(self.on, ids) - tf.gather(self.off, ids)
+        sounding = tf.clip_by_value(state0[:, tf.newaxis, :-1] + tf.cumsum(change, axis=1), 0.0, 1.0)
+        return tf.concat([sounding, tf.gather(self.is_on, ids)[..., tf.newaxis]], axis=-1)
+
+    def allowed(self, state: tf.Tensor) -> tf.Tensor:
+        """Returns: float32 0/1 (N, W), the words that may follow (midi_events.allowed_words)."""
+        sounding, after = state[..., :-1], state[..., -1:]
+        free = tf.matmul(1.0 - sounding, self.on, transpose_b=True) + tf.matmul(sounding, self.off, transpose_b=True)
+        return after * self.is_velocity + (1.0 - after) * (self.is_shift + free)
+
+    def masked(self, logits: tf.Tensor, state: tf.Tensor) -> tf.Tensor:
+        return logits + (1.0 - self.allowed(state)) * self.FORBIDDEN

@@ -198,3 +198,46 @@ def events_to_roll(tokens: list[str], tokenizer: miditok.MIDILike, steps_per_qua
         if 0 <= column < num_pitches:  # the tokenizer's range is the roll's; this only guards a mismatch
             roll[start:stop, column] = 1.0
     return roll
+
+
+# ---- the grammar of a well-formed sequence: which words may come next ----
+#
+# The codec writes every note as NoteOn_p, Velocity, ..., NoteOff_p, and a roll cannot sound
+# a pitch twice at once. So after a NoteOn only the Velocity may follow; otherwise a NoteOn
+# only for a silent pitch, a NoteOff only for a sounding one, or any TimeShift; never PAD.
+# The event_lstm applies this as a mask on its logits, in training and in generation, so that
+# its probabilities are over the words that make sense where they are drawn.
+WORD_KINDS = ("other", "note_on", "note_off", "velocity", "time_shift")
+
+
+def word_kinds(vocabulary: list[str], lowest_pitch: int = 21, num_pitches: int = 88) -> tuple[np.ndarray, np.ndarray]:
+    """What each word is, for the grammar.
+
+    vocabulary: the token strings in id order (`vocabulary(tokenizer)`).
+    Returns: (kind, int64 (W,), an index of WORD_KINDS; column, int64 (W,), the roll column
+    of a NoteOn's or NoteOff's pitch, -1 for other words and for pitches outside the roll).
+    """
+    kinds = np.zeros(len(vocabulary), np.int64)
+    columns = np.full(len(vocabulary), -1, np.int64)
+    names = {"NoteOn": "note_on", "NoteOff": "note_off", "Velocity": "velocity", "TimeShift": "time_shift"}
+    for index, word in enumerate(vocabulary):
+        kind, _, value = word.partition("_")
+        kinds[index] = WORD_KINDS.index(names.get(kind, "other"))
+        if kind in ("NoteOn", "NoteOff") and 0 <= int(value) - lowest_pitch < num_pitches:
+            columns[index] = int(value) - lowest_pitch
+    return kinds, columns
+
+
+def allowed_words(sounding: np.ndarray, after_note_on: bool, kinds: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """The words that may come next, given the pitches sounding (bool (num_pitches,)) and
+    whether the last word was a NoteOn (the numpy statement of the grammar; the event_lstm's
+    mask computes the same in TensorFlow, and a test holds them together).
+
+    Returns: bool (W,).
+    """
+    if after_note_on:
+        return kinds == WORD_KINDS.index("velocity")
+    is_sounding = np.where(columns >= 0, np.asarray(sounding)[np.maximum(columns, 0)], False)
+    return ((kinds == WORD_KINDS.index("time_shift"))
+            | ((kinds == WORD_KINDS.index("note_on")) & (columns >= 0) & ~is_sounding)
+            | ((kinds == WORD_KINDS.index("note_off")) & is_sounding))
