@@ -77,10 +77,28 @@ def test_a_word_the_vocabulary_lacks_is_an_error_or_unk_as_asked():
 
 def test_melody_is_the_top_voice_one_token_per_frame():
     roll = HAND_MADE[2]
-    melody = Melody.fit([], DATA)
+    melody = Melody.fit([roll], DATA)
     ids = melody.encode(roll)
-    assert len(ids) == len(roll) and melody.sizes == [89]
+    top_pitches = set(np.nonzero(top_voice(roll))[1])
+    # <unk>, rest, and only the pitches its top voice uses.
+    assert len(ids) == len(roll) and melody.sizes == [2 + len(top_pitches)]
     np.testing.assert_array_equal(melody.decode(ids), top_voice(roll))
+
+
+def test_the_melody_model_draws_only_pitches_its_training_tunes_use():
+    import tensorflow as tf
+
+    from rnn_rbm.models import registry
+
+    tune = roll_of(8, [(60 - 21, 0, 2), (62 - 21, 2, 2), (64 - 21, 4, 4)])  # C4, D4, E4
+    melody = Melody.fit([tune], DATA)
+    config = tiny_token_config("melody_lstm", melody.vocabulary)
+    model = registry.build(config, tf.random.Generator.from_seed(0))
+    # An untrained model at a high temperature: every word of its vocabulary gets drawn.
+    drawn = model.sample(model.initial_state(8), tf.constant(64), 1, tf.random.Generator.from_seed(1),
+                         temperature=3.0).numpy()
+    pitches = {int(c) + 21 for piece in drawn for c in np.nonzero(melody.decode(piece))[1]}
+    assert pitches and pitches <= {60, 62, 64}
 
 
 def test_midi_events_round_trip_through_miditok():

@@ -226,15 +226,21 @@ class NoteWords(Representation):
 class Melody(Representation):
     """One voice, one token per frame (the midi-rnn recipe): the pitch name of the top voice
     (music/guide.top_voice, the rule of --melody) or "rest". A pitch sounding in consecutive
-    frames is one held note when written back."""
+    frames is one held note when written back.
+
+    The pitches are those the training pieces' top voices use (FITTED), not every key: with
+    all 88, the softmax gave the keys no tune ever reaches a little probability each, about
+    one frame in 300 drew one (Bach's sopranos span MIDI 40-81; draws reached 21-107, some at
+    the first frame), and the LSTM, reading an embedding it never trained, wandered on from
+    there. A pitch the vocabulary lacks reads as <unk> and is written back as a rest."""
 
     NAME = "melody"
     FIELDS = ("pitch",)
+    FITTED = True
 
     @classmethod
     def fixed_vocabulary(cls, data: DataConfig) -> list[list[str]]:
-        names = [pretty_midi.note_number_to_name(data.lowest_pitch + c) for c in range(data.num_pitches)]
-        return [[REST] + names]
+        return [[UNKNOWN, REST]]
 
     def _words(self, roll: np.ndarray) -> list[tuple[str, ...]]:
         voice = top_voice(np.asarray(roll))
@@ -245,7 +251,7 @@ class Melody(Representation):
     def _roll(self, words: list[tuple[str, ...]]) -> np.ndarray:
         roll = self._empty(len(words))
         for t, (word,) in enumerate(words):
-            column = None if word == REST else self._column(word)
+            column = None if word in (REST, UNKNOWN) else self._column(word)
             if column is not None:
                 roll[t, column] = 1.0
         return roll
