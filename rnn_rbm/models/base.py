@@ -41,6 +41,9 @@ SCHEDULED_SAMPLING_STREAMS = (1 << 20, (1 << 20) + 1)
 BIAS_SMOOTHING = 1.0
 # Pieces a scorer reads at once (forward only: memory is the only limit).
 PIECES_PER_BATCH = 64
+# and at most this many padded frames (pieces x the longest's steps): the RNN-NADE holds a
+# (frames, V, H) tensor of them, which at 64 of Nottingham's pieces took the process past 13 GB.
+FRAMES_PER_BATCH = 4096
 
 
 class FrameModel(tf.Module):
@@ -55,6 +58,9 @@ class FrameModel(tf.Module):
     EXACT: ClassVar[bool] = True
     # What one step of its sequences is, in messages ("frames", or "tokens").
     STEPS: ClassVar[str] = "frames"
+    # Whether it models music, frame after frame (False: notes given audio, the acoustic model
+    # of transcription, which draws no pieces, has no past to read and serves as no prior).
+    GENERATES: ClassVar[bool] = True
     # Generation's --top_k, for models that draw words (0: every word).
     top_k: int = 0
     @classmethod
@@ -492,6 +498,24 @@ class RecurrentBiases(TanhRnn):
         return self.step_biases_from(self.previous_states(v))
 
 
+def piece_batches(lengths: list[int], pieces: int = PIECES_PER_BATCH, frames: int = FRAMES_PER_BATCH) -> list[list[int]]:
+    """Cuts pieces, in the order given, into consecutive batches of at most `pieces` pieces
+    and `frames` padded frames (pieces x the longest's length; a longer piece goes alone).
+
+    lengths: each piece's steps. Returns: the batches, as lists of piece indices.
+    """
+    batches: list[list[int]] = []
+    longest = 0
+    for index, length in enumerate(lengths):
+        if batches and len(batches[-1]) < pieces and (len(batches[-1]) + 1) * max(longest, length) <= frames:
+            batches[-1].append(index)
+            longest = max(longest, length)
+        else:
+            batches.append([index])
+            longest = length
+    return batches
+
+
 def mean_nll(log_p: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
     """Returns: the negative log-likelihood per real frame, -sum(log_p weights) / sum(weights)
     (of at least one frame), float32 scalar; log_p and weights of one shape, weights 1 on real
@@ -640,10 +664,9 @@ class ExactScorer:
         """Returns: the Scores of the frames of `rolls` (pieces, each (steps, V), time-major),
         in piece order."""
         log_p, counts = [], []
-        starts = range(0, len(rolls), PIECES_PER_BATCH)
-        for start in tqdm(starts, desc="exact likelihood", unit="batch", leave=False,
+        for group in tqdm(piece_batches([len(r) for r in rolls]), desc="exact likelihood", unit="batch", leave=False,
                           disable=None if progress else True):
-            v, mask = pad_batch(rolls[start : start + PIECES_PER_BATCH])
+            v, mask = pad_batch([rolls[i] for i in group])
             got = self.run(tf.constant(v), tf.constant(mask))
             log_p.append(got[0].numpy())
             counts.append(got[1].numpy())
