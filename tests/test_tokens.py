@@ -203,3 +203,27 @@ def test_token_models_refuse_frame_only_settings(midi_folder, tmp_path):
     with pytest.raises(UserError, match="selects by valid_nll"):
         train_task(TrainRequest(1, tmp_path / "x", Overrides(data_source=str(midi_folder), family="melody_lstm",
                                                              train={"select_metric": "valid_acc"})), loading)
+
+
+def test_a_tokens_fields_are_drawn_given_the_ones_before_it_and_stay_normalised():
+    import itertools
+
+    import tensorflow as tf
+
+    from rnn_rbm.models import registry
+    from rnn_rbm.ops import philox
+
+    vocabulary = [["a", "b", "c"], ["0", "1", "2"], ["x", "y"]]
+    model = registry.build(tiny_token_config("note_lstm", vocabulary), tf.random.Generator.from_seed(0))
+    rng = np.random.default_rng(0)
+    for row in model.C:
+        for table in row:
+            table.assign(rng.normal(size=table.shape).astype(np.float32))
+    context = model.context(model.initial_state(1))
+    every = np.array(list(itertools.product(range(3), range(3), range(2))), np.float32)
+    total = np.exp(model.frame_log_prob(tf.constant(every), tf.repeat(context, len(every), axis=0)).numpy()).sum()
+    assert total == pytest.approx(1.0, abs=1e-5)
+    # A coupling that ties the second field to the first: every draw obeys it.
+    model.C[1][0].assign(30.0 * np.eye(3, dtype=np.float32))
+    drawn = model.draw(tf.repeat(context, 200, axis=0), 1, philox.new_seed(tf.random.Generator.from_seed(3))).numpy()
+    assert len(set(drawn[:, 0])) == 3 and np.all(drawn[:, 1] == drawn[:, 0])
