@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -51,10 +50,7 @@ def main() -> None:
                                                  np.random.default_rng(args.seed), args.draws)
     path = records.save(args.record, "baselines", record)
     if args.publish:
-        target = ROOT / "records" / "baselines" / "baselines.json"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
-        print(f"published {target.relative_to(ROOT)}", file=sys.stderr)
+        records.publish(path, ROOT, "baselines/baselines.json")
     written = json.loads(path.read_text())
     print(baselines([(str(path), written)]))
     print(json.dumps(written["results"]))

@@ -23,7 +23,6 @@ import argparse
 import dataclasses
 import json
 import shlex
-import shutil
 import sys
 from pathlib import Path
 
@@ -81,10 +80,7 @@ def main() -> None:
         sys.exit(f"error: {exc}")
     path = records.save(args.record, "harmonisation", record)
     if args.publish:
-        target = ROOT / "records" / "harmonisation" / "harmonisation.json"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
-        print(f"published {target.relative_to(ROOT)}", file=sys.stderr)
+        records.publish(path, ROOT, "harmonisation/harmonisation.json")
     written = json.loads(path.read_text())
     print(harmonisation([(str(path), written)]))
     print(json.dumps({k: written["results"][k] for k in ("chorales", "new_tunes", "rows", "targets")}))

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rnn_rbm.records import Record  # noqa: E402
+from rnn_rbm.records import Record, publish  # noqa: E402
 
 WHICH = ("main", "tests")
 
@@ -74,10 +74,7 @@ def main() -> None:
         print(f"{which}: {seconds // 60:.0f} min {seconds % 60:.0f} s, exit code {code}; record {path}")
         failed |= code != 0
         if args.publish and code == 0:
-            target = ROOT / "records" / "commands" / f"{which}.json"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
-            print(f"published {target.relative_to(ROOT)}")
+            publish(path, ROOT, f"commands/{which}.json")
     sys.exit(1 if failed else 0)
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -85,7 +84,7 @@ def main() -> None:
     from rnn_rbm.engine import checkpoint
     from rnn_rbm.music import samplestats
     from rnn_rbm.outputs.recordtables import sample_quality
-    from rnn_rbm.records import Record, stamped_path, training_records
+    from rnn_rbm.records import Record, publish, stamped_path, training_records
 
     configs = [checkpoint.load_config(prefix) for prefix in args.checkpoints]
     data = configs[0].data
@@ -112,10 +111,7 @@ def main() -> None:
                           "training": training_records(prefix)}
         path = record.write(stamped_path(Path(prefix).parent, "sample_quality"))
         if args.publish:
-            target = ROOT / "records" / "sample_quality" / f"{config.model.family}.json"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
-            print(f"published {target.relative_to(ROOT)}", file=sys.stderr)
+            publish(path, ROOT, f"sample_quality/{config.model.family}.json")
         done.append((str(path), json.loads(path.read_text())))
         print(f"{prefix}: drew {len(rolls)} pieces in {record.phases['generate']:.0f} s; record {path}", flush=True)
     print()

@@ -200,3 +200,18 @@ def training_records(prefix: str) -> dict:
             found[what] = {key: record[key] for key in ("command", "wall_seconds", "phases", "results", "revision")}
             found[what]["record"] = paths[-1].name
     return found
+
+
+def publish(path: Path, root: Path, name: str) -> Path:
+    """Copies the record at `path` to root/records/NAME (e.g. "baselines/baselines.json"), where
+    benchmarks/render_docs.py renders the docs' tables from, and says so on stderr.
+
+    Returns: the copy's path.
+    """
+    import shutil
+
+    target = Path(root) / "records" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, target)
+    print(f"published {target.relative_to(root)}", file=sys.stderr)
+    return target

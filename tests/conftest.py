@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -59,3 +60,16 @@ def midi_folder(tmp_path: Path) -> Path:
     (folder / "not_midi.mid").write_bytes(b"this is not a MIDI file at all")
     make_midi([], drums=[(36, 0, 1), (38, 1, 2)]).write(str(folder / "drums_only.mid"))
     return folder
+
+
+def fluidsynth_or_skip() -> None:
+    """Skips a test where FluidSynth cannot be imported, naming how to install it; under CI,
+    where .ci/run installs it, fails instead."""
+    from rnn_rbm.outputs import audio
+
+    reason = audio.quiet_fluidsynth_import()
+    if reason is not None:
+        message = f"FluidSynth not usable here ({reason}): apt-get install libfluidsynth3 (or fluidsynth)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{message}; .ci/run installs it, so under CI it must be there")
+        pytest.skip(message)

@@ -1,11 +1,10 @@
 """WAV rendering: audible, the right length, the right pitch; FluidSynth where it is installed."""
 
-import os
 import wave
 
 import numpy as np
 import pytest
-from conftest import make_midi
+from conftest import fluidsynth_or_skip, make_midi
 
 from rnn_rbm.errors import UserError
 from rnn_rbm.outputs import audio
@@ -65,15 +64,6 @@ def test_without_fluidsynth_the_fallback_is_chosen_with_a_one_line_notice(monkey
 def test_a_missing_sound_font_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="no such file"):
         audio.find_synth(tmp_path / "missing.sf2")
-
-
-def fluidsynth_or_skip() -> None:
-    reason = audio.quiet_fluidsynth_import()
-    if reason is not None:
-        message = f"FluidSynth not usable here ({reason}): apt-get install libfluidsynth3 (or fluidsynth)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"{message}; .ci/run installs it, so under CI it must be there")
-        pytest.skip(message)
 
 
 def test_fluidsynth_plays_the_note_with_a_general_midi_font(tmp_path):

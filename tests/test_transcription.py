@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import ast
 import itertools
-import os
-import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import fluidsynth_or_skip
 
 from rnn_rbm.errors import UserError
 from rnn_rbm.outputs import audio as synthesis
@@ -27,12 +27,7 @@ def key_energy(feats: np.ndarray, config: features.FeatureConfig = CONFIG) -> np
 
 
 def write_wav(path, samples: np.ndarray, rate: int = RATE) -> None:
-    pcm = np.round(np.clip(samples, -1, 1) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(pcm.tobytes())
+    synthesis.write_wav(Path(path), np.asarray(samples), rate)
 
 
 def sine(hz: float, seconds: float, rate: int = RATE, amplitude: float = 0.5) -> np.ndarray:
@@ -41,18 +36,13 @@ def sine(hz: float, seconds: float, rate: int = RATE, amplitude: float = 0.5) ->
 
 # --- audio -------------------------------------------------------------------------------
 
-def fluidsynth_or_skip() -> synthesis.Synth:
-    reason = synthesis.quiet_fluidsynth_import()
-    if reason is not None:
-        message = f"FluidSynth not usable here ({reason}): apt-get install libfluidsynth3 (or fluidsynth)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"{message}; .ci/run installs it, so under CI it must be there")
-        pytest.skip(message)
+def fluidsynth_synth() -> synthesis.Synth:
+    fluidsynth_or_skip()
     return audio.require_fluidsynth(synthesis.bundled_sound_font())  # small and quick
 
 
 def test_a_rendered_chord_has_cqt_energy_at_its_pitches():
-    synth = fluidsynth_or_skip()
+    synth = fluidsynth_synth()
     chord = [60, 64, 67]  # C4 E4 G4
     roll = np.zeros((6, 88), dtype=np.float32)
     roll[1:5, np.array(chord) - 21] = 1
