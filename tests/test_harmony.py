@@ -176,3 +176,42 @@ def test_the_consensus_holds_the_soprano_and_writes_nothing_above_it():
         if pitch != REST:
             assert written[t, pitch - 60] == 1.0 and not written[t, pitch - 60 + 1:].any()
     assert written.shape == (5, V) and set(np.unique(written)) <= {0.0, 1.0}
+
+
+def tiny_chorales(count: int = 4) -> harmonise.Chorales:
+    """Chorales of four frames in C major, the first two in the training split."""
+    made = []
+    for index in range(count):
+        shift = index % 2  # two tunes
+        voices = np.array([[67 + shift, 69, 71, 72], [64, 65, 67, 67], [60, 60, 62, 64], [48, 53, 55, 48]])
+        made.append(harmonise.Chorale(f"c{index}.mxl", "train" if index < 2 else "valid", voices, roll_of(voices)))
+    train, held = made[:2], made[2:]
+    data = harmonise.DataConfig()
+    return harmonise.Chorales(train, held, [harmonise.soprano_key(c, data) for c in held], [False] * len(held), data)
+
+
+def test_bach_against_himself_and_the_counting_baseline_on_his_own_tunes():
+    chorales = tiny_chorales()
+    bach = harmonise.bach_row(chorales)
+    assert bach.figures["lower_accuracy"] == 100.0 and bach.figures["pitch_class_match"] == 100.0
+    counting = harmonise.counting_row(chorales)
+    # Every held-out soprano note was seen in training over the same lower notes.
+    assert counting.figures["lower_accuracy"] == 100.0
+    assert np.isfinite(counting.figures["log_likelihood"]) and counting.figures["log_likelihood"] <= 0
+    rows = [bach.to_json(), counting.to_json(),
+            harmonise.Row("model", {**counting.figures, "log_likelihood": 0.0, "lower_accuracy": 50.0}).to_json()]
+    judged = harmonise.targets(rows)
+    assert judged["best"] == "model" and not judged["met"]
+    assert judged["rows"]["model"]["log_likelihood"] and not judged["rows"]["model"]["lower_accuracy"]
+
+
+def test_the_examples_put_every_rows_harmonisation_on_the_results_page(tmp_path):
+    chorales = tiny_chorales()
+    chorales.new_tune = [True, False]
+    rows = [harmonise.bach_row(chorales), harmonise.counting_row(chorales)]
+    page = harmonise.write_examples(harmonise.Harmonised(chorales, rows), tmp_path, count=3, audio=False)
+    text = page.read_text()
+    for row in ("Bach", "Counting-baseline"):
+        midi = next(tmp_path.glob(f"c2_{row}*.mid"))
+        assert midi.name in text and midi.with_suffix(".png").exists()
+    assert not list(tmp_path.glob("c3_*"))  # its tune is not new

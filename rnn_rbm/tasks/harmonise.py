@@ -123,6 +123,9 @@ def measure(written: list[list[np.ndarray]], chorales: Chorales, log_likelihood:
     subsets = (np.ones(len(chorales.held), bool), np.asarray(chorales.new_tune))
     out = []
     for chosen in subsets:
+        if not chosen.any():  # no held-out chorale with a new tune
+            out.append({"chorales": 0})
+            continue
         agree, faults, outside, notes, rolls = harmony.Agreement(), None, 0, 0, []
         for index in np.nonzero(chosen)[0]:
             bach = chorales.held[index]
