@@ -521,6 +521,65 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
     _run(main, parser, argv)
 
 
+def transcribe_main(argv: Sequence[str] | None = None) -> None:
+    """rnn_rbm_transcribe.py: recordings to MIDI by an acoustic model, alone or with a model of
+    music as its prior (the paper's Section 7), with a picture of each and the results page."""
+    from rnn_rbm.transcription.audio import MAX_AUDIO_SECONDS
+    from rnn_rbm.transcription.decoders import DECODERS, DecoderConfig
+
+    defaults = DecoderConfig()
+    parser = argparse.ArgumentParser(prog="rnn_rbm_transcribe.py", description=
+                                     "Transcribe recordings of piano music into MIDI: an acoustic model gives "
+                                     "every note's probability in every audio frame, and a decoder chooses the "
+                                     "notes, alone or weighing a model of music (the product of experts of "
+                                     "Boulanger-Lewandowski et al. 2012, Section 7). Writes OUT_DIR/<run>_<name>.mid "
+                                     "and .png, and the results page OUT_DIR/index.html.")
+    parser.add_argument("audio", type=Path, nargs="+", metavar="AUDIO", help="recordings: WAV, FLAC, OGG or MP3, "
+                        f"any sample rate, stereo mixed down, at most {MAX_AUDIO_SECONDS / 60:.0f} min each")
+    parser.add_argument("--acoustic", type=Path, required=True, metavar="CKPT", help="the acoustic model: a "
+                        "checkpoint of rnn_rbm_train.py N --model acoustic, or its folder")
+    parser.add_argument("--prior", type=Path, metavar="CKPT", help="a model of music (rnn_rbm, rnn_nade, lstm, "
+                        "rnn) as the prior of the greedy and beam decoders, e.g. pretrained/jsb/rnn_rbm")
+    parser.add_argument("--decoder", choices=DECODERS, help="threshold: the acoustic model alone; hmm: each note "
+                        "smoothed by a two-state HMM counted on the acoustic model's training music; greedy: the "
+                        "paper's product of experts, frame after frame; beam: the same by beam search (default "
+                        "greedy with --prior, else threshold)")
+    parser.add_argument("--alpha", type=_non_negative_float, help=f"the prior's weight (default {defaults.alpha:g}; "
+                        "0: the acoustic model alone)")
+    parser.add_argument("--level", type=_open_share, help=f"threshold's level (default {defaults.level:g})")
+    parser.add_argument("--candidates", type=_count(1), help="notes per audio frame whose subsets greedy and beam "
+                        f"weigh, 2^K candidates (default {defaults.candidates}, the paper's)")
+    parser.add_argument("--width", type=_count(1), help=f"beam's width (default {defaults.width})")
+    parser.add_argument("--step_seconds", type=_positive_float, help="the duration of one step of the prior's "
+                        "music, a whole number of the acoustic model's audio frames (default: the acoustic "
+                        "model's, as it was trained); the prior reads one frame of notes per step")
+    parser.add_argument("--cache_dir", type=Path, help="where converted rolls are cached, for --decoder hmm "
+                        "(default $RNN_RBM_CACHE or ~/.cache/rnn_rbm)")
+    parser.add_argument("--out_dir", type=Path, default=Path("results"), help="default results/")
+    parser.add_argument("--quiet", action="store_true", help="only warnings and errors, no progress bars")
+    parser.add_argument("--verbose", action="store_true", help="let TensorFlow's own log lines and Python's "
+                        "warnings through (hidden by default)")
+
+    def main(args: argparse.Namespace) -> None:
+        out_dir = _writable_dir(args.out_dir, "--out_dir")
+        from rnn_rbm.data.dataset import Loading
+        from rnn_rbm.tasks.transcribe import TranscribeRequest, transcribe_task
+
+        name = args.decoder or ("greedy" if args.prior is not None else "threshold")
+        given = {"alpha": args.alpha, "level": args.level, "candidates": args.candidates, "width": args.width}
+        decoder = DecoderConfig(name=name, **{k: v for k, v in given.items() if v is not None})
+        import shlex
+
+        request = TranscribeRequest(args.audio, args.acoustic, out_dir, args.prior, decoder, args.step_seconds,
+                                    command=shlex.join(["python", *args.command_line]))
+        done = transcribe_task(request, Loading(args.cache_dir, progress=not args.quiet))
+        for transcription in done.files:
+            print(transcription.midi)
+        log.info("results page %s", done.page)
+
+    _run(main, parser, argv)
+
+
 def _harmonise(args: argparse.Namespace) -> None:
     """rnn_rbm_evaluate.py CKPT --harmonise: the harmonisation table of one checkpoint (rows:
     Bach, the counting baseline, the checkpoint's), then one JSON line; a record beside CKPT."""
@@ -560,6 +619,11 @@ def _print_evaluation(args: argparse.Namespace, measured) -> None:
     import math
 
     result, config, chosen = measured.evaluation, measured.config, measured.config.evaluate
+    if hasattr(result, "lines"):  # a model that says its own figures (the acoustic model: notes given audio)
+        print(f"{args.checkpoint} on {config.data_source}, {measured.split} split, {result.frames} audio frames")
+        print("\n".join(result.lines()))
+        print(json.dumps(measured.figures()))
+        return
     if measured.tokens:
         print(f"{args.checkpoint} on {config.data_source}, {measured.split} split, {result.tokens} "
               f"{config.tokens.representation} tokens")

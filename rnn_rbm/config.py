@@ -224,6 +224,72 @@ class EvalConfig:
     valid_pieces: int = 0  # the first N validation pieces only (a fixed subset); 0 = all
 
 
+# Piano keys: the width of every roll and of the acoustic model's output (transcription/).
+NUM_KEYS = 88
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """How audio becomes acoustic-model input; saved with the acoustic model.
+
+    sample_rate: Hz the audio is resampled to; 16 kHz keeps C8 (4.2 kHz) and its first
+        partial below Nyquist at half the cost of 44.1 kHz.
+    step_seconds: duration of one symbolic step (roll row): the tempo mapping.
+    frames_per_step: audio frames per symbolic step (the paper decodes audio frames finer
+        than steps); step_seconds * sample_rate must divide by it (see hop_length).
+    bins_per_semitone: CQT bins per key (transcription/features.py's docstring: why 3).
+    context: audio frames stacked on each side of a frame (features.stack_context).
+    filter_scale: librosa's CQT filter length factor; below 1 trades pitch resolution
+        for time resolution in the bass.
+    log_floor: added to CQT magnitudes before the log, about 80 dB below a loud note, so
+        that silence is a finite value rather than -inf.
+    """
+
+    sample_rate: int = 16000
+    step_seconds: float = 0.25
+    frames_per_step: int = 4
+    bins_per_semitone: int = 3
+    context: int = 2
+    filter_scale: float = 1.0
+    log_floor: float = 1e-4
+
+    @property
+    def num_bins(self) -> int:
+        """CQT bins per frame: NUM_KEYS * bins_per_semitone."""
+        return NUM_KEYS * self.bins_per_semitone
+
+    @property
+    def hop(self) -> int:
+        """Samples per audio frame (hop_length of step_seconds, frames_per_step, sample_rate)."""
+        return hop_length(self.step_seconds, self.frames_per_step, self.sample_rate)
+
+    @property
+    def input_size(self) -> int:
+        """Length of one stacked feature vector: (2 * context + 1) * num_bins."""
+        return (2 * self.context + 1) * self.num_bins
+
+
+def hop_length(step_seconds: float, frames_per_step: int, sample_rate: int) -> int:
+    """Samples per audio frame such that `frames_per_step` frames fill one step exactly.
+
+    Hops with many factors of two make the CQT faster: librosa halves the sample rate once
+    per octave only while the hop stays even (0.25 s at 16 kHz in 4 frames: hop 1000 = 8 x 125).
+
+    Returns: int hop in samples. Raises UserError when step_seconds * sample_rate /
+    frames_per_step is not a whole number of samples (frames would drift off the steps).
+    """
+    if step_seconds <= 0 or frames_per_step < 1 or sample_rate < 1:
+        raise UserError(f"a step of {step_seconds} s in {frames_per_step} frames at {sample_rate} Hz: "
+                        "all three must be positive")
+    exact = step_seconds * sample_rate / frames_per_step
+    hop = int(round(exact))
+    if hop < 1 or abs(exact - hop) > 1e-6 * max(1.0, exact):
+        raise UserError(f"a step of {step_seconds} s at {sample_rate} Hz is {step_seconds * sample_rate:g} "
+                        f"samples, which {frames_per_step} audio frames cannot share evenly; choose a step "
+                        "duration or frames per step that divide it")
+    return hop
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything that shapes a trained model: saved with every checkpoint."""
@@ -232,6 +298,8 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     tokens: TokenConfig = field(default_factory=TokenConfig)
+    # How audio becomes the acoustic model's input (models/acoustic.py); unused by the others.
+    features: FeatureConfig = field(default_factory=FeatureConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     evaluate: EvalConfig = field(default_factory=EvalConfig)
@@ -281,7 +349,7 @@ def replace_section(config: RunConfig, section: str, **changes: Any) -> RunConfi
 
 
 
-_SECTIONS = ("data", "model", "tokens", "pretrain", "train", "evaluate")
+_SECTIONS = ("data", "model", "tokens", "features", "pretrain", "train", "evaluate")
 
 
 @dataclass(frozen=True)
@@ -429,6 +497,14 @@ FAMILIES: dict[str, dict[str, dict[str, Any]]] = {
                    "tokens": {"representation": "midi_events", "primer_tokens": 64},
                    "train": {"select_metric": "valid_nll", "optimizer": "rmsprop", "learning_rate": 0.001,
                              "select_min_delta": 0.0, "validate_every": 1}},
+    # Transcription's acoustic model (models/acoustic.py: why these sizes): two hidden layers of
+    # 256 units, the width of Nam et al. (2011), with a little dropout; selected by the notes'
+    # cross-entropy on the valid split's audio, validated every epoch (a pass over the frames),
+    # sequences of 256 audio frames, 16 a batch; it draws no pictures.
+    "acoustic": {"model": {"n_hidden": 256, "layers": 2, "dropout": 0.2, "init_std": 0.05},
+                 "train": {"select_metric": "valid_nll", "learning_rate": 0.001, "select_min_delta": 0.0,
+                           "validate_every": 1, "image_every": 0, "early_stop_patience": 5,
+                           "lr_schedule": "plateau", "lr_plateau_patience": 2}},
 }
 
 

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from rnn_rbm.config import FAMILIES, RunConfig
 from rnn_rbm.errors import UserError
+from rnn_rbm.models.acoustic import Acoustic
 from rnn_rbm.models.base import FrameModel
 from rnn_rbm.models.lstm import Lstm
 from rnn_rbm.models.rnn import Rnn
@@ -21,7 +22,7 @@ from rnn_rbm.models.rnn_rbm import RnnRbm
 from rnn_rbm.models.token_lstm import EventLstm, MelodyLstm, NoteLstm
 
 MODELS: dict[str, type[FrameModel]] = {
-    cls.FAMILY: cls for cls in (RnnRbm, RnnNade, Lstm, Rnn, NoteLstm, MelodyLstm, EventLstm)}
+    cls.FAMILY: cls for cls in (RnnRbm, RnnNade, Lstm, Rnn, NoteLstm, MelodyLstm, EventLstm, Acoustic)}
 _REGISTERED: set[str] = set()  # the names `register` added
 
 

@@ -226,3 +226,69 @@ def measure_histograms_png(path: Path, samples: dict[str, np.ndarray], labels: d
         fig.suptitle(title, fontsize="medium")
     fig.savefig(path, format="png")
     return Path(path)
+
+
+def transcription_png(path: Path, posteriors: np.ndarray, decoded: np.ndarray, frame_seconds: float,
+                      lowest_pitch: int = 21, title: str | None = None) -> Path:
+    """Draws a transcription: above, the acoustic model's probability of every note (white 0,
+    black 1); below, the notes decoded; pitch upwards over the pitches either shows, time in seconds.
+
+    posteriors: (num_frames, num_pitches), time-major, probabilities; decoded: same shape, 0/1;
+    column i = MIDI pitch lowest_pitch + i; each row lasts frame_seconds.
+    Returns: path.
+    """
+    posteriors = np.asarray(posteriors, dtype=np.float32)
+    active = np.asarray(decoded) > 0
+    # Faint probabilities widen the window too, so that a note the decoder dropped still shows.
+    low, high = _pitch_window(active | (posteriors > 0.2), lowest_pitch)
+    columns = slice(low - lowest_pitch, high - lowest_pitch + 1)
+    seconds = max(len(active) * frame_seconds, 1e-9)
+    extent = (0, seconds, low - 0.5, high + 0.5)
+    fig = Figure(figsize=(min(max(6, 3 + 0.15 * seconds), 24), min(max(4, 2 + 0.12 * (high - low)), 12)),
+                 dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    top.imshow(posteriors[:, columns].T[::-1], aspect="auto", interpolation="nearest", cmap="Greys", vmin=0.0,
+               vmax=1.0, extent=extent)
+    top.set_title("acoustic model: P(note sounds)", fontsize="small")
+    image = roll_image(active.astype(np.float32), lowest_pitch)
+    top_row = lowest_pitch + active.shape[1] - 1
+    bottom.imshow(image[top_row - high: top_row - low + 1], aspect="auto", interpolation="nearest", extent=extent)
+    bottom.set_title("decoded notes", fontsize="small")
+    pitches = range(low, high + 1)
+    named = [p for p in pitches if p % 12 == 0] or [p for p in pitches if p % 12 not in _BLACK_KEYS]
+    for ax in (top, bottom):
+        ax.set_yticks(named, [pretty_midi.note_number_to_name(p) for p in named])
+        ax.set_ylabel("pitch")
+    bottom.set_xlabel("time (s)")
+    if title:
+        fig.suptitle(title, fontsize="medium")
+    fig.savefig(path, format="png")
+    return Path(path)
+
+
+def grouped_bars_png(path: Path, groups: dict[str, dict[str, float]], ylabel: str, title: str | None = None) -> Path:
+    """Draws bars in groups, as the paper's Figure 5: one group per key of `groups` (a data set),
+    one bar per key of its dict (a row: a decoder, a prior, the paper's figure), the same
+    colour for the same row in every group, its value written above it.
+
+    Returns: path.
+    """
+    rows = list(dict.fromkeys(row for values in groups.values() for row in values))
+    fig = Figure(figsize=(max(6, 1.0 + 0.45 * len(rows) * len(groups)), 4.5), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    width = 0.8 / max(len(rows), 1)
+    for index, row in enumerate(rows):
+        xs = [g + (index - (len(rows) - 1) / 2) * width for g, values in enumerate(groups.values()) if row in values]
+        heights = [values[row] for values in groups.values() if row in values]
+        bars = ax.bar(xs, heights, width, label=row, color=f"C{index % 10}")
+        ax.bar_label(bars, fmt="%.1f", fontsize="x-small", padding=1)
+    ax.set_xticks(range(len(groups)), list(groups))
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.grid(axis="y", alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize="medium")
+    fig.savefig(path, format="png")
+    return Path(path)

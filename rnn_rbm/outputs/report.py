@@ -103,7 +103,7 @@ def rebuild_index(out_dir: Path) -> Path:
 </head>
 <body>
 <h1>rnn-rbm results</h1>
-<p>{len(records)} generation run{"" if len(records) == 1 else "s"}, newest first.
+<p>{len(records)} run{"" if len(records) == 1 else "s"} (generated pieces, transcriptions), newest first.
 Pictures: primer grey, held melody orange, generated blue; time in beats.</p>
 {runs}
 </body>
@@ -127,7 +127,9 @@ def _link(out_dir: Path, name: object) -> str | None:
 
 def _run_section(out_dir: Path, record: dict) -> str:
     settings = record.get("settings") or {}
-    facts = [("checkpoint", record.get("checkpoint")), ("data", record.get("data")), ("seed", record.get("seed")),
+    facts = [("kind", record.get("kind")), ("audio", record.get("audio")),  # a transcription run's
+             ("checkpoint", record.get("checkpoint")), ("prior", record.get("prior")),
+             ("data", record.get("data")), ("seed", record.get("seed")),
              ("created", record.get("created")), ("primer", record.get("primer")),
              ("melody", record.get("melody")), ("sound", record.get("synth"))]
     facts += [(key, value) for key, value in sorted(settings.items())] if isinstance(settings, dict) else []
