@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from rnn_rbm import quiet, records  # noqa: E402
 from rnn_rbm.config import BENCHMARK_STEPS_PER_QUARTER  # noqa: E402
+from rnn_rbm.transcription import require_extra  # noqa: E402
 from rnn_rbm.errors import UserError  # noqa: E402
 from rnn_rbm.tasks.figure5 import PAPER, Figure5Settings  # noqa: E402
 
@@ -127,6 +128,7 @@ def main() -> None:
     args = parser.parse_args()
     quiet.setup(verbose=args.verbose, quiet=args.quiet)
     try:
+        require_extra()
         run(args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -561,6 +561,9 @@ def transcribe_main(argv: Sequence[str] | None = None) -> None:
                         "warnings through (hidden by default)")
 
     def main(args: argparse.Namespace) -> None:
+        from rnn_rbm.transcription import require_extra
+
+        require_extra()
         out_dir = _writable_dir(args.out_dir, "--out_dir")
         from rnn_rbm.data.dataset import Loading
         from rnn_rbm.tasks.transcribe import TranscribeRequest, transcribe_task

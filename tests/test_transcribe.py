@@ -383,3 +383,13 @@ def test_the_pictures_are_written(tmp_path):
                                   "accuracy %")
     for path in (png, bars):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_without_the_transcribe_extra_the_message_says_how_to_install_it(monkeypatch):
+    import sys
+
+    from rnn_rbm.transcription import require_extra
+
+    monkeypatch.setitem(sys.modules, "librosa", None)
+    with pytest.raises(UserError, match=r"pip install -e \"\.\[transcribe\]\""):
+        require_extra()

@@ -54,6 +54,7 @@ from rnn_rbm.errors import UserError
 from rnn_rbm.models.base import BIAS_SMOOTHING, FrameModel, Scores, ScoreSettings, mean_nll, piece_batches
 from rnn_rbm.ops import accuracy, bernoulli
 from rnn_rbm.transcription.audio import require_fluidsynth
+from rnn_rbm.transcription import require_extra
 from rnn_rbm.transcription.features import LOWEST_PITCH, NUM_KEYS, roll_to_frames
 
 log = logging.getLogger(__name__)
@@ -213,6 +214,7 @@ class Acoustic(FrameModel):
     def prepare_training(cls, dataset: Dataset, config: RunConfig) -> tuple[Dataset, RunConfig]:
         """Returns: the training and validation pieces as audio frames (read_split), and the
         config as it is. Raises UserError for settings it cannot train with, or without FluidSynth."""
+        require_extra()
         train = config.train
         if train.select_metric != "valid_nll":
             raise UserError(f"the acoustic model selects by valid_nll (its notes' cross-entropy), not "

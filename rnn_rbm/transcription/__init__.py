@@ -14,3 +14,16 @@ symbolic priors plug in from above without this floor knowing them:
 Rolls are time-major throughout: `(num_steps, 88)` float32 of 0/1, column i is MIDI
 pitch 21 + i.
 """
+
+
+def require_extra() -> None:
+    """Raises UserError, saying how to install them, when the transcription extra's libraries
+    (librosa, mir_eval) are missing: the base install leaves them out."""
+    from rnn_rbm.errors import UserError
+
+    try:
+        import librosa  # noqa: F401
+        import mir_eval  # noqa: F401
+    except ImportError as exc:
+        raise UserError(f"transcription needs the [transcribe] extra ({exc.name} is missing): "
+                        "pip install -e \".[transcribe]\"") from None
