@@ -27,6 +27,8 @@ from tqdm import tqdm
 
 from rnn_rbm.data.audiocache import split_features
 from rnn_rbm.data.dataset import Dataset
+from rnn_rbm.outputs.recordtables import FIGURE5_PAPER as PAPER
+from rnn_rbm.outputs.recordtables import FIGURE5_PAPER_REDUCTION as PAPER_REDUCTION
 from rnn_rbm.transcription.audio import require_fluidsynth
 from rnn_rbm.transcription.decoders import DecoderConfig, decode
 from rnn_rbm.transcription.features import roll_to_frames
@@ -38,16 +40,6 @@ if TYPE_CHECKING:  # TensorFlow's: not imported by the benchmark's flags, before
     from rnn_rbm.engine.transcriber import AcousticReader
 
 log = logging.getLogger(__name__)
-
-# Figure 5's bars, frame accuracy %, read from the figure (issue 26): the acoustic model alone
-# at threshold 0.5, with HMM smoothing, with the RNN-RBM as its prior.
-PAPER = {"piano_midi": {"threshold": 58.4, "hmm": 59.5, "rnn_rbm": 60.8},
-         "nottingham": {"threshold": 70.6, "hmm": 71.4, "rnn_rbm": 77.1},
-         "musedata": {"threshold": 35.1, "hmm": 30.6, "rnn_rbm": 44.7},
-         "jsb": {"threshold": 71.7, "hmm": 72.0, "rnn_rbm": 80.6}}
-# The paper's relative error reduction of the RNN-RBM prior over the HMM, (acc_prior - acc_hmm) /
-# (100 - acc_hmm), rounded down as the issue states the targets.
-PAPER_REDUCTION = {"piano_midi": 0.03, "nottingham": 0.20, "musedata": 0.20, "jsb": 0.31}
 
 
 @dataclass(frozen=True)
