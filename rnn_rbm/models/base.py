@@ -41,8 +41,8 @@ SCHEDULED_SAMPLING_STREAMS = (1 << 20, (1 << 20) + 1)
 BIAS_SMOOTHING = 1.0
 # Pieces a scorer reads at once (forward only: memory is the only limit).
 PIECES_PER_BATCH = 64
-# and at most this many padded frames (pieces x the longest's steps): the RNN-NADE holds a
-# (frames, V, H) tensor of them, which at 64 of Nottingham's pieces took the process past 13 GB.
+# and, for a scorer whose pieces are long (the acoustic model's audio frames), at most this many
+# padded frames (pieces x the longest's steps).
 FRAMES_PER_BATCH = 4096
 
 
@@ -664,9 +664,12 @@ class ExactScorer:
         """Returns: the Scores of the frames of `rolls` (pieces, each (steps, V), time-major),
         in piece order."""
         log_p, counts = [], []
-        for group in tqdm(piece_batches([len(r) for r in rolls]), desc="exact likelihood", unit="batch", leave=False,
+        # Batches of PIECES_PER_BATCH pieces, as the published figures were measured: the draws
+        # for the accuracy come from one seed per batch, so other batches draw other frames.
+        starts = range(0, len(rolls), PIECES_PER_BATCH)
+        for start in tqdm(starts, desc="exact likelihood", unit="batch", leave=False,
                           disable=None if progress else True):
-            v, mask = pad_batch([rolls[i] for i in group])
+            v, mask = pad_batch(rolls[start : start + PIECES_PER_BATCH])
             got = self.run(tf.constant(v), tf.constant(mask))
             log_p.append(got[0].numpy())
             counts.append(got[1].numpy())

@@ -24,8 +24,8 @@ from tqdm import tqdm
 
 from rnn_rbm.config import NEGATIVE_STARTS, EvalConfig, GenerateConfig, PretrainConfig, TrainConfig
 from rnn_rbm.data.dataset import all_frames, pad_batch
-from rnn_rbm.models.base import (SCHEDULED_SAMPLING_STREAMS, RecurrentBiases, Scores,
-                                 ScoreSettings, chain_rows, flatten_steps, pad_for_recurrence, piece_batches)
+from rnn_rbm.models.base import (PIECES_PER_BATCH, SCHEDULED_SAMPLING_STREAMS, RecurrentBiases, Scores,
+                                 ScoreSettings, chain_rows, flatten_steps, pad_for_recurrence)
 from rnn_rbm.ops import accuracy, ais, cdk, philox, rbm
 
 # The sub-stream of a training step's seed that chooses the mixed start of each chain: the
@@ -208,8 +208,8 @@ def frame_biases(step_biases: Callable, rolls: list[np.ndarray]) -> tuple[np.nda
     # Pieces of similar length share a batch (little padding), then go back to piece order.
     order = sorted(range(len(rolls)), key=lambda i: len(rolls[i]))
     pieces: list[tuple[np.ndarray, np.ndarray]] = [None] * len(rolls)  # type: ignore[list-item]
-    for batch in piece_batches([len(rolls[i]) for i in order]):
-        group = [order[i] for i in batch]
+    for start in range(0, len(order), PIECES_PER_BATCH):
+        group = order[start : start + PIECES_PER_BATCH]
         v, _ = pad_batch([rolls[i] for i in group])
         bv_t, bh_t = (x.numpy() for x in step_biases(tf.constant(v)))
         for row, i in enumerate(group):
