@@ -223,8 +223,9 @@ def model_rows(prefix: str, chorales: Chorales, settings: HarmoniseSettings, pro
     _check_grid(config.data, chorales.data, prefix)
     try:
         registry.model_class(family).check_generation(GenerateConfig(), Path("soprano"))
-    except UserError as exc:
-        return [Row(label, note=f"cannot hold a given voice: {exc}")]
+    except UserError:
+        return [Row(label, note=f"cannot hold a given voice: the {family} draws words, not frames whose notes "
+                                "can be held")]
     rng = tf.random.Generator.from_seed(settings.seed)
     model = registry.build(config, rng)
     checkpoint.restore(prefix, model=model)
