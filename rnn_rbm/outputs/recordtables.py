@@ -321,6 +321,64 @@ def harmonisation(runs: list[tuple[str, dict]]) -> str:
     return "\n".join(lines)
 
 
+def harmonisation_summary(runs: list[tuple[str, dict]]) -> str:
+    """The harmonisation table cut to the README: every row that wrote something, on all
+    held-out chorales, with the likelihood, the accuracies and the parallels; the targets.
+
+    Returns: markdown text.
+    """
+    if not runs:
+        return harmonisation(runs)
+    link, record = max(runs, key=lambda run: run[1]["started"])
+    columns = [c for c in HARMONY_COLUMNS if c[0] in ("log_likelihood", "lower_accuracy", "bass_accuracy",
+                                                        "pitch_class_match", "parallel_fifths_per_100",
+                                                        "parallel_octaves_per_100")]
+    lines = ["| | " + " | ".join(heading for _, heading, _ in columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    # Bach, the baseline, and each checkpoint's row with the best lower-voice accuracy.
+    best: dict[str, dict] = {}
+    for row in record["results"]["rows"]:
+        if row["figures"]:
+            key = row["label"].split(",")[0]
+            if key not in best or row["figures"]["lower_accuracy"] > best[key]["figures"]["lower_accuracy"]:
+                best[key] = row
+    for row in best.values():
+        if row["figures"]:
+            lines.append(f"| {row['label']} | " + " | ".join(
+                "-" if row["figures"].get(k) is None else f"{row['figures'][k]:.{d}f}" for k, _, d in columns) + " |")
+    targets = record["results"]["targets"]
+    missed = [k for k, ok in targets["rows"].get(targets["best"], {}).items() if not ok]
+    verdict = "all met" if not missed else "missed: " + ", ".join(missed)
+    return "\n".join(lines + ["", f"Targets for the best row, {targets['best']}: {verdict}. Every column, the "
+                               f"new tunes and the token models: [results](docs/results.md#harmonisation-judged-against-bach) "
+                               f"([record]({link}))."])
+
+
+def figure5_summary(runs: list[tuple[str, dict]]) -> str:
+    """Figure 5 cut to the README: per data set, the acoustic model alone, with the HMM and
+    with the RNN-RBM prior beside the paper's bars, and the error reduction against the paper's.
+
+    Returns: markdown text.
+    """
+    if not runs:
+        return figure5(runs)
+    link, record = max(runs, key=lambda run: run[1]["started"])
+    lines = ["| data set | alone % | paper | HMM % | paper | RNN-RBM prior % | paper | error reduction over the HMM | paper |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for dataset in DATASET_ORDER:
+        result = record["results"].get(dataset)
+        if not isinstance(result, dict):
+            continue
+        test = {row["row"]: 100 * row["test"]["accuracy"] for row in result["rows"]}
+        paper, found = FIGURE5_PAPER[dataset], result["targets"]
+        prior = test.get("greedy + rnn_rbm")
+        lines.append(f"| {DATASET_TITLES[dataset]} | {test['threshold 0.5']:.1f} | {paper['threshold']} | "
+                     f"{test['hmm']:.1f} | {paper['hmm']} | {'-' if prior is None else f'{prior:.1f}'} | "
+                     f"{paper['rnn_rbm']} | {100 * found.get('reduction', float('nan')):.1f} % | "
+                     f"{100 * (found['paper_reduction'] or 0):.0f} % |")
+    return "\n".join(lines + ["", f"Every decoder and prior: [results](docs/results.md#transcription-the-papers-figure-5) "
+                               f"([record]({link}))."])
+
+
 RENDERERS: dict[str, tuple[str, Callable[[list[tuple[str, dict]]], str]]] = {
     "baselines": ("baselines", baselines),
     "table1": ("table1", table1),
@@ -328,6 +386,8 @@ RENDERERS: dict[str, tuple[str, Callable[[list[tuple[str, dict]]], str]]] = {
     "sample_quality": ("sample_quality", sample_quality),
     "harmonisation": ("harmonisation", harmonisation),
     "figure5": ("figure5", figure5),
+    "harmonisation_summary": ("harmonisation", harmonisation_summary),
+    "figure5_summary": ("figure5", figure5_summary),
 }
 BLOCK = re.compile(r"(<!-- rendered: (?P<name>[a-z0-9_]+) -->\n)(?P<body>.*?)(<!-- end rendered: (?P=name) -->)",
                    re.S)
