@@ -15,7 +15,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from tqdm import tqdm
 
 from rnn_rbm.config import FeatureConfig
 from rnn_rbm.data.rollcache import default_cache_dir
+from rnn_rbm.files import replacing
 from rnn_rbm.outputs.audio import Synth
 from rnn_rbm.transcription.audio import render_roll
 from rnn_rbm.transcription.features import log_cqt
@@ -91,16 +91,11 @@ def write(path: Path, pieces: list[np.ndarray]) -> None:
     """Stores `pieces` (each (frames, num_bins)) at `path` atomically (temporary file, then
     rename). Raises OSError when the cache folder cannot be written."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     width = pieces[0].shape[1] if pieces else 0
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.create_dataset("features", data=np.concatenate(pieces) if pieces else np.zeros((0, width)),
-                             dtype=np.float16, compression="lzf")
-            f.create_dataset("lengths", data=np.array([len(p) for p in pieces], dtype=np.int64))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)  # after a failure (disk full, interrupted): no stray temporary
+    with replacing(path) as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset("features", data=np.concatenate(pieces) if pieces else np.zeros((0, width)),
+                         dtype=np.float16, compression="lzf")
+        f.create_dataset("lengths", data=np.array([len(p) for p in pieces], dtype=np.int64))
 
 
 def read(path: Path) -> list[np.ndarray] | None:

@@ -19,6 +19,7 @@ import numpy as np
 
 from rnn_rbm.config import DataConfig
 from rnn_rbm.data.sources import Converted, Source
+from rnn_rbm.files import replacing
 
 # Bump when conversion changes in a way the key cannot see.
 CACHE_VERSION = 2
@@ -48,21 +49,16 @@ def write(path: Path, converted: Converted) -> None:
     """Stores `converted` at `path` atomically (temporary file, then rename). Raises OSError
     when the cache folder cannot be written."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     num_pitches = converted.rolls[0].shape[1] if converted.rolls else 0
     frames = np.concatenate(converted.rolls) if converted.rolls else np.zeros((0, num_pitches))
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.create_dataset("frames", data=frames.astype(np.uint8), compression="lzf")
-            f.create_dataset("lengths", data=np.array([len(r) for r in converted.rolls], dtype=np.int64))
-            f.create_dataset("names", data=_encoded(converted.names), dtype=h5py.string_dtype("ascii"))
-            f.create_dataset("splits", data=_encoded(converted.splits), dtype=h5py.string_dtype("ascii"))
-            f.attrs["skipped"] = json.dumps(converted.skipped)
-            f.attrs["notes_moved"] = converted.notes_moved
-            f.attrs["notes_dropped"] = converted.notes_dropped
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)  # after a failure (disk full, interrupted): no stray temporary
+    with replacing(path) as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset("frames", data=frames.astype(np.uint8), compression="lzf")
+        f.create_dataset("lengths", data=np.array([len(r) for r in converted.rolls], dtype=np.int64))
+        f.create_dataset("names", data=_encoded(converted.names), dtype=h5py.string_dtype("ascii"))
+        f.create_dataset("splits", data=_encoded(converted.splits), dtype=h5py.string_dtype("ascii"))
+        f.attrs["skipped"] = json.dumps(converted.skipped)
+        f.attrs["notes_moved"] = converted.notes_moved
+        f.attrs["notes_dropped"] = converted.notes_dropped
 
 
 def read(path: Path) -> Converted | None:

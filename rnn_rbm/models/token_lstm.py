@@ -474,13 +474,11 @@ class EventGrammar:
     def of(cls, vocabulary: list[list[str]], lowest_pitch: int, num_pitches: int) -> EventGrammar | None:
         """Returns: the grammar of a vocabulary of MIDI events (one field, with time shifts),
         None for any other (a test's toy vocabulary)."""
-        from rnn_rbm.music.midi_events import WORD_KINDS, word_kinds
+        from rnn_rbm.music.midi_events import word_kinds
 
         if len(vocabulary) != 1 or not any(w.startswith("TimeShift_") for w in vocabulary[0]):
             return None
-        kinds, columns = word_kinds(vocabulary[0], lowest_pitch, num_pitches)
-        assert WORD_KINDS.index("time_shift") in kinds
-        return cls(kinds, columns, num_pitches)
+        return cls(*word_kinds(vocabulary[0], lowest_pitch, num_pitches), num_pitches)
 
     def step(self, state: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
         """Returns: the state after the words v (batch, 1) (ids as float)."""
