@@ -160,6 +160,9 @@ TRAIN_FLAGS = (
          "(lr_plateau_factor, lr_plateau_patience in the settings)", choices=LR_SCHEDULES),
     Flag("train.clip_norm", "clip the gradient's global norm (0 turns it off)", _non_negative_float),
     Flag("train.batch_size", "pieces per update", _count(1)),
+    Flag("train.max_batch_frames", "a batch of more frames than this (padding included) is taken in groups of its "
+         "pieces, their gradients summed into one update: bounded memory, the same update (0: never split)",
+         _count(0)),
     Flag("train.validate_every", "epochs between validations, and always at the last epoch", _count(1)),
     Flag("train.select_metric", "the validation figure that picks best.ckpt, stops early and cuts the learning "
          "rate: valid_acc, the expected frame accuracy of the monitor's draws; valid_nll, the log-likelihood per "

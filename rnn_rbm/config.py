@@ -137,6 +137,12 @@ class TrainConfig:
     optimizer: str = "adam"  # a name of OPTIMIZERS
     learning_rate: float = 0.003
     batch_size: int = 16  # pieces per update, padded to the longest and masked
+    # A batch of more frames than this (padding included) is taken in groups of its pieces,
+    # one after another, their gradients summed into the one update: the same update
+    # (up to rounding; with scheduled sampling, other draws of the same distribution) in
+    # bounded memory. The longest pieces of Piano-midi.de and Nottingham made single steps of
+    # several GB (benchmarks/step_memory.py). 0: never split.
+    max_batch_frames: int = 8192
     clip_norm: float = 10.0  # global gradient-norm clipping; 0 turns it off
     # Gibbs steps of the validation monitor's predicted frames (as in generation).
     monitor_gibbs_steps: int = 25

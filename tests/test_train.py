@@ -231,3 +231,45 @@ def test_a_run_that_diverges_in_its_first_epoch_ends_in_one_clear_error(tmp_path
     with pytest.raises(UserError, match=r"epoch 1, batch 1: the cost became nan.*no checkpoint of this run"):
         train(state, tiny_dataset(), config, 2, tmp_path, progress=False)
     assert not (tmp_path / "curves.png").exists() and checkpoint.epoch_checkpoints(tmp_path) == {}
+
+
+def test_batch_groups_stay_within_the_frames_and_start_at_the_pieces_draw_rows():
+    lengths = [3, 5, 9, 10, 17]  # ascending, as batches come
+    mask = np.zeros((5, 17), np.float32)
+    for row, n in enumerate(lengths):
+        mask[row, :n] = 1
+    assert train_module.batch_groups(mask, 5 * 17) == [(slice(0, 5), 17, 0)]
+    groups = train_module.batch_groups(mask, 20)
+    assert [(g.start, g.stop) for g, _, _ in groups] == [(0, 2), (2, 4), (4, 5)]
+    for part, steps, _ in groups:
+        assert steps == max(lengths[part])
+        assert (part.stop - part.start) * steps <= 20 or part.stop - part.start == 1
+    # Each piece's draws take its real steps rounded up to a multiple of 4 (models/base.chain_rows).
+    assert [offset for _, _, offset in groups] == [0, 4 + 8, 4 + 8 + 12 + 12]
+
+
+@pytest.mark.parametrize("family", ["rnn_rbm", "rnn_nade", "lstm"])
+def test_a_batch_taken_in_groups_gives_the_update_of_the_whole(family):
+    from rnn_rbm.config import family_config, replace_section
+    from rnn_rbm.data.dataset import pad_batch
+
+    config = family_config(family, RunConfig(data=DataConfig(num_pitches=10), model=ModelConfig(n_hidden=6, n_recurrent=4),
+                                             train=TrainConfig(cd_k=3, batch_size=5, negative_start="zeros")))
+    rng = np.random.default_rng(0)
+    v, mask = pad_batch([(rng.random((n, 10)) < 0.3).astype(np.float32) for n in (3, 5, 7, 9, 11)])
+
+    def run(max_frames, seed=0):
+        run_config = replace_section(dataclasses.replace(config, seed=seed), "train", max_batch_frames=max_frames,
+                                     scheduled_sampling=0.0)
+        state = TrainState.create(run_config)
+        step = train_module.make_train_step(state, run_config)
+        costs = [float(x) for _ in range(2) for x in step(v, mask)]
+        return costs, [x.numpy() for x in state.model.trainable_variables]
+
+    whole, grouped, other = run(0), run(20), run(0, seed=1)
+    assert len(train_module.batch_groups(mask, 20)) == 3
+    np.testing.assert_allclose(grouped[0], whole[0], rtol=1e-5, atol=1e-6)
+    for got, expected in zip(grouped[1], whole[1]):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    # ...and the comparison is sharp enough to see another initialisation and other draws.
+    assert not np.allclose(other[0], whole[0], rtol=1e-5, atol=1e-6)

@@ -36,7 +36,7 @@ from rnn_rbm.engine.scoring import make_validator
 from rnn_rbm.engine.signals import sigint_requests
 from rnn_rbm.errors import RunInterrupted, UserError
 from rnn_rbm.models import registry
-from rnn_rbm.models.base import FrameModel
+from rnn_rbm.models.base import FrameModel, chain_rows
 from rnn_rbm.ops import accuracy, philox
 from rnn_rbm.outputs import plots
 
@@ -95,8 +95,10 @@ class TrainState:
 
 
 def make_train_step(state: TrainState, config: RunConfig) -> Callable:
-    """Returns: a compiled function (v (B, T, V), mask (B, T)) -> (cost, gradient norm)
-    that takes one step on the model's loss over the batch (split across replicas under state.strategy)."""
+    """Returns: a function (v (B, T, V), mask (B, T)) -> (cost, gradient norm) that takes one
+    step on the model's loss over the batch: split across replicas under state.strategy, and
+    on one device, where the batch holds more than train.max_batch_frames padded frames, over
+    groups of its pieces in turn, whose gradients are summed before the one update."""
     model, train = state.model, config.train
     variables = list(model.trainable_variables)
     batch_spec = [tf.TensorSpec([None, None, model.n_visible], tf.float32), tf.TensorSpec([None, None], tf.float32)]
@@ -107,20 +109,73 @@ def make_train_step(state: TrainState, config: RunConfig) -> Callable:
             cost = model.loss(v, mask, train, seed, row_offset)
         return cost, tape.gradient(cost, variables)
 
-    @tf.function(input_signature=batch_spec)
-    def step(v: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        seed = philox.new_seed(state.tf_rng)
-        if state.strategy is None:
-            cost, gradients = cost_and_gradients(v, mask, seed)
-        else:
-            cost, gradients = distribute.split_batch(state.strategy, cost_and_gradients, v, mask, seed)
+    def update(cost: tf.Tensor, gradients: list[tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
         norm = tf.linalg.global_norm(gradients)
         if train.clip_norm > 0:
             gradients, _ = tf.clip_by_global_norm(gradients, train.clip_norm, use_norm=norm)
         state.optimizer.apply_gradients(zip(gradients, variables))
         return cost, norm
 
+    @tf.function(input_signature=batch_spec)
+    def whole_step(v: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        seed = philox.new_seed(state.tf_rng)
+        if state.strategy is None:
+            return update(*cost_and_gradients(v, mask, seed))
+        return update(*distribute.split_batch(state.strategy, cost_and_gradients, v, mask, seed))
+
+    if state.strategy is not None or train.max_batch_frames <= 0:
+        return whole_step
+
+    @tf.function(input_signature=batch_spec + [tf.TensorSpec([4], tf.uint32), tf.TensorSpec([], tf.int32),
+                                               tf.TensorSpec([], tf.float32)])
+    def group_gradients(v: tf.Tensor, mask: tf.Tensor, seed: tf.Tensor, row_offset: tf.Tensor,
+                        weight: tf.Tensor) -> tuple[tf.Tensor, list[tf.Tensor]]:
+        cost, gradients = cost_and_gradients(v, mask, seed, row_offset)
+        return cost * weight, [tf.convert_to_tensor(g) * weight for g in gradients]
+
+    @tf.function
+    def summed_update(costs: list[tf.Tensor], gradients: list[list[tf.Tensor]]) -> tuple[tf.Tensor, tf.Tensor]:
+        return update(tf.add_n(costs), [tf.add_n(list(g)) for g in zip(*gradients)])
+
+    def step(v: np.ndarray, mask: np.ndarray) -> tuple[tf.Tensor, tf.Tensor]:
+        v, mask = np.asarray(v), np.asarray(mask)
+        groups = batch_groups(mask, train.max_batch_frames)
+        if len(groups) == 1:
+            return whole_step(v, mask)
+        seed = philox.new_seed(state.tf_rng)
+        total = max(float(mask.sum()), 1.0)
+        results = [group_gradients(v[part, :steps], mask[part, :steps], seed, tf.constant(offset, tf.int32),
+                                   tf.constant(float(mask[part].sum()) / total))
+                   for part, steps, offset in groups]
+        return summed_update([cost for cost, _ in results], [gradients for _, gradients in results])
+
     return step
+
+
+def batch_groups(mask: np.ndarray, max_frames: int) -> list[tuple[slice, int, int]]:
+    """The groups of consecutive pieces of a batch that a step takes in turn so that none
+    holds more than `max_frames` frames, padding included (a piece longer than that alone),
+    each group cut to its own longest piece.
+
+    mask: (batch, T), 1 on each piece's real steps, which come first.
+    Returns: [(pieces, steps, row_offset)]: the group's slice of the pieces, its steps, and
+    where its pieces' rows of random draws begin among those of the whole batch
+    (models/base.chain_rows), so that the group draws what it would draw in the whole batch.
+    One group when the whole batch fits.
+    """
+    lengths = [int(n) for n in mask.sum(axis=1)]
+    if len(lengths) * mask.shape[1] <= max_frames:
+        return [(slice(0, len(lengths)), mask.shape[1], 0)]
+    quads = np.pad(mask, [[0, 0], [0, -mask.shape[1] % 4]])
+    rows = tf.reduce_sum(tf.cast(chain_rows(tf.constant(quads, tf.float32)), tf.int32), axis=1).numpy()
+    groups, start = [], 0
+    while start < len(lengths):
+        end = start + 1
+        while end < len(lengths) and (end + 1 - start) * max(lengths[start:end + 1]) <= max_frames:
+            end += 1
+        groups.append((slice(start, end), max(max(lengths[start:end]), 1), int(rows[:start].sum())))
+        start = end
+    return groups
 
 
 def make_monitor(model: FrameModel, config: RunConfig, rng: tf.random.Generator) -> Callable:
