@@ -479,7 +479,10 @@ FAMILIES: dict[str, dict[str, dict[str, Any]]] = {
     # keep Bach's density and held notes to the end, at a lower accuracy given the true past
     # (experiments/2026-12-long-pieces.md).
     "rnn_rbm": {"train": {"scheduled_sampling": 0.25}},
-    "rnn_nade": {"train": {"select_metric": "valid_nll", "learning_rate": 0.001, "select_min_delta": 0.0}},
+    # The RNN-NADE's gradient keeps a hidden layer per pitch of every frame (53 KB a frame at
+    # 88 x 150): a step takes at most 2,048 frames at once (benchmarks/step_memory.py).
+    "rnn_nade": {"train": {"select_metric": "valid_nll", "learning_rate": 0.001, "select_min_delta": 0.0,
+                           "max_batch_frames": 2048}},
     # The LSTM: a wider initialisation and a higher rate than the RNNs' (from theirs it learns
     # three times slower on JSB), and dropout, without which it overfits JSB within 20 epochs
     # (experiments/2026-12-table1-presets.md).

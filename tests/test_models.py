@@ -182,8 +182,8 @@ def test_nade_conditionals_match_a_plain_loop():
 
 
 def test_nade_in_chunks_gives_the_same_log_prob_and_gradient(monkeypatch):
-    """Past CHUNK_FRAMES rows the NADE goes through in chunks whose hidden layers its gradient
-    computes again: the same figures as one pass, shared and per-row biases alike."""
+    """Past CHUNK_FRAMES rows the NADE goes through in chunks: the same figures as one pass,
+    shared and per-row biases alike."""
     rng = np.random.default_rng(1)
     rows = 23
     W, Vw = (tf.constant(rng.normal(size=(V, H)), tf.float32) for _ in range(2))

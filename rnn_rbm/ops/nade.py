@@ -30,35 +30,29 @@ def conditional_logits(v: tf.Tensor, W: tf.Tensor, V: tf.Tensor, bv: tf.Tensor, 
 
 def log_prob(v: tf.Tensor, W: tf.Tensor, V: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor) -> tf.Tensor:
     """log p(v), exact; differentiable in every input. Memory: the hidden layers of at most
-    CHUNK_FRAMES rows at once, forward and backward, however many rows v has.
+    CHUNK_FRAMES rows at once when nothing records a gradient; a gradient keeps them all
+    (training bounds its rows a step: train.max_batch_frames).
 
     Returns: float32 (N,), nats.
     """
     # Tensors, not variables: the compiled function is shared by every model.
     v, W, V, bv, bh = (tf.convert_to_tensor(x, tf.float32) for x in (v, W, V, bv, bh))
-    return tf.cond(tf.shape(v)[0] <= CHUNK_FRAMES, lambda: _log_prob(v, W, V, bv, bh),
-                   lambda: _chunked_log_prob(v, W, V, bv, bh))
-
-
-def _chunked_log_prob(v: tf.Tensor, W: tf.Tensor, V: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor) -> tf.Tensor:
     rows = tf.shape(v)[0]
     bv = tf.broadcast_to(bv, tf.shape(v))
     bh = tf.broadcast_to(bh, [rows, tf.shape(W)[1]])
-    count = (rows + CHUNK_FRAMES - 1) // CHUNK_FRAMES
+    count = tf.maximum((rows + CHUNK_FRAMES - 1) // CHUNK_FRAMES, 1)
     size = (rows + count - 1) // count  # equal chunks: at most count - 1 rows of padding
 
     def chunks(x: tf.Tensor) -> tf.Tensor:
         return tf.reshape(tf.pad(x, [[0, count * size - rows], [0, 0]]), [count, size, tf.shape(x)[1]])
 
-    per_chunk = tf.map_fn(lambda c: _recomputed_log_prob(c[0], W, V, c[1], c[2]), (chunks(v), chunks(bv), chunks(bh)),
+    per_chunk = tf.map_fn(lambda c: _log_prob(c[0], W, V, c[1], c[2]), (chunks(v), chunks(bv), chunks(bh)),
                           fn_output_signature=tf.float32)
     return tf.reshape(per_chunk, [-1])[:rows]
 
 
 # The (N, V, H) hidden layers are the largest tensors of any model here, 53 KB a row at
-# 88 x 150 and several of them in the gradient: one training step on 16 of Nottingham's
-# longest pieces held 10.6 GB. The rows go through in chunks, whose hidden layers the
-# gradient computes again rather than keeps.
+# 88 x 150: scoring 64 of Piano-midi.de's pieces at once would hold several GB of them.
 CHUNK_FRAMES = 1024
 
 
@@ -67,9 +61,6 @@ CHUNK_FRAMES = 1024
 @tf.function(jit_compile=True, reduce_retracing=True)
 def _log_prob(v: tf.Tensor, W: tf.Tensor, V: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor) -> tf.Tensor:
     return bernoulli.log_prob(v, conditional_logits(v, W, V, bv, bh))
-
-
-_recomputed_log_prob = tf.recompute_grad(_log_prob)
 
 
 def sample(W: tf.Tensor, V: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, seed: tf.Tensor,
