@@ -2,13 +2,15 @@
 are the other three voices each model writes? (rnn_rbm/tasks/harmonise.py says what each
 measure is.)
 
-    python benchmarks/harmonisation.py [CKPT ...] [--draws 4] [--candidates 32]
+    python benchmarks/harmonisation.py [CKPT ...] [--draws 4] [--candidates 64] [--particles 64]
         [--ais_chains 32] [--ais_temperatures 300] [--seed 0] [--examples 3] [--out_dir D] [--publish]
 
 Rows: Bach himself (the reference: his voice leading, his ranges), the counting baseline
 (the most frequent lower notes under each soprano degree of the key in the training
 chorales), then each checkpoint (trained on the Bach default): its draws, and the consensus
-of --candidates draws at each step. Token models get a row saying why they cannot hold a
+of --candidates draws at each step (given the soprano's past and present), and for a model
+with an exact likelihood the vote of --particles particles weighed by the whole soprano
+(a particle filter). Token models get a row saying why they cannot hold a
 given voice. Measured on all held-out chorales and on those whose tune no training chorale
 sets. Writes a record (--record, default results/harmonisation_<date_time>.record.json);
 --publish copies it to records/harmonisation/harmonisation.json, from which
@@ -42,6 +44,9 @@ def main() -> None:
                         help=f"harmonisations drawn per chorale (default {defaults.draws})")
     parser.add_argument("--candidates", type=int, default=defaults.candidates,
                         help=f"draws per step of the consensus row, 0 for none (default {defaults.candidates})")
+    parser.add_argument("--particles", type=int, default=defaults.particles,
+                        help="particles of the row that weighs harmonisations by the whole soprano, for the models "
+                        f"with an exact likelihood; 0 for none (default {defaults.particles})")
     parser.add_argument("--temperature", type=float, default=defaults.temperature)
     parser.add_argument("--gibbs_steps", type=int, help="Gibbs steps per frame of the RNN-RBM (default generation's)")
     parser.add_argument("--ais_chains", type=int, default=defaults.ais_chains,
@@ -65,7 +70,7 @@ def main() -> None:
     from rnn_rbm.tasks.harmonise import harmonise_task, write_examples
 
     settings = HarmoniseSettings(args.draws, args.temperature, args.candidates, args.gibbs_steps, args.ais_chains,
-                                 args.ais_temperatures, args.seed)
+                                 args.ais_temperatures, args.seed, args.particles)
     record = records.Record(settings={**dataclasses.asdict(settings), "checkpoints": [str(c) for c in args.checkpoints]})
     try:
         harmonised = harmonise_task([str(c) for c in args.checkpoints], settings, record=record, progress=False)

@@ -178,6 +178,53 @@ def test_the_consensus_holds_the_soprano_and_writes_nothing_above_it():
     assert written.shape == (5, V) and set(np.unique(written)) <= {0.0, 1.0}
 
 
+@pytest.mark.parametrize("family", ["rnn", "lstm", "rnn_nade"])
+def test_a_particle_s_weight_is_the_probability_of_the_held_units(family):
+    model = tiny(family)
+    states = model.initial_state(3) + tf.constant([[0.0], [0.4], [-0.6]])
+    mask, values = np.zeros((1, V), np.float32), np.zeros((1, V), np.float32)
+    mask[0, 3:], values[0, 3] = 1.0, 1.0  # the soprano at pitch 3, nothing above
+    step, _ = harmonise._particle_steps(model, 1, 1.0)
+    drawn, log_weight = step(states, tf.constant([1, 2, 3, 4], tf.uint32), 0, mask, values)
+    np.testing.assert_array_equal(drawn.numpy()[:, 3:], np.tile(values[0, 3:], (3, 1)))
+    matching = ALL_FRAMES[(ALL_FRAMES[:, 3:] == values[0, 3:]).all(axis=1)]
+    for row in range(3):
+        context = tf.repeat(model.context(states[row:row + 1]), len(matching), axis=0)
+        held = np.logaddexp.reduce(model.frame_log_prob(tf.constant(matching), context).numpy())
+        assert float(log_weight[row]) == pytest.approx(held, abs=1e-4)
+
+
+def test_the_vote_takes_each_voice_s_commonest_pitch_and_a_rest_only_where_no_draw_sounds():
+    data = harmonise.DataConfig(num_pitches=12, lowest_pitch=60)
+    soprano = 71
+    held = np.zeros(12, np.float32)
+    held[11] = 1.0
+    candidates = np.zeros((3, 12), np.float32)
+    candidates[:, 11] = 1.0
+    candidates[0, [7, 4, 0]] = 1.0  # alto 67, tenor 64, bass 60
+    candidates[1, [7, 0]] = 1.0  # alto 67, bass 60: no tenor
+    candidates[2, [5, 0]] = 1.0  # alto 65, bass 60: no tenor
+    frame = harmonise._voted_frame(candidates, soprano, held, data)
+    assert sorted(np.nonzero(frame)[0] + 60) == [60, 64, 67, 71]
+
+
+@pytest.mark.parametrize("family", ["rnn_nade", "rnn_rbm"])
+def test_the_particles_hold_the_soprano_and_need_an_exact_likelihood(family):
+    model = tiny(family)
+    data = harmonise.DataConfig(num_pitches=V, lowest_pitch=60)
+    soprano = np.array([63, 63, 62, REST, 64])
+    settings = harmonise.GenerateConfig(gibbs_steps=3, num_steps=5)
+    if not model.EXACT:
+        with pytest.raises(NotImplementedError):
+            harmonise.particle_consensus(model, settings, tf.random.Generator.from_seed(0), soprano, data, 8)
+        return
+    written = harmonise.particle_consensus(model, settings, tf.random.Generator.from_seed(0), soprano, data, 8)
+    for t, pitch in enumerate(soprano):
+        if pitch != REST:
+            assert written[t, pitch - 60] == 1.0 and not written[t, pitch - 60 + 1:].any()
+    assert written.shape == (5, V) and set(np.unique(written)) <= {0.0, 1.0}
+
+
 def tiny_chorales(count: int = 4) -> harmonise.Chorales:
     """Chorales of four frames in C major, the first two in the training split."""
     made = []

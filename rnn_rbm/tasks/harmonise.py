@@ -48,7 +48,8 @@ SAMPLE_MEASURES = ("polyphony", "held", "scale", "pc_entropy")
 class HarmoniseSettings:
     """How a checkpoint harmonises: `draws` harmonisations of each chorale at `temperature`
     and, where `candidates`, one more row whose every frame is the consensus of that many
-    draws (`consensus`),
+    draws (`consensus`), and, where `particles` and the model's likelihood is exact, one whose
+    frames are the vote of that many particles given the whole soprano (`particle_consensus`),
     `gibbs_steps` for a model sampled by a chain (None: generation's default), the RNN-RBM's
     conditional likelihood by AIS with `ais_chains` chains and `ais_temperatures`
     temperatures per frame, random streams from `seed`."""
@@ -60,6 +61,7 @@ class HarmoniseSettings:
     ais_chains: int = 32
     ais_temperatures: int = 300
     seed: int = 0
+    particles: int = 64
 
 
 @dataclass
@@ -245,6 +247,9 @@ def model_rows(prefix: str, chorales: Chorales, settings: HarmoniseSettings, pro
     if settings.candidates:
         ways.append((f"{label}, consensus of {settings.candidates} draws a step", lambda c, melody: [
             consensus(model, drawing(c), rng, c.soprano, data, settings.candidates)]))
+    if settings.particles and model.EXACT:
+        ways.append((f"{label}, vote of {settings.particles} particles given the whole soprano", lambda c, melody: [
+            particle_consensus(model, drawing(c), rng, c.soprano, data, settings.particles)]))
     rows = []
     for name, write in ways:
         started = time.perf_counter()
@@ -279,15 +284,91 @@ def consensus(model, settings: GenerateConfig, rng, soprano: np.ndarray, data: D
     written = np.zeros((steps, data.num_pitches), dtype=np.float32)
     for t in range(steps):
         drawn = draw(state, seed, t, mask[t:t + 1], values[t:t + 1]).numpy()
-        voices = harmony.assign_voices(drawn, np.full(candidates, soprano[t]), data.lowest_pitch)
-        for voice in voices[1:]:
-            pitches, counts = np.unique(voice, return_counts=True)
-            pitch = pitches[np.argmax(counts)]
-            if pitch != harmony.REST:
-                written[t, pitch - data.lowest_pitch] = 1.0
-        written[t] = np.maximum(written[t], values[t])
+        written[t] = _voted_frame(drawn, soprano[t], values[t], data)
         state = read(state, written[t:t + 1])
     return written
+
+
+def _voted_frame(candidates: np.ndarray, soprano: int, held: np.ndarray, data: DataConfig) -> np.ndarray:
+    """One frame from candidate frames (K, V) under a given soprano pitch: each lower voice
+    (harmony.assign_voices) takes the pitch that most candidates give it, among those that
+    give it one; a rest only where none does. Voice accuracy counts the frames where Bach's
+    voice sounds, where a rest is never right: it is the minimum-Bayes-risk choice for it.
+
+    Returns: float32 0/1 (V,), the held units (the soprano) included.
+    """
+    frame = held.astype(np.float32).copy()
+    voices = harmony.assign_voices(candidates, np.full(len(candidates), soprano), data.lowest_pitch)
+    for voice in voices[1:]:
+        pitches, counts = np.unique(voice[voice != harmony.REST], return_counts=True)
+        if len(pitches):
+            frame[pitches[np.argmax(counts)] - data.lowest_pitch] = 1.0
+    return frame
+
+
+def particle_consensus(model, settings: GenerateConfig, rng, soprano: np.ndarray, data: DataConfig,
+                       particles: int) -> np.ndarray:
+    """A harmonisation given the whole soprano, not only its past: a particle filter over the
+    lower voices. Each of `particles` harmonisations so far is weighted at every step by the
+    model's probability of the soprano's next frame given it, p(held units | its past), exact
+    for a model whose frame likelihood is (model.EXACT); the particles are resampled by those
+    weights (systematic resampling) and each draws its lower voices given the soprano, as
+    generation holds a melody. A harmonisation that leads where Bach's tune cannot go dies
+    out. The frame written at each step is the voices' vote (`_voted_frame`) over the
+    surviving particles' frames at the end: the minimum-Bayes-risk choice under p(lower
+    voices | the whole soprano) as the particles estimate it.
+
+    soprano: int (T,), MIDI pitches or harmony.REST; settings: gibbs_steps, temperature,
+    num_steps (T).
+    Returns: float32 0/1 (T, V), time-major. Raises NotImplementedError for a model whose
+    likelihood is estimated (the RNN-RBM's would need a partition function a step).
+    """
+    import tensorflow as tf
+
+    from rnn_rbm.music.guide import melody_clamp
+    from rnn_rbm.ops import philox
+
+    if not model.EXACT:
+        raise NotImplementedError("the weights need the exact probability of the soprano's frame")
+    steps = settings.num_steps
+    mask, values = melody_clamp(harmony.soprano_roll(soprano, data.num_pitches, data.lowest_pitch), steps)
+    step, read = _particle_steps(model, settings.gibbs_steps, settings.temperature)
+    seed = philox.new_seed(rng)
+    resampling = np.random.default_rng(seed.numpy().astype(np.uint64))
+    state = model.initial_state(particles)
+    paths = np.zeros((particles, steps, data.num_pitches), dtype=np.float32)
+    for t in range(steps):
+        drawn, log_weight = (x.numpy() for x in step(state, seed, t, mask[t:t + 1], values[t:t + 1]))
+        paths[:, t] = drawn
+        weight = np.exp(log_weight - log_weight.max())
+        positions = (resampling.random() + np.arange(particles)) / particles
+        ancestors = np.minimum(np.searchsorted(np.cumsum(weight / weight.sum()), positions), particles - 1)
+        paths = paths[ancestors]
+        state = read(tf.gather(state, ancestors), paths[:, t])
+    return np.stack([_voted_frame(paths[:, t], soprano[t], values[t], data) for t in range(steps)])
+
+
+@functools.lru_cache(maxsize=8)
+def _particle_steps(model, gibbs_steps: int, temperature: float):
+    """Returns: (step: (states (K, S), seed, t, held mask (1, V), held values (1, V)) -> (a
+    frame drawn for each particle (K, V), log p(held units | each particle's past) (K,));
+    read: (states, frames) -> states), compiled."""
+    import tensorflow as tf
+
+    from rnn_rbm.models.base import ScoreSettings
+    from rnn_rbm.ops import philox
+
+    exact = ScoreSettings(draws=0)
+
+    def step(states, seed, t, held_mask, held_values):
+        context = model.context(states)
+        drawn = model.draw(context, gibbs_steps, philox.substream(seed, t), temperature, held_mask, held_values)
+        given = tf.broadcast_to(held_mask, tf.shape(drawn))
+        # log p(held) = log p(frame) - log p(the rest | held), for any frame with the held values.
+        lower, _ = model.given_log_prob(drawn, context, given, exact, None)
+        return drawn, model.frame_log_prob(drawn, context) - lower
+
+    return tf.function(step), tf.function(model.rnn_step)
 
 
 @functools.lru_cache(maxsize=8)
