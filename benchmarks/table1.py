@@ -6,7 +6,8 @@ same tasks as the commands.
                                 [--epochs N] [--init CKPT] [--publish] [--quiet]
                                 [--ray [ADDRESS]] [--ray_cpus_per_trial N]
 
-For each data set and model, in a new folder WORK_DIR/<set>/<model>/<date_time>: pretrains
+For each data set and model, in a process of its own (so that the peak memory and the time
+its record gives are its own) and a new folder WORK_DIR/<set>/<model>/<date_time>: pretrains
 where the model has a pretraining step (weight_initializations.py's task), trains with the
 recommended settings (rnn_rbm.config.PRESETS, per model and data set; a data set without its
 own gets the JSB preset with its own frame length) as rnn_rbm_train.py's task does, then
@@ -45,6 +46,7 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -118,7 +120,9 @@ def run(dataset: str, family: str, config: RunConfig, epochs: int, work_dir: Pat
     evaluate_task(out / BEST_CHECKPOINT, "test", Overrides(), {}, loading, record)
     # The run's settings are training's; the measurement's are its evaluate section and seed.
     record.settings = {**trained, "evaluate": record.settings["evaluate"]}
-    record.results.update(dataset=Path(dataset).stem, model=family)
+    # Every run has a process of its own (run_alone, a Ray trial, or a command of one run): its
+    # peak memory is its own.
+    record.results.update(dataset=Path(dataset).stem, model=family, own_process=True)
     with record.phase("baselines"):
         data = loading.load(config.data_source, config.data)
         record.results["baselines"] = baseline_rows(data.train, data.test, config.evaluate.reference_smoothing,
@@ -264,8 +268,14 @@ def main() -> None:
     parser.add_argument("--ray_cpus_per_trial", type=int, default=min(2, os.cpu_count() or 1), metavar="N",
                         help="CPUs each --ray trial holds and TensorFlow uses (default 2, or 1 on a one-core "
                         "machine)")
+    # A run of a command of several runs, in a process of its own (run_alone): the data set and
+    # model, and the command's own arguments for the record.
+    parser.add_argument("--alone", nargs=2, metavar=("SET", "MODEL"), help=argparse.SUPPRESS)
+    parser.add_argument("--command", nargs=argparse.REMAINDER, default=[], help=argparse.SUPPRESS)
     quiet.add_verbose_flag(parser)
     args = parser.parse_args()
+    if args.alone:
+        args.datasets, args.models = [args.alone[0]], [args.alone[1]]
     changes = [c for c in args.changes if not c.startswith("epochs=")]
     epochs = args.epochs or next((int(c.partition("=")[2]) for c in args.changes if c.startswith("epochs=")), None)
     try:
@@ -310,15 +320,53 @@ def main() -> None:
             named = [f"{Path(name).stem} {family}" for name, family in chosen if (name, family) in failed]
             sys.exit(f"error: {len(failed)} of {len(chosen)} runs failed (above): {', '.join(named)}")
         return
-    done = []
-    for (name, family), (config, run_epochs) in chosen.items():
+    if args.alone:
+        (name, family), (config, run_epochs) = next(iter(chosen.items()))
         try:
-            path, record = run(name, family, config, run_epochs, args.work_dir, not args.quiet, args.init)
+            path, _ = run(name, family, config, run_epochs, args.work_dir, not args.quiet, args.init,
+                          command=[sys.argv[0], *args.command])
         except UserError as error:
             sys.exit(f"error: {error}")
+        print(json.dumps({"record": str(path)}))
+        return
+    done = []
+    for (name, family), (config, run_epochs) in chosen.items():
+        if len(chosen) == 1:
+            try:
+                path, record = run(name, family, config, run_epochs, args.work_dir, not args.quiet, args.init)
+            except UserError as error:
+                sys.exit(f"error: {error}")
+        else:
+            path, record = run_alone(name, family)
         report(path, record, args.publish)
         done.append((str(path), record))
     print(table1(done))
+
+
+def run_alone(dataset: str, family: str) -> tuple[Path, dict]:
+    """run() of one (data set, model) of this command in a fresh process of its own, so that
+    the record's peak memory and its whole run are that run's alone (a process's peak only
+    grows). It prints what run() prints; its error ends this command with the same status.
+
+    Returns: (the record's path, the record)."""
+    command = [sys.executable, str(Path(__file__).resolve()), *sys.argv[1:], "--alone", dataset, family,
+               "--command", *sys.argv[1:]]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    last = ""
+    try:
+        for line in child.stdout:
+            if last:
+                print(last, end="", flush=True)
+            last = line
+        child.wait()
+    except KeyboardInterrupt:  # the run saves where it is (Ctrl-C reaches it too) and says so
+        child.wait()
+        sys.exit(130)
+    if child.returncode != 0:
+        print(last, end="", flush=True)
+        sys.exit(child.returncode)
+    path = Path(json.loads(last)["record"])
+    return path, json.loads(path.read_text())
 
 
 if __name__ == "__main__":

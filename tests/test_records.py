@@ -140,3 +140,17 @@ def test_sample_quality_table_from_records(tmp_path):
     assert model_row.startswith("| `lstm` | - | - | - | missed: dense_max | [lstm.json](records/sample_quality/lstm.json) | 2 |")
     polyphony = report.to_json()["measures"]["polyphony"]["mean"]
     assert f"| {statstable.number(polyphony)} (" in model_row and polyphony > 10 and path.exists()
+
+
+def test_a_run_that_shared_its_process_says_its_peak_memory_is_that_process_s():
+    from rnn_rbm.outputs.recordtables import _peak_memory
+
+    def record(model: str, command: str, own: bool = False) -> dict:
+        results = {"dataset": "jsb", "model": model, **({"own_process": True} if own else {})}
+        return {"command": command, "peak_memory_mib": 2048.0, "results": results}
+
+    several = "table1.py --datasets jsb --models rnn_rbm lstm --publish"
+    assert _peak_memory(record("rnn_rbm", several)) == "2.0 GiB"  # the first run: the process was its own
+    assert _peak_memory(record("lstm", several)) == "2.0 GiB, with the runs before it"
+    assert _peak_memory(record("lstm", several, own=True)) == "2.0 GiB"
+    assert _peak_memory(record("lstm", several + " --ray")) == "2.0 GiB"
