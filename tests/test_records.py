@@ -154,3 +154,15 @@ def test_a_run_that_shared_its_process_says_its_peak_memory_is_that_process_s():
     assert _peak_memory(record("lstm", several)) == "2.0 GiB, with the runs before it"
     assert _peak_memory(record("lstm", several, own=True)) == "2.0 GiB"
     assert _peak_memory(record("lstm", several + " --ray")) == "2.0 GiB"
+
+
+def test_table1_misses_name_each_target_with_its_figure():
+    from rnn_rbm.outputs.recordtables import table1_misses
+
+    def record(nll: float, seconds: float, mib: float) -> dict:
+        return {"results": {"dataset": "piano_midi", "model": "rnn_nade", "nll": nll}, "wall_seconds": seconds,
+                "peak_memory_mib": mib}
+
+    assert table1_misses(record(7.00, 44 * 60, 1800)) == []  # the paper's RNN-NADE (HF): -7.05
+    assert table1_misses(record(7.15, 46 * 60, 2000)) == ["likelihood by 0.10", "time (46 min 0 s > 45 min)",
+                                                          "memory (2.1 GB > 2)"]
