@@ -165,4 +165,4 @@ def test_table1_misses_name_each_target_with_its_figure():
 
     assert table1_misses(record(7.00, 44 * 60, 1800)) == []  # the paper's RNN-NADE (HF): -7.05
     assert table1_misses(record(7.15, 46 * 60, 2000)) == ["likelihood by 0.10", "time (46 min 0 s > 45 min)",
-                                                          "memory (2.1 GB > 2)"]
+                                                          "memory (2.10 GB > 2)"]

@@ -135,7 +135,7 @@ def table1_misses(record: dict) -> list[str]:
     if minutes is not None and record["wall_seconds"] > 60 * minutes:
         misses.append(f"time ({_duration(record['wall_seconds'])} > {minutes} min)")
     if record["peak_memory_mib"] * 2**20 > TABLE1_MEMORY_BYTES:
-        misses.append(f"memory ({record['peak_memory_mib'] * 2**20 / 1e9:.1f} GB > 2)")
+        misses.append(f"memory ({record['peak_memory_mib'] * 2**20 / 1e9:.2f} GB > 2)")
     return misses
 
 
