@@ -34,11 +34,13 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 
 def revision() -> dict[str, Any]:
     """Returns: {"commit": the git commit of the package's repository (None outside one),
-    "dirty": whether tracked files differ from it}."""
+    "dirty": whether tracked files differ from it, other than the published records and
+    checkpoints (records/, pretrained/), which runs write and which are not code}."""
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPOSITORY, capture_output=True, text=True,
                                 timeout=10, check=True).stdout.strip()
-        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPOSITORY,
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                  ":(exclude)records", ":(exclude)pretrained"], cwd=REPOSITORY,
                                  capture_output=True, text=True, timeout=10, check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}

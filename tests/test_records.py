@@ -166,3 +166,30 @@ def test_table1_misses_name_each_target_with_its_figure():
     assert table1_misses(record(7.00, 44 * 60, 1800)) == []  # the paper's RNN-NADE (HF): -7.05
     assert table1_misses(record(7.15, 46 * 60, 2000)) == ["likelihood by 0.10", "time (46 min 0 s > 45 min)",
                                                           "memory (2.10 GB > 2)"]
+
+
+def test_jsb_and_nottingham_have_no_likelihood_target_only_the_memory_one():
+    from rnn_rbm.outputs.recordtables import table1_misses
+
+    record = {"results": {"dataset": "jsb", "model": "lstm", "nll": 8.70}, "wall_seconds": 7200.0,
+              "peak_memory_mib": 2000.0}
+    assert table1_misses(record) == ["memory (2.10 GB > 2)"]
+
+
+def test_a_record_calls_its_code_modified_only_when_code_changed(tmp_path, monkeypatch):
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    (tmp_path / "records").mkdir()
+    (tmp_path / "code.py").write_text("x = 1\n")
+    (tmp_path / "records" / "run.json").write_text("{}\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "start")
+    monkeypatch.setattr(records, "REPOSITORY", tmp_path)
+    (tmp_path / "records" / "run.json").write_text('{"published": true}\n')  # a run published its record
+    assert records.revision()["dirty"] is False
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert records.revision()["dirty"] is True

@@ -118,8 +118,9 @@ def table1(runs: list[tuple[str, dict]]) -> str:
     return "\n".join(lines)
 
 
-# Issue 25's targets for a Table 1 run: a likelihood at least the paper's row's, on every set;
-# the whole run within these minutes where a set names them; a peak of at most 2 GB (10^9 bytes).
+# Issue 25's targets for a Table 1 run: on Piano-midi.de and MuseData a likelihood at least the
+# paper's row's and the whole run within these minutes (JSB's and Nottingham's figures are to be
+# held as they were); everywhere a peak of at most 2 GB (10^9 bytes).
 TABLE1_MINUTES = {"piano_midi": 45, "musedata": 90}
 TABLE1_MEMORY_BYTES = 2e9
 
@@ -129,7 +130,7 @@ def table1_misses(record: dict) -> list[str]:
     r = record["results"]
     paper_ll = PAPER_ROWS.get(PAPER_ROW_OF.get(r["model"], ""), {}).get(r["dataset"], (None, None))[0]
     misses = []
-    if paper_ll is not None and -r["nll"] < paper_ll:
+    if r["dataset"] in TABLE1_MINUTES and paper_ll is not None and -r["nll"] < paper_ll:
         misses.append(f"likelihood by {paper_ll + r['nll']:.2f}")
     minutes = TABLE1_MINUTES.get(r["dataset"])
     if minutes is not None and record["wall_seconds"] > 60 * minutes:
@@ -159,8 +160,8 @@ def table1_summary(runs: list[tuple[str, dict]]) -> str:
                      f"| {_duration(record['wall_seconds'])} | {_peak_memory(record)} "
                      f"| {', '.join(table1_misses(record)) or 'none'} |")
     lines += ["", f"{_provenance(runs)} Each row one run of `python benchmarks/table1.py` from scratch; targets: "
-              "the paper's likelihood, the whole run within 45 minutes on Piano-midi.de and 90 on MuseData, "
-              "at most 2 GB of memory. The reference rows, the other accuracies and every record: "
+              "on Piano-midi.de the paper's likelihood and the whole run within 45 minutes (on MuseData 90; JSB's and "
+              "Nottingham's figures held as they were), everywhere at most 2 GB of memory. The reference rows, the other accuracies and every record: "
               "[results](docs/results.md#table-1-the-papers-comparison)."]
     return "\n".join(lines)
 
