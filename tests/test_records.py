@@ -4,7 +4,6 @@ through the commands' tasks, so its figures are those of rnn_rbm_evaluate.py."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import sys
@@ -12,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import benchmark_script
 
 from rnn_rbm import records
 from rnn_rbm.config import Overrides, RunConfig, read_settings
@@ -21,15 +22,8 @@ from rnn_rbm.outputs import recordtables, statstable
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_published_blocks_agree_with_their_records():
-    render_docs = _script("render_docs")
+    render_docs = benchmark_script("render_docs")
     assert render_docs.stale(ROOT) == [], "run python benchmarks/render_docs.py"
 
 
@@ -44,7 +38,7 @@ def test_a_block_disagreeing_with_its_records_is_found(tmp_path):
     record.write(tmp_path / "records" / "table1" / "jsb" / "lstm.json")
     page = tmp_path / "docs" / "results.md"
     page.write_text("# Results\n<!-- rendered: table1 -->\n| typed | by hand |\n<!-- end rendered: table1 -->\n")
-    render_docs = _script("render_docs")
+    render_docs = benchmark_script("render_docs")
     assert render_docs.stale(tmp_path) == [page]
     page.write_text(recordtables.render(page.read_text(), tmp_path, page))
     assert render_docs.stale(tmp_path) == []
@@ -102,7 +96,7 @@ def test_table1_measures_through_the_commands_tasks(tmp_path, capsys, monkeypatc
             "evaluate.acc_draws=2", "train.validate_every=1"]
     monkeypatch.setattr(sys, "argv", ["table1.py", "--datasets", str(data), "--models", "rnn_rbm", "--epochs", "2",
                                       "--work_dir", str(tmp_path / "runs"), "--quiet", "--set", *tiny])
-    _script("table1").main()
+    benchmark_script("table1").main()
     lines = capsys.readouterr().out.splitlines()
     result = json.loads(lines[0])
     record = records.load(Path(result["record"]))

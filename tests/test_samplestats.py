@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 import pytest
-from conftest import make_midi, midi_bytes
+from conftest import benchmark_script, make_midi, midi_bytes
 from test_cli import run
 
 from rnn_rbm.cli import evaluate_main
-from rnn_rbm.music import samplestats
+from rnn_rbm.music import guide, samplestats
 from rnn_rbm.music.samplestats import piece_measures
 
 C_MAJOR = [60, 62, 64, 65, 67, 69, 71, 72]
@@ -41,6 +41,28 @@ def test_a_chromatic_run_is_not_in_one_scale():
     assert m["scale"] == pytest.approx(7 / 12)
     assert m["pc_entropy"] == pytest.approx(math.log2(12))  # muspy's entropy is in bits
     assert m["pitch_classes"] == 12
+
+
+def test_a_modulation_lowers_the_whole_piece_not_its_windows():
+    window = samplestats.KEY_WINDOW_QUARTERS  # frames at one step a quarter
+    c_major = [[p] for p in C_MAJOR[:7]]
+    f_sharp_major = [[p + 6] for p in C_MAJOR[:7]]  # shares two pitch classes (B, F) with C major
+    roll = roll_of((c_major * window)[:window] + (f_sharp_major * window)[:window])
+    m = piece_measures(roll, steps_per_quarter=1)
+    assert m["scale_local"] == 1.0  # each window in one key
+    assert m["scale"] < 0.8  # the whole in none
+    chromatic = piece_measures(roll_of([[p] for p in range(60, 72)] * 20), steps_per_quarter=1)
+    assert chromatic["scale_local"] < 0.6 and chromatic["scale"] < 0.6  # out of key everywhere: both low
+
+
+def test_a_short_tail_joins_the_window_before_it():
+    window = samplestats.KEY_WINDOW_QUARTERS
+    # one window of C major, then a tail of a quarter window of chromatic notes: measured with
+    # the window before it, not as a window of its own (which would read 7/12 and weigh half)
+    frames = [[C_MAJOR[t % 7]] for t in range(window)] + [[61 + t % 5] for t in range(window // 4)]
+    tail = piece_measures(roll_of(frames), steps_per_quarter=1)["scale_local"]
+    alone = piece_measures(roll_of(frames), steps_per_quarter=1)["scale"]
+    assert tail == pytest.approx(alone)
 
 
 def test_one_pitch_class_has_no_entropy():
@@ -158,3 +180,25 @@ def test_evaluate_samples_mistakes_end_in_one_clear_message(args, message, tmp_p
         evaluate_main(args)  # in this process: each case fails before any data is read
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_long_piece_targets_judge_key_silence_and_a_melody_against_its_reference():
+    sample_quality = benchmark_script("sample_quality")
+    chords = [[60, 64, 67, 72], [57, 60, 64, 69], [62, 65, 69, 74], [55, 59, 62, 67]]
+    bach = [roll_of([c for c in chords for _ in range(2)] * 8) for _ in range(3)]  # C major, four voices
+    in_key = samplestats.report(bach, bach, 2)
+    assert all(sample_quality.targets(in_key).values())
+    chromatic = [roll_of([[p, p + 4, p + 7, p + 12] for p in range(60, 72) for _ in range(2)] * 3)]
+    met = sample_quality.targets(samplestats.report(chromatic, bach, 2))
+    assert not met["scale"] and met["polyphony"]  # four notes a frame, in every key
+    gappy = [roll_of(([c for c in chords for _ in range(2)] + [[]]) * 8)]  # a silent frame in nine
+    assert not sample_quality.targets(samplestats.report(gappy, bach, 2))["silent"]
+
+    top = samplestats.describe([guide.top_voice(r) for r in bach], 2)  # range 74 - 67 = 7 semitones
+    near = [roll_of([[67], [69], [72], [74], [72], [71]] * 10)]
+    wide = [roll_of([[48], [60], [72], [84]] * 10)]
+    assert all(sample_quality.targets(samplestats.report(near, bach, 2), top).values())
+    met = sample_quality.targets(samplestats.report(wide, bach, 2), top)
+    assert not met["pitch_range"] and met["one_voice"] and met["silent"]
+    two = [roll_of([[67, 72], [69], [72], [74]] * 10)]
+    assert not sample_quality.targets(samplestats.report(two, bach, 2), top)["one_voice"]

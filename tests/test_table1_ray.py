@@ -3,7 +3,6 @@ table that they write one by one, and without Ray installed --ray says how to ge
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import sys
@@ -11,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import benchmark_script
 
 from rnn_rbm import records
 
@@ -21,13 +22,6 @@ TINY = ["model.n_hidden=4", "model.n_recurrent=3", "pretrain.epochs=1", "evaluat
         "evaluate.acc_draws=2", "train.validate_every=1"]
 # The figures a run measures; the rest of results is where its files are.
 FIGURES = ("nll", "nll_se", "acc", "acc_tp_fp_fn", "acc_pooled", "parameters", "epochs", "best_epoch", "baselines")
-
-
-def _table1():
-    spec = importlib.util.spec_from_file_location("table1", ROOT / "benchmarks" / "table1.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _tiny_set(path: Path) -> Path:
@@ -59,7 +53,7 @@ def _main(monkeypatch, capsys, *flags: str) -> tuple[dict, list[str], str]:
     """
     monkeypatch.setattr(sys, "argv", ["table1.py", *flags])
     try:
-        _table1().main()
+        benchmark_script("table1").main()
     except SystemExit as exit_:
         assert exit_.code, "exits only on an error"
         print(exit_.code, file=sys.stderr)
@@ -102,7 +96,7 @@ def test_ray_flag_without_ray_says_how_to_install_it(tmp_path, monkeypatch, caps
     monkeypatch.setattr(sys, "argv", ["table1.py", "--datasets", str(_tiny_set(tmp_path / "tiny.json")), "--ray",
                                       "--work_dir", str(tmp_path / "runs")])
     with pytest.raises(SystemExit) as exit_:
-        _table1().main()
+        benchmark_script("table1").main()
     assert exit_.value.code == 2
     assert capsys.readouterr().err == 'error: --ray needs Ray: pip install -e ".[sweep]"\n'
     assert not (tmp_path / "runs").exists()

@@ -41,6 +41,11 @@ DENSE_NOTES = 8
 # The overlapping area is integrated on this many points, from KDE_REACH bandwidths below
 # the smallest value to as far above the largest (a Gaussian keeps 6e-7 of its mass beyond 5 sd).
 GRID_POINTS = 4096
+# Scale consistency "in the key of the moment" is taken over windows of this many quarter
+# notes: 64 quarters is about one chorale (Bach's median is 48), so a chorale is measured
+# whole and a 1,024-frame sample in eight windows. Against the whole-piece figure it tells a
+# model that writes out of key (both low) from one that modulates (windows high, whole low).
+KEY_WINDOW_QUARTERS = 64
 KDE_REACH = 5.0
 
 
@@ -124,6 +129,19 @@ def scale_consistency(piece: Piece) -> float:
     return float(muspy.scale_consistency(piece.music))
 
 
+def windowed_scale_consistency(piece: Piece) -> float:
+    """scale_consistency of each window of KEY_WINDOW_QUARTERS quarter notes, averaged (a
+    last window shorter than half a window joins the one before it; a short piece is one
+    window). Returns: nan when silent."""
+    size = KEY_WINDOW_QUARTERS * piece.steps_per_quarter
+    starts = list(range(0, max(len(piece.roll) - size // 2, 1), size))
+    ends = starts[1:] + [len(piece.roll)]
+    values = [scale_consistency(Piece(piece.roll[a:b], piece.steps_per_quarter, piece.lowest_pitch))
+              for a, b in zip(starts, ends)]
+    values = [v for v in values if not math.isnan(v)]
+    return float(np.mean(values)) if values else math.nan
+
+
 def empty_beat_rate(piece: Piece) -> float:
     """#(beats in which no note sounds) / #(beats), a beat being a quarter note
     (steps_per_quarter frames; a last, partial beat counts).
@@ -162,6 +180,7 @@ MEASURES: tuple[Measure, ...] = (
     Measure("pitch_classes", "pitch classes used", pitch_classes_used),
     Measure("pc_entropy", "pitch-class entropy (bits)", pitch_class_entropy),
     Measure("scale", "scale consistency", scale_consistency),
+    Measure("scale_local", f"scale consistency, {KEY_WINDOW_QUARTERS}-quarter windows", windowed_scale_consistency),
     Measure("empty_beats", "empty-beat rate", empty_beat_rate),
 )
 

@@ -243,9 +243,12 @@ def sample_quality(runs: list[tuple[str, dict]]) -> str:
     table = models_table(first["results"]["report"], first["results"]["reference"], models,
                          ["epochs (best)", "training", "validation", "long-piece targets", "record"])
     generate = first["settings"]["generate"]
+    top = next((record["results"]["top_voice"] for _, record in runs if "top_voice" in record["results"]), None)
+    melody = ("" if top is None else f" A one-voice model's targets are the data's top voice's, measured the same "
+              f"way: pitch range {top['pitch_range']:.1f} semitones, silent-frame share {top['silent']:.3f}.")
     return (f"{table}\n\n{generate['num_samples']} pieces x {generate['num_steps']} frames x "
             f"{first['settings']['seeds']} seeds per model. {_provenance(runs)} Training: the wall time of the checkpoint's own pretraining and training "
-            "commands, from their records.")
+            f"commands, from their records.{melody}")
 
 
 def baselines(runs: list[tuple[str, dict]]) -> str:

@@ -8,7 +8,7 @@ import math
 from rnn_rbm.music.samplestats import DENSE_NOTES, MEASURES, Report
 
 # Columns of the table of models: the measures the targets are about, then the rest.
-MODEL_COLUMNS = ("polyphony", "held", "silent", "pitch_range", "pitch_classes", "pc_entropy", "scale",
+MODEL_COLUMNS = ("polyphony", "held", "silent", "pitch_range", "pitch_classes", "pc_entropy", "scale", "scale_local",
                  "empty_beats")
 
 
@@ -76,10 +76,11 @@ def models_table(reference: dict, reference_label: str, models: list[tuple[str, 
     measures = reference["measures"]
     lines.append(row(f"({reference_label})", [""] * len(extra_head), reference["reference_pieces"],
                      (reference["reference_dense_max"], reference["reference_dense_overall"]),
-                     {k: number(measures[k]["ref_mean"]) for k in MODEL_COLUMNS},
+                     {k: number(measures.get(k, {}).get("ref_mean")) for k in MODEL_COLUMNS},
                      (measures["polyphony"]["ref_first"], measures["polyphony"]["ref_last"])))
     for label, result, extra in models:
-        measures = result["measures"]
+        # a record older than a measure has none of it: "-"
+        measures = {k: {"mean": None, "overlap": None, **result["measures"].get(k, {})} for k in MODEL_COLUMNS}
         lines.append(row(label, extra, result["pieces"], (result["dense_max"], result["dense_overall"]),
                          {k: f"{number(measures[k]['mean'])} ({number(measures[k]['overlap'])})" for k in MODEL_COLUMNS},
                          (measures["polyphony"]["first"], measures["polyphony"]["last"])))
