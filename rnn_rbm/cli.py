@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from rnn_rbm.config import (AIS_BASES, BENCHMARK_STEPS_PER_QUARTER, FAMILIES, LR_SCHEDULES, NEGATIVE_STARTS,
+from rnn_rbm.config import (AIS_BASES, BENCHMARK_STEPS_PER_QUARTER, FAMILIES, KEYS, LR_SCHEDULES, NEGATIVE_STARTS,
                             OPTIMIZERS, OUT_OF_RANGE, SELECT_METRICS, GenerateConfig, Overrides, RunConfig)
 from rnn_rbm.errors import RunInterrupted, UserError
 
@@ -231,6 +231,9 @@ def _data_flags(parser: argparse.ArgumentParser) -> None:
                         "frames, used when writing MIDI (default: the packaged set's own, JSB 1, the others 2)")
     parser.add_argument("--out_of_range", choices=OUT_OF_RANGE, help="notes outside the 88 keys: move them "
                         f"by octaves into range (octave) or drop them ({declared_default('data.out_of_range')})")
+    parser.add_argument("--key", choices=KEYS, help="the Bach default's and a MIDI folder's pieces: each moved "
+                        "into C major or C minor, as the paper's data sets (c), or each in its own key (as_written) "
+                        f"({declared_default('data.key')})")
     parser.add_argument("--cache_dir", type=Path, help="where converted rolls are cached "
                         "(default $RNN_RBM_CACHE or ~/.cache/rnn_rbm)")
     parser.add_argument("--workers", type=_count(1), help="processes converting MIDI (default: all cores)")
@@ -323,7 +326,7 @@ def _overrides(args: argparse.Namespace, **sections: dict) -> Overrides:
     from rnn_rbm.config import read_settings
 
     return Overrides(data_source=_data_source(args), steps_per_quarter=args.steps_per_quarter,
-                     out_of_range=args.out_of_range, seed=args.seed, family=args.model,
+                     out_of_range=args.out_of_range, key=args.key, seed=args.seed, family=args.model,
                      n_hidden=args.n_hidden, n_recurrent=args.n_recurrent,
                      settings=read_settings(args.config, args.changes), **sections)
 
@@ -491,6 +494,9 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
                             _count(1)), ("--base", "--ais_base", str), ("--batch_frames", "--ais_batch_frames",
                             _count(1)), ("--draws", "--acc_draws", _count(1))):
         _old_name(parser, old, new, type=parse)
+    parser.add_argument("--key", choices=KEYS, help="the Bach default's and a MIDI folder's pieces: each moved "
+                        "into C major or C minor, as the paper's data sets (c), or each in its own key (as_written) "
+                        f"({declared_default('data.key')})")
     parser.add_argument("--cache_dir", type=Path, help="where converted rolls are cached "
                         "(default $RNN_RBM_CACHE or ~/.cache/rnn_rbm)")
     parser.add_argument("--workers", type=_count(1), help="processes converting MIDI (default: all cores)")

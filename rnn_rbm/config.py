@@ -28,6 +28,7 @@ SELECT_METRICS = ("valid_acc", "valid_nll")
 OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD"}
 # The values a few settings take (each explained where it is declared below).
 OUT_OF_RANGE = ("octave", "drop")  # data.out_of_range
+KEYS = ("c", "as_written")  # data.key
 NEGATIVE_STARTS = ("data", "zeros", "mixed")  # train.negative_start
 LR_SCHEDULES = ("constant", "plateau")  # train.lr_schedule
 AIS_BASES = ("frame", "data")  # evaluate.ais_base
@@ -54,6 +55,11 @@ class DataConfig:
     out_of_range: str = "octave"
     # Share of the pieces of a MIDI folder (or of the Bach corpus) held out for validation.
     valid_fraction: float = 0.1
+    # "c": each piece of the Bach default or of a MIDI folder is moved into C major or C minor
+    # (the nearest way, at most six semitones), as the paper's benchmark sets come; models of
+    # music in every key forget the key over a long piece (music/keys.py). "as_written" keeps
+    # each piece's own key. The benchmark sets are in C already and read as given.
+    key: str = "c"
 
 
 @dataclass(frozen=True)
@@ -323,6 +329,9 @@ class RunConfig:
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
             raise UserError(f"config is not valid JSON ({exc})") from None
+        if isinstance(raw, dict) and isinstance(raw.get("data"), dict):
+            # A config written before data.key existed read its pieces as written.
+            raw["data"].setdefault("key", "as_written")
         return _build(cls, raw, "config")
 
 
@@ -367,6 +376,7 @@ class Overrides:
     data_source: str | None = None
     steps_per_quarter: int | None = None
     out_of_range: str | None = None
+    key: str | None = None
     seed: int | None = None
     family: str | None = None
     n_hidden: int | None = None
@@ -389,7 +399,7 @@ class Overrides:
         steps = self.steps_per_quarter
         if steps is None and "data.steps_per_quarter" not in self.settings:
             steps = BENCHMARK_STEPS_PER_QUARTER.get(self.data_source or self.settings.get("data_source") or "")
-        config = replace_section(config, "data", steps_per_quarter=steps, out_of_range=self.out_of_range)
+        config = replace_section(config, "data", steps_per_quarter=steps, out_of_range=self.out_of_range, key=self.key)
         changes = {"data_source": self.data_source, "seed": self.seed}
         return dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
 

@@ -226,8 +226,12 @@ def test_a_run_with_audio_and_plot_leaves_files_and_a_page_whose_links_resolve(t
     assert record["stats_png"] in links and "stats_png" not in json.loads(manifests[1].read_text())
 
 
-def test_cli_harmonises_a_melody_file_for_its_length(tiny_checkpoint, tmp_path, capsys):
-    melody_notes = [(64, 0, 1), (67, 1, 2), (72, 2, 3), (71, 3, 3.5), (60, 3, 4), (69, 4.5, 6)]
+# The tune in C, in D and in F#: a model of music in C (data.key, the default) harmonises it
+# moved into C and writes it back in its own key, every note where it was.
+@pytest.mark.parametrize("transpose", [0, 2, 6])
+def test_cli_harmonises_a_melody_file_for_its_length(tiny_checkpoint, tmp_path, capsys, transpose):
+    melody_notes = [(p + transpose, s, e) for p, s, e in
+                    [(64, 0, 1), (67, 1, 2), (72, 2, 3), (71, 3, 3.5), (60, 3, 4), (69, 4.5, 6)]]
     make_midi(melody_notes).write(str(tmp_path / "tune.mid"))
     generate_cli(str(tiny_checkpoint), "--melody", str(tmp_path / "tune.mid"), "--gibbs_steps", "3",
                  "--num_samples", "2", "--temperature", "0.8", "--seed", "1", "--out_dir", str(tmp_path / "out"))

@@ -38,7 +38,8 @@ def cache_path(cache_dir: Path, source: Source, identity: dict, config: DataConf
     settings = dataclasses.asdict(config)
     settings.pop("valid_fraction")  # the split is made after loading, not cached
     if source.frames_given:
-        settings.pop("steps_per_quarter")  # benchmark frames come as given
+        settings.pop("steps_per_quarter")  # benchmark frames come as given,
+        settings.pop("key")  # in C already
     key = json.dumps({"v": CACHE_VERSION, "kind": source.kind, "id": identity, "settings": settings},
                      sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]

@@ -27,7 +27,9 @@ from rnn_rbm.data import packaged
 from rnn_rbm.errors import BadMidiError, UserError
 from rnn_rbm.music import bach
 from rnn_rbm.music.harmony import voice_bits
-from rnn_rbm.music.pianoroll import MAX_STEPS, fit_pitches, midi_to_roll, notes_to_roll, require_music
+from rnn_rbm.music.keys import in_key
+from rnn_rbm.music.midifile import read_midi
+from rnn_rbm.music.pianoroll import MAX_STEPS, fit_pitches, midi_notes, notes_to_roll, require_music
 
 log = logging.getLogger(__name__)
 
@@ -193,14 +195,12 @@ def _convert_file(args: tuple[str, str, DataConfig]) -> tuple[np.ndarray | None,
     kind, path, config = args
     grid = (config.steps_per_quarter, config.lowest_pitch, config.num_pitches, config.out_of_range)
     try:
-        if kind == "bach":
-            roll, stats = notes_to_roll(bach.score_notes(path), *grid)
-            require_music(roll, stats)
-        elif kind == "bach_voices":
-            roll, stats = voice_bits(bach.voice_notes(path), *grid)
-            require_music(roll, stats)
+        if kind == "bach_voices":  # the four voices moved together, by their chorale's key
+            roll, stats = voice_bits(in_key(bach.voice_notes(path), config.key), *grid)
         else:
-            roll, stats = midi_to_roll(path, *grid)
+            notes = bach.score_notes(path) if kind == "bach" else midi_notes(read_midi(path))
+            roll, stats = notes_to_roll(in_key([notes], config.key)[0], *grid)
+        require_music(roll, stats)
     except BadMidiError as exc:
         return None, 0, 0, str(exc)
     return roll.astype(np.uint8), stats.moved, stats.dropped, ""

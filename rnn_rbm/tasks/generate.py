@@ -23,6 +23,7 @@ from rnn_rbm.files import json_number
 from rnn_rbm.models import registry
 from rnn_rbm.music import samplestats
 from rnn_rbm.music.guide import top_voice
+from rnn_rbm.music.keys import roll_pitch_class_weights, shift_roll, tonic_shift
 from rnn_rbm.music.pianoroll import mean_polyphony, midi_to_roll
 from rnn_rbm.outputs import audio, plots, report
 from rnn_rbm.outputs.samples import SampleFiles, run_name, write_samples
@@ -78,6 +79,13 @@ def generate_task(request: GenerateRequest, progress: bool = True) -> Generated:
     melody = _read_roll(request.melody, "--melody", config.data)
     if melody is not None:
         melody = top_voice(melody)
+    shift = 0
+    if config.data.key == "c" and (melody is not None or primer is not None):
+        # A model of music in C reads the tune (else the primer) moved into C, and its pieces
+        # are moved back: they come out in the tune's own key.
+        tune = melody if melody is not None else primer
+        shift = tonic_shift(roll_pitch_class_weights(tune, config.data.lowest_pitch))
+        primer, melody = (None if r is None else shift_roll(r, shift) for r in (primer, melody))
     num_steps = request.num_steps or (len(melody) if melody is not None else request.settings.num_steps)
     settings = dataclasses.replace(request.settings, num_steps=num_steps)
     seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
@@ -89,6 +97,8 @@ def generate_task(request: GenerateRequest, progress: bool = True) -> Generated:
              settings.temperature, seed, seed)
     primer, primer_label = model.read_primer(primer, request.primer, config, seed)
     rolls, primer_steps = draw_pieces(model, config, settings, rng, primer, melody, progress=progress)
+    if shift:
+        rolls, melody = shift_roll(rolls, -shift), None if melody is None else shift_roll(melody, -shift)
     run = run_name(out_dir)
     if synth is not None:
         log.info("rendering WAV with %s", synth.describe())
