@@ -605,7 +605,11 @@ PRESETS: dict[str, dict[str, Preset]] = {
              # Piano-midi.de's long pieces: a wider LSTM with less dropout than JSB's (chosen on
              # validation, experiments/2026-12-piano-midi-lstm.md).
              "piano_midi": _benchmark("piano_midi", pretrain_epochs=0, epochs=150, family="lstm",
-                                      model={"n_recurrent": 400, "dropout": 0.1}, **_EXACT)},
+                                      model={"n_recurrent": 400, "dropout": 0.1}, **_EXACT),
+             # MuseData: classical scores of many voices, like Piano-midi.de's, in 524 pieces half
+             # as long; Piano-midi.de's LSTM as it is, not yet searched on MuseData's validation.
+             "musedata": _benchmark("musedata", pretrain_epochs=0, epochs=150, family="lstm",
+                                    model={"n_recurrent": 400, "dropout": 0.1}, **_EXACT)},
     "rnn": {"jsb": _benchmark("jsb", pretrain_epochs=0, epochs=150, family="rnn", **_EXACT),
             "nottingham": _benchmark("nottingham", pretrain_epochs=0, epochs=150, family="rnn", **_EXACT)},
 }

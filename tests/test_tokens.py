@@ -146,17 +146,21 @@ def test_a_token_model_learns_a_tiny_set_and_the_same_seed_draws_the_same_piece(
     assert not np.array_equal(rolls_7, drawn[2][0])
 
 
-@pytest.mark.parametrize("family", ["note_lstm", "melody_lstm", "event_lstm"])
-def test_each_recipe_trains_generates_and_is_measured_through_the_tasks(family, midi_folder, tmp_path, monkeypatch):
+@pytest.mark.parametrize("family, representation", [("note_lstm", None), ("melody_lstm", None),
+                                                     ("event_lstm", None), ("event_lstm", "remi")])
+def test_each_recipe_trains_generates_and_is_measured_through_the_tasks(family, representation, midi_folder, tmp_path,
+                                                                        monkeypatch):
     # Generation finds its primer in the roll cache: the one training filled.
     monkeypatch.setenv("RNN_RBM_CACHE", str(tmp_path / "cache"))
     loading = Loading(workers=1, progress=False)
     runs = tmp_path / "runs"
     overrides = Overrides(data_source=str(midi_folder), family=family, n_recurrent=8,
-                          train={"validate_every": 1, "batch_size": 4})
+                          train={"validate_every": 1, "batch_size": 4},
+                          settings={"tokens.representation": representation} if representation else {})
     newest = train_task(TrainRequest(2, runs, overrides), loading)
     config = checkpoint.load_config(newest)
     assert config.tokens.vocabulary and config.model.family == family
+    assert config.tokens.representation == (representation or config.tokens.representation)
     # The checkpoint holds the vocabulary fitted on the training pieces, word for word.
     train_rolls = loading.load(str(midi_folder), config.data).train
     assert config.tokens.vocabulary == REPRESENTATIONS[config.tokens.representation].fit(

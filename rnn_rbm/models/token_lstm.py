@@ -415,15 +415,18 @@ class EventLstm(TokenLstm):
     @classmethod
     def from_config(cls, config: RunConfig, rng: tf.random.Generator) -> EventLstm:
         model = super().from_config(config, rng)
-        model.grammar = EventGrammar.of(config.tokens.vocabulary, config.data.lowest_pitch, config.data.num_pitches)
+        model.grammar = (RemiGrammar.of(config.tokens.vocabulary, config.data)
+                         or EventGrammar.of(config.tokens.vocabulary, config.data.lowest_pitch, config.data.num_pitches))
         return model
 
     def _grammar_width(self) -> int:
         return 0 if self.grammar is None else self.grammar.width
 
     def initial_state(self, batch: int | tf.Tensor) -> tf.Tensor:
-        """Returns: the LSTMs' zero state, then nothing sounding and no NoteOn before."""
-        return tf.concat([super().initial_state(batch), tf.zeros([batch, self._grammar_width()])], axis=-1)
+        """Returns: the LSTMs' zero state, then the grammar's before any word."""
+        if self.grammar is None:
+            return super().initial_state(batch)
+        return tf.concat([super().initial_state(batch), self.grammar.initial(batch)], axis=-1)
 
     def rnn_step(self, state: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
         if self.grammar is None:
@@ -450,13 +453,37 @@ class EventLstm(TokenLstm):
         return [self.grammar.masked(logits[0], context[..., self.units:])]
 
 
-class EventGrammar:
-    """midi_events' grammar in TensorFlow, for batches. Its state: the pitches sounding (P)
-    and whether the last word was a NoteOn (1), float32 0/1 (..., P + 1)."""
+class Grammar:
+    """Which words may come next, for batches in TensorFlow: a state of `width` floats that
+    each word moves on (`step`, and `run` over whole sequences), and the words it allows."""
 
     # A word the grammar forbids gets this added to its logit: probability exp(-1e9) = 0,
     # yet a padded step's word (masked out of the loss) still has a finite log-probability.
     FORBIDDEN = -1e9
+    width: int
+
+    def initial(self, batch: int | tf.Tensor) -> tf.Tensor:
+        """Returns: the state before the first word, (batch, width)."""
+        return tf.zeros([batch, self.width])
+
+    def step(self, state: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
+        raise NotImplementedError
+
+    def run(self, state0: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
+        """Returns: the state after each word of v (batch, T, 1), (batch, T, width)."""
+        states = tf.scan(self.step, tf.transpose(v, [1, 0, 2]), initializer=state0)
+        return tf.transpose(states, [1, 0, 2])
+
+    def allowed(self, state: tf.Tensor) -> tf.Tensor:
+        raise NotImplementedError
+
+    def masked(self, logits: tf.Tensor, state: tf.Tensor) -> tf.Tensor:
+        return logits + (1.0 - self.allowed(state)) * self.FORBIDDEN
+
+
+class EventGrammar(Grammar):
+    """midi_events' grammar in TensorFlow, for batches. Its state: the pitches sounding (P)
+    and whether the last word was a NoteOn (1), float32 0/1 (..., P + 1)."""
 
     def __init__(self, kinds: np.ndarray, columns: np.ndarray, num_pitches: int):
         from rnn_rbm.music.midi_events import WORD_KINDS
@@ -501,5 +528,75 @@ class EventGrammar:
         free = tf.matmul(1.0 - sounding, self.on, transpose_b=True) + tf.matmul(sounding, self.off, transpose_b=True)
         return after * self.is_velocity + (1.0 - after) * (self.is_shift + free)
 
-    def masked(self, logits: tf.Tensor, state: tf.Tensor) -> tf.Tensor:
-        return logits + (1.0 - self.allowed(state)) * self.FORBIDDEN
+
+class RemiGrammar(Grammar):
+    """remi's grammar in TensorFlow, for batches. Its state, float32 (..., 2P + 6): the frame
+    each pitch's latest note ends (P), the pitch waiting for its Duration (P, one-hot), the
+    frame of the last Position (1), the first frame of the bar (1; one bar before the first
+    Bar at the start), and the kind of the last word (4, one-hot: bar, position, pitch,
+    duration; none before the first)."""
+
+    def __init__(self, kinds: np.ndarray, values: np.ndarray, num_pitches: int, bar_frames: int):
+        from rnn_rbm.music.remi import KINDS
+
+        kind = {name: (kinds == KINDS.index(name)).astype(np.float32) for name in KINDS}
+        pitch = np.zeros((len(kinds), num_pitches), np.float32)
+        rows = np.nonzero((kinds == KINDS.index("pitch")) & (values >= 0))[0]
+        pitch[rows, values[rows]] = 1.0
+        self.pitches, self.bar_frames = num_pitches, float(bar_frames)
+        self.width = 2 * num_pitches + 6
+        self.pitch = tf.constant(pitch)  # (W, P)
+        self.kinds = tf.constant(np.stack([kind[k] for k in KINDS[1:]], axis=1))  # (W, 4)
+        self.is_bar, self.is_position, self.is_pitch, self.is_duration = (tf.constant(kind[k]) for k in KINDS[1:])
+        self.position = tf.constant(np.where(kinds == KINDS.index("position"), values, 0).astype(np.float32))
+        self.duration = tf.constant(np.where(kinds == KINDS.index("duration"), values, 0).astype(np.float32))
+        self.in_bar = tf.constant(kind["position"] * (values < bar_frames))  # positions the bar holds
+
+    @classmethod
+    def of(cls, vocabulary: list[list[str]], data) -> RemiGrammar | None:
+        """Returns: the grammar of a REMI vocabulary (one field, with Bar and Position words),
+        None for any other."""
+        from rnn_rbm.music.remi import BAR_BEATS, word_kinds
+
+        if len(vocabulary) != 1 or "Bar_None" not in vocabulary[0]:
+            return None
+        return cls(*word_kinds(vocabulary[0], data.steps_per_quarter, data.lowest_pitch, data.num_pitches),
+                   data.num_pitches, BAR_BEATS * data.steps_per_quarter)
+
+    def _parts(self, state: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        P = self.pitches
+        return state[..., :P], state[..., P:2 * P], state[..., 2 * P], state[..., 2 * P + 1], state[..., 2 * P + 2:]
+
+    def initial(self, batch: int | tf.Tensor) -> tf.Tensor:
+        """Returns: nothing sounding or waiting, at frame 0, one bar before the first, no word yet."""
+        zeros = tf.zeros([batch, self.width])
+        return zeros + tf.one_hot(2 * self.pitches + 1, self.width) * -self.bar_frames
+
+    def step(self, state: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
+        """Returns: the state after the words v (batch, 1) (ids as float)."""
+        ids = tf.cast(v[..., 0], tf.int32)
+        ends, waiting, now, bar, last = self._parts(state)
+        is_bar, is_position = tf.gather(self.is_bar, ids), tf.gather(self.is_position, ids)
+        is_pitch, is_duration = tf.gather(self.is_pitch, ids), tf.gather(self.is_duration, ids)
+        bar = bar + is_bar * self.bar_frames
+        moved = is_bar * bar + is_position * (bar + tf.gather(self.position, ids))
+        now_after = moved + (1.0 - is_bar - is_position) * now
+        end = (now + tf.gather(self.duration, ids))[..., tf.newaxis]
+        ends = ends + is_duration[..., tf.newaxis] * waiting * tf.nn.relu(end - ends)
+        waiting = is_pitch[..., tf.newaxis] * tf.gather(self.pitch, ids) + (
+            1.0 - is_pitch - is_duration)[..., tf.newaxis] * waiting
+        kind = tf.gather(self.kinds, ids)
+        last = kind + (1.0 - tf.reduce_sum(kind, axis=-1, keepdims=True)) * last
+        return tf.concat([ends, waiting, now_after[..., tf.newaxis], bar[..., tf.newaxis], last], axis=-1)
+
+    def allowed(self, state: tf.Tensor) -> tf.Tensor:
+        """Returns: float32 0/1 (N, W), the words that may follow (remi.allowed_words)."""
+        ends, _, now, bar, last = self._parts(state)
+        start = 1.0 - tf.reduce_sum(last, axis=-1, keepdims=True)
+        after_bar, after_position, after_pitch, after_duration = tf.split(last, 4, axis=-1)
+        # a Pitch word's pitch's end (0 for other words), against the present frame
+        ended = tf.matmul(ends, self.pitch, transpose_b=True) <= now[..., tf.newaxis]
+        free = self.is_pitch * tf.reduce_sum(self.pitch, axis=1) * tf.cast(ended, tf.float32)
+        later = self.in_bar * tf.cast(bar[..., tf.newaxis] + self.position > now[..., tf.newaxis], tf.float32)
+        return (start * self.is_bar + after_bar * (self.is_bar + self.in_bar) + after_position * free
+                + after_pitch * self.is_duration + after_duration * (free + later + self.is_bar))

@@ -41,18 +41,26 @@ def events_tokenizer(steps_per_quarter: int, lowest_pitch: int = 21, num_pitches
     token is miditok's mandatory PAD_None. The same arguments always give the same
     vocabulary in the same order (a checkpoint rebuilds it from them).
     """
+    return miditok.MIDILike(tokenizer_config(steps_per_quarter, lowest_pitch, num_pitches, velocities=True))
+
+
+def tokenizer_config(steps_per_quarter: int, lowest_pitch: int, num_pitches: int,
+                     velocities: bool) -> miditok.TokenizerConfig:
+    """The settings of a miditok tokenizer on the roll's grid (events_tokenizer's, and REMI's
+    in music/remi.py): times in whole frames up to MAX_SHIFT_BEATS quarter notes, the roll's
+    pitches, one velocity bin where `velocities` (none otherwise), nothing else but PAD."""
     if steps_per_quarter < 1:
         raise ValueError(f"steps_per_quarter must be at least 1, not {steps_per_quarter}")
     highest = lowest_pitch + num_pitches - 1
     if not 0 <= lowest_pitch <= highest <= 127:
         raise ValueError(f"pitches {lowest_pitch}..{highest} are not MIDI pitches (0..127)")
-    config = miditok.TokenizerConfig(
+    return miditok.TokenizerConfig(
         # Both ends included (miditok's own default, (21, 109), spans 89 keys).
         pitch_range=(lowest_pitch, highest),
         beat_res={(0, MAX_SHIFT_BEATS): steps_per_quarter},
         num_velocities=1,
         special_tokens=["PAD"],  # miditok adds PAD whatever is asked; nothing else is used
-        use_velocities=True,
+        use_velocities=velocities,
         use_chords=False,
         use_rests=False,
         use_tempos=False,
@@ -65,7 +73,6 @@ def events_tokenizer(steps_per_quarter: int, lowest_pitch: int = 21, num_pitches
         # On by default: it would add DrumOn/DrumOff tokens for every drum pitch.
         use_pitchdrum_tokens=False,
     )
-    return miditok.MIDILike(config)
 
 
 def vocabulary(tokenizer: miditok.MIDILike) -> list[str]:
@@ -94,7 +101,7 @@ def _shift_frames(value: str, steps_per_quarter: int) -> int:
     return beats * steps_per_quarter + positions * steps_per_quarter // resolution
 
 
-def _check_grid(tokenizer: miditok.MIDILike, steps_per_quarter: int) -> None:
+def _check_grid(tokenizer: miditok.MusicTokenizer, steps_per_quarter: int) -> None:
     # One tick per frame is what makes the conversion exact; another grid would resample.
     if tokenizer.time_division != steps_per_quarter:
         raise ValueError(f"the tokenizer was built for {tokenizer.time_division} steps per quarter, "
@@ -110,28 +117,58 @@ def roll_to_events(roll: np.ndarray, tokenizer: miditok.MIDILike, steps_per_quar
     Raises ValueError when a sounding pitch is outside the tokenizer's pitch range
     (miditok would drop it without a word).
     """
+    score = roll_score(roll, tokenizer, steps_per_quarter, lowest_pitch)
+    return [] if score is None else list(tokenizer.encode(score)[0].tokens)  # one TokSequence per track
+
+
+def roll_score(roll: np.ndarray, tokenizer: miditok.MusicTokenizer, steps_per_quarter: int, lowest_pitch: int = 21,
+               longest: int | None = None) -> Score | None:
+    """The roll's notes (note_spans: a run of active frames of a pitch is one note) as a
+    one-track symusic Score of one tick per frame, for `tokenizer` to encode; a note longer
+    than `longest` frames becomes consecutive notes of at most that many (which a roll joins
+    again). Returns None for an empty roll.
+
+    Raises ValueError when a sounding pitch is outside the tokenizer's pitch range (miditok
+    would drop it without a word).
+    """
     _check_grid(tokenizer, steps_per_quarter)
     if np.ndim(roll) != 2:
         raise ValueError(f"a roll is (num_steps, num_pitches), not shape {np.shape(roll)}")
     columns, onsets, offsets = note_spans(roll)
     if len(onsets) == 0:
-        return []
+        return None
     pitches = lowest_pitch + columns
     low, high = tokenizer.config.pitch_range
     if pitches.min() < low or pitches.max() > high:
         raise ValueError(f"the roll sounds pitches {pitches.min()}..{pitches.max()}, outside the "
                          f"tokenizer's {low}..{high}")
+    if longest is not None:
+        pieces = [(start, min(start + longest, off), p) for on, off, p in zip(onsets, offsets, pitches)
+                  for start in range(int(on), int(off), longest)]
+        onsets, offsets, pitches = (np.array(x, dtype=np.int64) for x in zip(*pieces))
 
     track = Track(name="piano", program=0, is_drum=False)
-    velocity = int(tokenizer.velocities[0])
+    velocity = int(tokenizer.velocities[0]) if len(tokenizer.velocities) else 100
     # Sorted by onset then pitch: miditok keeps the notes' order within a tick, and a fixed
     # order makes the same roll always give the same words.
     for n in np.lexsort((pitches, onsets)):
         track.notes.append(Note(int(onsets[n]), int(offsets[n] - onsets[n]), int(pitches[n]), velocity))
     score = Score(steps_per_quarter)
     score.tracks.append(track)
-    sequences = tokenizer.encode(score)  # one TokSequence per track (no Program tokens)
-    return list(sequences[0].tokens)
+    return score
+
+
+def score_roll(score: Score, lowest_pitch: int = 21, num_pitches: int = 88) -> np.ndarray:
+    """A decoded Score's notes on the roll's grid (one tick per frame), float32 (num_steps,
+    num_pitches), time-major, at least one frame, ending with the last note; a note of no
+    length still sounds one frame."""
+    notes = [(n.time, max(n.end, n.time + 1), n.pitch - lowest_pitch) for track in score.tracks for n in track.notes]
+    end = max((stop for _, stop, _ in notes), default=1)
+    roll = np.zeros((max(end, 1), num_pitches), np.float32)
+    for start, stop, column in notes:
+        if 0 <= column < num_pitches:  # the tokenizer's range is the roll's; this only guards a mismatch
+            roll[start:stop, column] = 1.0
+    return roll
 
 
 def events_to_roll(tokens: list[str], tokenizer: miditok.MIDILike, steps_per_quarter: int,
@@ -190,14 +227,7 @@ def events_to_roll(tokens: list[str], tokenizer: miditok.MIDILike, steps_per_qua
 
     if not any(t.startswith("NoteOn_") for t in tidy):
         return np.zeros((1, num_pitches), np.float32)
-    score = tokenizer.decode([miditok.TokSequence(tokens=tidy)])
-    notes = [(n.time, max(n.end, n.time + 1), n.pitch - lowest_pitch) for track in score.tracks for n in track.notes]
-    end = max((stop for _, stop, _ in notes), default=1)
-    roll = np.zeros((max(end, 1), num_pitches), np.float32)
-    for start, stop, column in notes:
-        if 0 <= column < num_pitches:  # the tokenizer's range is the roll's; this only guards a mismatch
-            roll[start:stop, column] = 1.0
-    return roll
+    return score_roll(tokenizer.decode([miditok.TokSequence(tokens=tidy)]), lowest_pitch, num_pitches)
 
 
 # ---- the grammar of a well-formed sequence: which words may come next ----

@@ -14,6 +14,8 @@ token model's music as any other's.
                  "rest" (the rule --melody uses: music/guide.top_voice)
     midi_events  the "MIDI events as words" recipe: miditok's MIDILike note-on, note-off,
                  velocity and time-shift tokens (music/midi_events.py)
+    remi         the same music as miditok's REMI bar, position, pitch and duration tokens
+                 (music/remi.py): a note written once, with its length
 
 What a roll cannot say (a note struck again at once), no representation here says either.
 """
@@ -288,7 +290,38 @@ class MidiEvents(Representation):
                                           self.data.lowest_pitch, self.data.num_pitches)
 
 
-REPRESENTATIONS: dict[str, type[Representation]] = {cls.NAME: cls for cls in (NoteWords, Melody, MidiEvents)}
+class Remi(Representation):
+    """MIDI events the REMI way (Huang & Yang 2020): miditok's Bar, Position, Pitch and
+    Duration tokens, each note written once with its length, the vocabulary fixed by the grid
+    (music/remi.py)."""
+
+    NAME = "remi"
+    FIELDS = ("event",)
+
+    def __init__(self, vocabulary: list[list[str]], data: DataConfig):
+        super().__init__(vocabulary, data)
+        from rnn_rbm.music import remi  # miditok is loaded only by the models that need it
+
+        self._codec = remi
+        self._tokenizer = remi.remi_tokenizer(data.steps_per_quarter, data.lowest_pitch, data.num_pitches)
+
+    @classmethod
+    def fixed_vocabulary(cls, data: DataConfig) -> list[list[str]]:
+        from rnn_rbm.music import midi_events, remi
+
+        return [midi_events.vocabulary(remi.remi_tokenizer(data.steps_per_quarter, data.lowest_pitch,
+                                                           data.num_pitches))]
+
+    def _words(self, roll: np.ndarray) -> list[tuple[str, ...]]:
+        return [(word,) for word in self._codec.roll_to_remi(roll, self._tokenizer, self.data.steps_per_quarter,
+                                                             self.data.lowest_pitch)]
+
+    def _roll(self, words: list[tuple[str, ...]]) -> np.ndarray:
+        return self._codec.remi_to_roll([w for (w,) in words], self._tokenizer, self.data.lowest_pitch,
+                                        self.data.num_pitches)
+
+
+REPRESENTATIONS: dict[str, type[Representation]] = {cls.NAME: cls for cls in (NoteWords, Melody, MidiEvents, Remi)}
 
 
 def representation_class(name: str) -> type[Representation]:
