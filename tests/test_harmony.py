@@ -262,3 +262,26 @@ def test_the_examples_put_every_rows_harmonisation_on_the_results_page(tmp_path)
         midi = next(tmp_path.glob(f"c2_{row}*.mid"))
         assert midi.name in text and midi.with_suffix(".png").exists()
     assert not list(tmp_path.glob("c3_*"))  # its tune is not new
+
+
+def test_the_chorales_are_read_in_the_checkpoints_key_and_mixed_keys_are_refused(tmp_path):
+    import dataclasses
+
+    from rnn_rbm.config import ModelConfig, RunConfig
+    from rnn_rbm.engine import checkpoint
+    from rnn_rbm.errors import UserError
+    from rnn_rbm.models.rnn_rbm import RnnRbm
+
+    def saved(name: str, key: str) -> str:
+        config = RunConfig(data=dataclasses.replace(harmonise.DataConfig(), key=key),
+                           model=ModelConfig(n_hidden=4, n_recurrent=3))
+        model = RnnRbm.from_config(config, tf.random.Generator.from_seed(0))
+        return str(checkpoint.save(tmp_path / name / "best.ckpt", config, model=model))
+
+    in_c, also_c, written = saved("a", "c"), saved("b", "c"), saved("w", "as_written")
+    assert harmonise._common_key([in_c, also_c]) == "c"
+    assert harmonise._common_key([written]) == "as_written"
+    with pytest.raises(UserError, match="different keys"):
+        harmonise._common_key([in_c, written])
+    with pytest.raises(UserError, match="data.key=as_written"):
+        harmonise._check_grid(checkpoint.load_config(written).data, harmonise.DataConfig(key="c"), written)

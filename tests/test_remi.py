@@ -18,20 +18,20 @@ def test_a_roll_comes_back_exactly_long_notes_and_empty_bars_included():
     words = remi.roll_to_remi(roll, tokenizer, 2)
     assert words[0] == "Bar_None" and words.count("Pitch_60") == 2  # the long note in two
     assert words.count("Bar_None") == 4  # bars 1-4 (of 8 frames); bar 4 holds the chord
-    assert np.array_equal(remi.remi_to_roll(words, tokenizer), roll[:34])
+    assert np.array_equal(remi.remi_to_roll(words, tokenizer, 2), roll[:34])
     for seed in range(3):
         rolled = random_roll(np.random.default_rng(seed), 50)
         end = rolled.nonzero()[0].max() + 1
-        assert np.array_equal(remi.remi_to_roll(remi.roll_to_remi(rolled, tokenizer, 2), tokenizer), rolled[:end])
+        assert np.array_equal(remi.remi_to_roll(remi.roll_to_remi(rolled, tokenizer, 2), tokenizer, 2), rolled[:end])
     assert remi.roll_to_remi(np.zeros((4, 88)), tokenizer, 2) == []
 
 
 def test_an_unfinished_sequence_drops_its_last_note():
     tokenizer = remi.remi_tokenizer(2)
     roll = remi.remi_to_roll(["Bar_None", "Position_0", "Pitch_60", "Duration_1.0.2", "Position_2", "Pitch_62"],
-                             tokenizer)
+                             tokenizer, 2)
     assert roll.shape == (2, 88) and roll[:, 60 - 21].all() and not roll[:, 62 - 21].any()
-    assert not remi.remi_to_roll(["PAD_None"], tokenizer).any()
+    assert not remi.remi_to_roll(["PAD_None"], tokenizer, 2).any()
 
 
 def test_the_grammar_allows_every_word_of_the_data_and_forbids_what_makes_no_sense():

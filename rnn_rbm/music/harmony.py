@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rnn_rbm.music.keys import find_key, roll_pitch_class_weights
 from rnn_rbm.music.pianoroll import NoteList, RollStats, notes_to_roll
 
 VOICES = ("soprano", "alto", "tenor", "bass")
@@ -243,21 +244,12 @@ def tune(soprano: np.ndarray, notes: int = 12) -> tuple[int, ...]:
 
 def key_of(roll: np.ndarray, lowest_pitch: int = 21) -> tuple[int, str]:
     """The key of a piece by music21's Krumhansl-Schmuckler analysis of how long each pitch
-    class sounds.
+    class sounds (keys.find_key).
 
     roll: (T, V), time-major.
     Returns: (tonic pitch class, 0 = C; "major" or "minor").
     """
-    from music21 import analysis, note, stream
-
-    weights = np.zeros(12)
-    columns = np.nonzero(np.asarray(roll) > 0)[1]
-    np.add.at(weights, (columns + lowest_pitch) % 12, 1.0)
-    profile = stream.Stream()
-    for pitch_class in np.nonzero(weights)[0]:
-        profile.append(note.Note(60 + int(pitch_class), quarterLength=float(weights[pitch_class])))
-    found = analysis.discrete.KrumhanslSchmuckler().getSolution(profile)
-    return int(found.tonic.pitchClass), str(found.mode)
+    return find_key(roll_pitch_class_weights(roll, lowest_pitch))
 
 
 @dataclass

@@ -38,14 +38,14 @@ def roll_pitch_class_weights(roll: np.ndarray, lowest_pitch: int = 21) -> np.nda
     return weights
 
 
-def tonic_shift(weights: np.ndarray) -> int:
-    """The transposition that puts the key's tonic on C.
+def find_key(weights: np.ndarray) -> tuple[int, str]:
+    """The key by music21's Krumhansl-Schmuckler finder.
 
     weights: (12,) how long each pitch class sounds (0 = C).
-    Returns: semitones in -5..6 (0 where nothing sounds).
+    Returns: (tonic pitch class, 0 = C; "major" or "minor"); (0, "major") where nothing sounds.
     """
     if not np.any(np.asarray(weights) > 0):
-        return 0
+        return 0, "major"
     from music21 import analysis, note, stream
 
     # The finder reads a stream; one note per pitch class, as long as that class sounds, is
@@ -54,7 +54,17 @@ def tonic_shift(weights: np.ndarray) -> int:
     for pitch_class, length in enumerate(weights):
         if length > 0:
             summary.append(note.Note(60 + pitch_class, quarterLength=float(length)))
-    tonic = analysis.discrete.KrumhanslSchmuckler().getSolution(summary).tonic.pitchClass
+    found = analysis.discrete.KrumhanslSchmuckler().getSolution(summary)
+    return int(found.tonic.pitchClass), str(found.mode)
+
+
+def tonic_shift(weights: np.ndarray) -> int:
+    """The transposition that puts the key's tonic on C.
+
+    weights: (12,) how long each pitch class sounds (0 = C).
+    Returns: semitones in -5..6 (0 where nothing sounds).
+    """
+    tonic = find_key(weights)[0]
     return -tonic if tonic < 6 else 12 - tonic
 
 

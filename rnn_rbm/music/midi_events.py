@@ -101,7 +101,7 @@ def _shift_frames(value: str, steps_per_quarter: int) -> int:
     return beats * steps_per_quarter + positions * steps_per_quarter // resolution
 
 
-def _check_grid(tokenizer: miditok.MusicTokenizer, steps_per_quarter: int) -> None:
+def check_grid(tokenizer: miditok.MusicTokenizer, steps_per_quarter: int) -> None:
     # One tick per frame is what makes the conversion exact; another grid would resample.
     if tokenizer.time_division != steps_per_quarter:
         raise ValueError(f"the tokenizer was built for {tokenizer.time_division} steps per quarter, "
@@ -131,7 +131,7 @@ def roll_score(roll: np.ndarray, tokenizer: miditok.MusicTokenizer, steps_per_qu
     Raises ValueError when a sounding pitch is outside the tokenizer's pitch range (miditok
     would drop it without a word).
     """
-    _check_grid(tokenizer, steps_per_quarter)
+    check_grid(tokenizer, steps_per_quarter)
     if np.ndim(roll) != 2:
         raise ValueError(f"a roll is (num_steps, num_pitches), not shape {np.shape(roll)}")
     columns, onsets, offsets = note_spans(roll)
@@ -191,7 +191,7 @@ def events_to_roll(tokens: list[str], tokenizer: miditok.MIDILike, steps_per_qua
 
     Raises UserError naming the strings that are not in the tokenizer's vocabulary.
     """
-    _check_grid(tokenizer, steps_per_quarter)
+    check_grid(tokenizer, steps_per_quarter)
     unknown = sorted({t for t in tokens if t not in tokenizer.vocab})
     if unknown:
         listed = ", ".join(repr(t) for t in unknown[:8]) + (" ..." if len(unknown) > 8 else "")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import miditok
 import numpy as np
 
-from rnn_rbm.music.midi_events import MAX_SHIFT_BEATS, roll_score, score_roll, tokenizer_config
+from rnn_rbm.music.midi_events import MAX_SHIFT_BEATS, check_grid, roll_score, score_roll, tokenizer_config
 
 # Quarter notes in a bar: miditok's REMI without time-signature tokens counts 4/4 bars.
 BAR_BEATS = 4
@@ -38,11 +38,13 @@ def roll_to_remi(roll: np.ndarray, tokenizer: miditok.REMI, steps_per_quarter: i
     return [] if score is None else list(tokenizer.encode(score)[0].tokens)
 
 
-def remi_to_roll(tokens: list[str], tokenizer: miditok.REMI, lowest_pitch: int = 21,
+def remi_to_roll(tokens: list[str], tokenizer: miditok.REMI, steps_per_quarter: int, lowest_pitch: int = 21,
                  num_pitches: int = 88) -> np.ndarray:
     """REMI token strings back to a roll, float32 (num_steps, num_pitches), time-major, at
     least one frame, ending with the last note. A Pitch with no Duration after it (the end of
-    a drawn sequence) is left out; PAD is ignored."""
+    a drawn sequence) is left out; PAD is ignored. Raises ValueError for a tokenizer of
+    another grid."""
+    check_grid(tokenizer, steps_per_quarter)
     words = [t for t in tokens if not t.startswith("PAD")]
     while words and not words[-1].startswith("Duration_") and not words[-1].startswith("Bar_"):
         words.pop()  # a trailing Position or Pitch has no note yet

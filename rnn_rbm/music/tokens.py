@@ -259,66 +259,60 @@ class Melody(Representation):
         return roll
 
 
-class MidiEvents(Representation):
-    """MIDI events as words (the deep-improvisation recipe): miditok's MIDILike tokens, its
-    vocabulary fixed by the grid (music/midi_events.py)."""
+class MiditokWords(Representation):
+    """One field of miditok tokens, the vocabulary fixed by the grid. Subclasses name their
+    codec: (the tokenizer for a grid, roll -> words, words -> roll)."""
+
+    FIELDS = ("event",)
+
+    @staticmethod
+    def _codec() -> tuple:
+        raise NotImplementedError
+
+    def __init__(self, vocabulary: list[list[str]], data: DataConfig):
+        super().__init__(vocabulary, data)
+        make, self._encode, self._decode = self._codec()
+        self._tokenizer = make(data.steps_per_quarter, data.lowest_pitch, data.num_pitches)
+
+    @classmethod
+    def fixed_vocabulary(cls, data: DataConfig) -> list[list[str]]:
+        from rnn_rbm.music.midi_events import vocabulary
+
+        return [vocabulary(cls._codec()[0](data.steps_per_quarter, data.lowest_pitch, data.num_pitches))]
+
+    def _words(self, roll: np.ndarray) -> list[tuple[str, ...]]:
+        return [(word,) for word in self._encode(roll, self._tokenizer, self.data.steps_per_quarter,
+                                                 self.data.lowest_pitch)]
+
+    def _roll(self, words: list[tuple[str, ...]]) -> np.ndarray:
+        return self._decode([w for (w,) in words], self._tokenizer, self.data.steps_per_quarter,
+                            self.data.lowest_pitch, self.data.num_pitches)
+
+
+class MidiEvents(MiditokWords):
+    """MIDI events as words (the deep-improvisation recipe): miditok's MIDILike tokens
+    (music/midi_events.py)."""
 
     NAME = "midi_events"
-    FIELDS = ("event",)
 
-    def __init__(self, vocabulary: list[list[str]], data: DataConfig):
-        super().__init__(vocabulary, data)
+    @staticmethod
+    def _codec() -> tuple:
         from rnn_rbm.music import midi_events  # miditok is loaded only by the models that need it
 
-        self._codec = midi_events
-        self._tokenizer = midi_events.events_tokenizer(data.steps_per_quarter, data.lowest_pitch, data.num_pitches)
-
-    @classmethod
-    def fixed_vocabulary(cls, data: DataConfig) -> list[list[str]]:
-        from rnn_rbm.music import midi_events
-
-        return [midi_events.vocabulary(midi_events.events_tokenizer(data.steps_per_quarter, data.lowest_pitch,
-                                                                    data.num_pitches))]
-
-    def _words(self, roll: np.ndarray) -> list[tuple[str, ...]]:
-        events = self._codec.roll_to_events(roll, self._tokenizer, self.data.steps_per_quarter,
-                                            self.data.lowest_pitch)
-        return [(event,) for event in events]
-
-    def _roll(self, words: list[tuple[str, ...]]) -> np.ndarray:
-        return self._codec.events_to_roll([w for (w,) in words], self._tokenizer, self.data.steps_per_quarter,
-                                          self.data.lowest_pitch, self.data.num_pitches)
+        return midi_events.events_tokenizer, midi_events.roll_to_events, midi_events.events_to_roll
 
 
-class Remi(Representation):
+class Remi(MiditokWords):
     """MIDI events the REMI way (Huang & Yang 2020): miditok's Bar, Position, Pitch and
-    Duration tokens, each note written once with its length, the vocabulary fixed by the grid
-    (music/remi.py)."""
+    Duration tokens, each note written once with its length (music/remi.py)."""
 
     NAME = "remi"
-    FIELDS = ("event",)
 
-    def __init__(self, vocabulary: list[list[str]], data: DataConfig):
-        super().__init__(vocabulary, data)
-        from rnn_rbm.music import remi  # miditok is loaded only by the models that need it
+    @staticmethod
+    def _codec() -> tuple:
+        from rnn_rbm.music import remi
 
-        self._codec = remi
-        self._tokenizer = remi.remi_tokenizer(data.steps_per_quarter, data.lowest_pitch, data.num_pitches)
-
-    @classmethod
-    def fixed_vocabulary(cls, data: DataConfig) -> list[list[str]]:
-        from rnn_rbm.music import midi_events, remi
-
-        return [midi_events.vocabulary(remi.remi_tokenizer(data.steps_per_quarter, data.lowest_pitch,
-                                                           data.num_pitches))]
-
-    def _words(self, roll: np.ndarray) -> list[tuple[str, ...]]:
-        return [(word,) for word in self._codec.roll_to_remi(roll, self._tokenizer, self.data.steps_per_quarter,
-                                                             self.data.lowest_pitch)]
-
-    def _roll(self, words: list[tuple[str, ...]]) -> np.ndarray:
-        return self._codec.remi_to_roll([w for (w,) in words], self._tokenizer, self.data.lowest_pitch,
-                                        self.data.num_pitches)
+        return remi.remi_tokenizer, remi.roll_to_remi, remi.remi_to_roll
 
 
 REPRESENTATIONS: dict[str, type[Representation]] = {cls.NAME: cls for cls in (NoteWords, Melody, MidiEvents, Remi)}

@@ -386,9 +386,21 @@ def _consensus_steps(model, gibbs_steps: int, temperature: float, candidates: in
     return tf.function(draw), tf.function(model.rnn_step)
 
 
+def _common_key(checkpoints: list[str]) -> str:
+    """Returns: the data.key every checkpoint was trained with (the default with none); raises
+    UserError where they differ: one reading of the chorales must serve them all."""
+    from rnn_rbm.engine import checkpoint
+
+    found = {str(c): checkpoint.load_config(checkpoint.resolve(c)).data.key for c in checkpoints}
+    if len(set(found.values())) > 1:
+        raise UserError("the checkpoints read their music in different keys ("
+                        + ", ".join(f"{c}: {k}" for c, k in found.items()) + "); harmonise them apart")
+    return next(iter(found.values()), DataConfig().key)
+
+
 def _check_grid(trained: DataConfig, wanted: DataConfig, prefix: str) -> None:
     """Raises UserError when the checkpoint's frames are not the chorales' grid."""
-    for name in ("steps_per_quarter", "lowest_pitch", "num_pitches"):
+    for name in ("steps_per_quarter", "lowest_pitch", "num_pitches", "key"):
         if getattr(trained, name) != getattr(wanted, name):
             raise UserError(f"{prefix}: trained with data.{name}={getattr(trained, name)}, but the chorales "
                             f"are read with {getattr(wanted, name)}: harmonise with a checkpoint trained "
@@ -447,14 +459,19 @@ class Harmonised:
 
 
 def harmonise_task(checkpoints: list[str], settings: HarmoniseSettings = HarmoniseSettings(),
-                   data: DataConfig = DataConfig(), cache_dir: Path | None = None, record=None,
+                   data: DataConfig | None = None, cache_dir: Path | None = None, record=None,
                    progress: bool = True) -> Harmonised:
     """Bach, the counting baseline and every checkpoint's rows on the held-out chorales, each
-    a phase of `record` (records.Record) where one is given.
+    a phase of `record` (records.Record) where one is given. data: how the chorales are read;
+    by default the Bach default's grid in the checkpoints' key (data.key: in C, or as written).
 
-    Raises UserError for a missing checkpoint or one not trained on the chorales' grid.
+    Raises UserError for a missing checkpoint, one not trained on the chorales' grid, or
+    checkpoints that read their music in different keys.
     """
     import contextlib
+
+    if data is None:
+        data = DataConfig(key=_common_key(checkpoints))
 
     phase = record.phase if record is not None else (lambda name: contextlib.nullcontext())
     with phase("chorales"):
