@@ -59,20 +59,28 @@ def draw(prefix: str, settings: GenerateConfig, seeds: int) -> tuple[list, float
     return rolls, time.perf_counter() - started
 
 
-def targets(result, top_voice=None) -> dict[str, bool]:
+def top_voice_figures(reference: list, steps_per_quarter: int, lowest_pitch: int) -> dict[str, float]:
+    """What a one-voice model's targets compare with: the data's top voice (music/guide.top_voice
+    of each reference roll), measured as the samples are. Returns: the means over pieces of its
+    pitch range, silent-frame share and notes per sounding frame."""
+    from rnn_rbm.music import guide, samplestats
+
+    stats = samplestats.describe([guide.top_voice(r) for r in reference], steps_per_quarter, lowest_pitch)
+    return {key: float(np.nanmean(stats.values[key])) for key in ("pitch_range", "silent", "polyphony")}
+
+
+def targets(result, top_voice: dict[str, float] | None = None) -> dict[str, bool]:
     """result: a samplestats.Report of the samples against the data; top_voice: the data's top
-    voice's SetStats, for a one-voice model (None for the others).
+    voice's figures (top_voice_figures), for a one-voice model (None for the others).
 
     Returns: for each of TARGETS (MELODY_TARGETS and "one_voice" with top_voice), whether the
     samples meet it."""
     rows = {r.key: r for r in result.rows}
-    mine = result.samples.values
     if top_voice is not None:
-        ref = {key: float(np.nanmean(top_voice.values[key])) for key in MELODY_TARGETS}
         return {
-            "pitch_range": abs(rows["pitch_range"].mean - ref["pitch_range"]) <= MELODY_TARGETS["pitch_range"],
-            "one_voice": bool(np.nanmax(mine["polyphony"]) <= 1.0),
-            "silent": rows["silent"].mean <= MELODY_TARGETS["silent"] * ref["silent"],
+            "pitch_range": abs(rows["pitch_range"].mean - top_voice["pitch_range"]) <= MELODY_TARGETS["pitch_range"],
+            "one_voice": bool(np.nanmax(result.samples.values["polyphony"]) <= 1.0),
+            "silent": rows["silent"].mean <= MELODY_TARGETS["silent"] * top_voice["silent"],
         }
     return {
         "dense_max": result.samples.dense_max <= TARGETS["dense_max"],
@@ -103,7 +111,7 @@ def main() -> None:
     from rnn_rbm.data.dataset import load_dataset
     from rnn_rbm.engine import checkpoint
     from rnn_rbm.files import json_number
-    from rnn_rbm.music import guide, samplestats
+    from rnn_rbm.music import samplestats
     from rnn_rbm.outputs.recordtables import sample_quality
     from rnn_rbm.records import Record, publish, stamped_path, training_records
 
@@ -118,10 +126,8 @@ def main() -> None:
     reference, split = samplestats.reference_pieces(dataset, args.split)
     reference_label = f"{dataset.label}, {split}"
     ref_stats = samplestats.describe(reference, data.steps_per_quarter, data.lowest_pitch)
-    top_voice = None
-    if any(c.tokens.representation == "melody" for c in configs):
-        top_voice = samplestats.describe([guide.top_voice(r) for r in reference], data.steps_per_quarter,
-                                         data.lowest_pitch)
+    top_voice = (top_voice_figures(reference, data.steps_per_quarter, data.lowest_pitch)
+                 if any(c.tokens.representation == "melody" for c in configs) else None)
     done = []
     for prefix, config in zip(args.checkpoints, configs):
         record = Record(settings={"checkpoint": dataclasses.asdict(config), "generate": dataclasses.asdict(settings),
@@ -135,9 +141,8 @@ def main() -> None:
         record.results = {"model": config.model.family, "checkpoint": prefix, "reference": reference_label,
                           "report": result.to_json(), "targets_met": targets(result, top_voice if melody else None),
                           "training": training_records(prefix)}
-        if melody:  # what its targets compare with: the data's top voice, measured as the samples
-            record.results["top_voice"] = {key: json_number(round(float(np.nanmean(
-                top_voice.values[key])), 4)) for key in ("pitch_range", "silent", "polyphony")}
+        if melody:  # what its targets compare with
+            record.results["top_voice"] = {key: json_number(round(value, 4)) for key, value in top_voice.items()}
         path = record.write(stamped_path(Path(prefix).parent, "sample_quality"))
         if args.publish:
             publish(path, ROOT, f"sample_quality/{config.model.family}.json")

@@ -234,11 +234,15 @@ def _data_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--key", choices=KEYS, help="the Bach default's and a MIDI folder's pieces: each moved "
                         "into C major or C minor, as the paper's data sets (c), or each in its own key (as_written) "
                         f"({declared_default('data.key')})")
+    _cache_flags(parser)
+    parser.add_argument("--checkpoint_dir", type=Path, default=DEFAULT_CHECKPOINT_DIR,
+                        help=f"where checkpoints go (default {DEFAULT_CHECKPOINT_DIR})")
+
+
+def _cache_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache_dir", type=Path, help="where converted rolls are cached "
                         "(default $RNN_RBM_CACHE or ~/.cache/rnn_rbm)")
     parser.add_argument("--workers", type=_count(1), help="processes converting MIDI (default: all cores)")
-    parser.add_argument("--checkpoint_dir", type=Path, default=DEFAULT_CHECKPOINT_DIR,
-                        help=f"where checkpoints go (default {DEFAULT_CHECKPOINT_DIR})")
 
 
 def _model_flags(parser: argparse.ArgumentParser) -> None:
@@ -494,12 +498,7 @@ def evaluate_main(argv: Sequence[str] | None = None) -> None:
                             _count(1)), ("--base", "--ais_base", str), ("--batch_frames", "--ais_batch_frames",
                             _count(1)), ("--draws", "--acc_draws", _count(1))):
         _old_name(parser, old, new, type=parse)
-    parser.add_argument("--key", choices=KEYS, help="the Bach default's and a MIDI folder's pieces: each moved "
-                        "into C major or C minor, as the paper's data sets (c), or each in its own key (as_written) "
-                        f"({declared_default('data.key')})")
-    parser.add_argument("--cache_dir", type=Path, help="where converted rolls are cached "
-                        "(default $RNN_RBM_CACHE or ~/.cache/rnn_rbm)")
-    parser.add_argument("--workers", type=_count(1), help="processes converting MIDI (default: all cores)")
+    _cache_flags(parser)
     _settings_flags(parser)
     _record_flag(parser, "beside CKPT, evaluate_<split>_<date_time>.record.json")
     _common(parser, seed_default="0")

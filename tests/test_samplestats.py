@@ -10,7 +10,7 @@ from conftest import benchmark_script, make_midi, midi_bytes
 from test_cli import run
 
 from rnn_rbm.cli import evaluate_main
-from rnn_rbm.music import guide, samplestats
+from rnn_rbm.music import samplestats
 from rnn_rbm.music.samplestats import piece_measures
 
 C_MAJOR = [60, 62, 64, 65, 67, 69, 71, 72]
@@ -194,7 +194,8 @@ def test_the_long_piece_targets_judge_key_silence_and_a_melody_against_its_refer
     gappy = [roll_of(([c for c in chords for _ in range(2)] + [[]]) * 8)]  # a silent frame in nine
     assert not sample_quality.targets(samplestats.report(gappy, bach, 2))["silent"]
 
-    top = samplestats.describe([guide.top_voice(r) for r in bach], 2)  # range 74 - 67 = 7 semitones
+    top = sample_quality.top_voice_figures(bach, 2, 21)  # range 74 - 67 = 7 semitones
+    assert top["pitch_range"] == 7 and top["polyphony"] == 1
     near = [roll_of([[67], [69], [72], [74], [72], [71]] * 10)]
     wide = [roll_of([[48], [60], [72], [84]] * 10)]
     assert all(sample_quality.targets(samplestats.report(near, bach, 2), top).values())

@@ -117,16 +117,15 @@ def roll_to_events(roll: np.ndarray, tokenizer: miditok.MIDILike, steps_per_quar
     Raises ValueError when a sounding pitch is outside the tokenizer's pitch range
     (miditok would drop it without a word).
     """
-    score = roll_score(roll, tokenizer, steps_per_quarter, lowest_pitch)
-    return [] if score is None else list(tokenizer.encode(score)[0].tokens)  # one TokSequence per track
+    return roll_tokens(roll, tokenizer, steps_per_quarter, lowest_pitch)
 
 
-def roll_score(roll: np.ndarray, tokenizer: miditok.MusicTokenizer, steps_per_quarter: int, lowest_pitch: int = 21,
-               longest: int | None = None) -> Score | None:
-    """The roll's notes (note_spans: a run of active frames of a pitch is one note) as a
-    one-track symusic Score of one tick per frame, for `tokenizer` to encode; a note longer
-    than `longest` frames becomes consecutive notes of at most that many (which a roll joins
-    again). Returns None for an empty roll.
+def roll_tokens(roll: np.ndarray, tokenizer: miditok.MusicTokenizer, steps_per_quarter: int, lowest_pitch: int = 21,
+                longest: int | None = None) -> list[str]:
+    """The roll's notes (note_spans: a run of active frames of a pitch is one note) encoded by
+    `tokenizer` from a one-track symusic Score of one tick per frame; a note longer than
+    `longest` frames becomes consecutive notes of at most that many (which a roll joins
+    again). Returns the token strings, [] for an empty roll.
 
     Raises ValueError when a sounding pitch is outside the tokenizer's pitch range (miditok
     would drop it without a word).
@@ -136,7 +135,7 @@ def roll_score(roll: np.ndarray, tokenizer: miditok.MusicTokenizer, steps_per_qu
         raise ValueError(f"a roll is (num_steps, num_pitches), not shape {np.shape(roll)}")
     columns, onsets, offsets = note_spans(roll)
     if len(onsets) == 0:
-        return None
+        return []
     pitches = lowest_pitch + columns
     low, high = tokenizer.config.pitch_range
     if pitches.min() < low or pitches.max() > high:
@@ -155,7 +154,7 @@ def roll_score(roll: np.ndarray, tokenizer: miditok.MusicTokenizer, steps_per_qu
         track.notes.append(Note(int(onsets[n]), int(offsets[n] - onsets[n]), int(pitches[n]), velocity))
     score = Score(steps_per_quarter)
     score.tracks.append(track)
-    return score
+    return list(tokenizer.encode(score)[0].tokens)  # one TokSequence per track (no Program tokens)
 
 
 def score_roll(score: Score, lowest_pitch: int = 21, num_pitches: int = 88) -> np.ndarray:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import miditok
 import numpy as np
 
-from rnn_rbm.music.midi_events import MAX_SHIFT_BEATS, check_grid, roll_score, score_roll, tokenizer_config
+from rnn_rbm.music.midi_events import MAX_SHIFT_BEATS, check_grid, roll_tokens, score_roll, tokenizer_config
 
 # Quarter notes in a bar: miditok's REMI without time-signature tokens counts 4/4 bars.
 BAR_BEATS = 4
@@ -28,14 +28,14 @@ def remi_tokenizer(steps_per_quarter: int, lowest_pitch: int = 21, num_pitches: 
     return miditok.REMI(tokenizer_config(steps_per_quarter, lowest_pitch, num_pitches, velocities=False))
 
 
-def roll_to_remi(roll: np.ndarray, tokenizer: miditok.REMI, steps_per_quarter: int, lowest_pitch: int = 21) -> list[str]:
+def roll_to_remi(roll: np.ndarray, tokenizer: miditok.REMI, steps_per_quarter: int,
+                 lowest_pitch: int = 21) -> list[str]:
     """The roll (num_steps, num_pitches), time-major, as REMI token strings in time order (a
     Bar for every bar up to the last note, empty ones included); an empty roll gives [].
 
     Raises ValueError when a sounding pitch is outside the tokenizer's pitch range.
     """
-    score = roll_score(roll, tokenizer, steps_per_quarter, lowest_pitch, longest=MAX_SHIFT_BEATS * steps_per_quarter)
-    return [] if score is None else list(tokenizer.encode(score)[0].tokens)
+    return roll_tokens(roll, tokenizer, steps_per_quarter, lowest_pitch, longest=MAX_SHIFT_BEATS * steps_per_quarter)
 
 
 def remi_to_roll(tokens: list[str], tokenizer: miditok.REMI, steps_per_quarter: int, lowest_pitch: int = 21,

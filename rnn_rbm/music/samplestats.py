@@ -41,12 +41,12 @@ DENSE_NOTES = 8
 # The overlapping area is integrated on this many points, from KDE_REACH bandwidths below
 # the smallest value to as far above the largest (a Gaussian keeps 6e-7 of its mass beyond 5 sd).
 GRID_POINTS = 4096
+KDE_REACH = 5.0
 # Scale consistency "in the key of the moment" is taken over windows of this many quarter
 # notes: 64 quarters is about one chorale (Bach's median is 48), so a chorale is measured
 # whole and a 1,024-frame sample in eight windows. Against the whole-piece figure it tells a
 # model that writes out of key (both low) from one that modulates (windows high, whole low).
 KEY_WINDOW_QUARTERS = 64
-KDE_REACH = 5.0
 
 
 @dataclass
