@@ -2,18 +2,21 @@
 HMM smoothing, and with a model of music as its prior, on audio rendered from each data set.
 
     python benchmarks/figure5.py [--datasets jsb nottingham musedata piano_midi]
-        [--acoustic CKPT ...] [--priors CKPT ...] [--epochs 60] [--work_dir figure5_runs]
+        [--acoustic CKPT ...] [--priors CKPT ...] [--epochs 60] [--noise_snr_db DB] [--work_dir figure5_runs]
         [--levels ...] [--alphas ...] [--candidates ...] [--widths ...]
         [--valid_pieces N] [--test_pieces N] [--out_dir results] [--publish]
 
 Per set (rnn_rbm/tasks/figure5.py says what is measured and how it is tuned): the acoustic
 model given by --acoustic for that set (each checkpoint goes to the set its config names), or
 else one trained here (rnn_rbm_train.py's task, --model acoustic, in WORK_DIR/<set>/acoustic,
-resumed when there); the priors given by --priors for that set, or else every published model
+resumed when there; with --noise_snr_db, pink noise at that signal-to-noise ratio in all its
+audio, in WORK_DIR/<set>/acoustic_snr<DB>). The valid and test audio are rendered as the acoustic
+model's own training audio was (its checkpoint's features: clean or with its noise). The priors given by --priors for that set, or else every published model
 of pretrained/<set>/. Every decoder is tuned on the valid split only, then measured on the test
 split. Prints each set's rows beside the paper's, the issue's targets, then one JSON line;
 draws the bars (--out_dir, default results/, figure5.png); writes a record (--record, default
-results/figure5_<date_time>.record.json); --publish copies it to records/figure5/figure5.json.
+results/figure5_<date_time>.record.json); --publish copies it to records/figure5/, named by its
+sets and audio (e.g. jsb_snr10.json), where the docs take the newest of each set and audio.
 FluidSynth is required (audio is rendered with it, never with sine tones).
 """
 
@@ -45,8 +48,10 @@ def by_data_set(prefixes: list[Path]) -> dict[str, list[Path]]:
     return grouped
 
 
-def acoustic_for(name: str, given: list[Path], epochs: int, work_dir: Path, progress: bool, record) -> Path:
-    """Returns: the acoustic model of set `name`: the one given, or one trained here."""
+def acoustic_for(name: str, given: list[Path], epochs: int, noise_snr_db: float | None, work_dir: Path,
+                 progress: bool, record) -> Path:
+    """Returns: the acoustic model of set `name`: the one given, or one trained here (on audio
+    with pink noise at `noise_snr_db`, None: clean)."""
     if len(given) > 1:
         raise UserError(f"--acoustic: {len(given)} checkpoints for {name}; give one per data set")
     if given:
@@ -56,12 +61,19 @@ def acoustic_for(name: str, given: list[Path], epochs: int, work_dir: Path, prog
     from rnn_rbm.engine import checkpoint
     from rnn_rbm.tasks.train import TrainRequest, train_task
 
-    out_dir = work_dir / name / "acoustic"
+    out_dir = work_dir / name / f"acoustic{audio_label(noise_snr_db)}"
     resume = checkpoint.newest(out_dir) is not None if out_dir.is_dir() else False
+    noise = {} if resume or noise_snr_db is None else {"features.noise_snr_db": noise_snr_db}
     request = TrainRequest(epochs, out_dir, Overrides(data_source=None if resume else name,
-                                                      family=None if resume else "acoustic"), resume=resume)
+                                                      family=None if resume else "acoustic", settings=noise),
+                           resume=resume)
     train_task(request, Loading(progress=progress), record)
     return out_dir / "best.ckpt"
+
+
+def audio_label(noise_snr_db: float | None) -> str:
+    """Returns: how file names tell the audio apart: "" for clean, "_snr10" for noise at 10 dB."""
+    return "" if noise_snr_db is None else f"_snr{noise_snr_db:g}"
 
 
 def default_priors(name: str) -> list[Path]:
@@ -73,7 +85,9 @@ def default_priors(name: str) -> list[Path]:
 def print_set(name: str, result: dict, found: dict) -> None:
     paper = PAPER.get(name, {})
     matches = {"threshold 0.5": "threshold", "hmm": "hmm", "greedy + rnn_rbm": "rnn_rbm"}
-    print(f"\n{name}: {result['pieces']['test']} test pieces, {result['frames']['test']} audio frames "
+    noise = result.get("noise_snr_db")
+    audio = "clean audio" if noise is None else f"pink noise at {noise:g} dB SNR"
+    print(f"\n{name}, {audio}: {result['pieces']['test']} test pieces, {result['frames']['test']} audio frames "
           f"({result['pieces']['valid']} valid pieces for tuning); frame accuracy %, pooled (MIREX)")
     print(f"{'row':24s} {'valid':>7s} {'test':>7s} {'prec':>7s} {'recall':>7s} {'F':>7s} {'paper':>7s}  tuned")
     for row in result["rows"]:
@@ -113,6 +127,9 @@ def main() -> None:
                         help="models of music as priors (each to its set); default every pretrained/<set>/ model")
     parser.add_argument("--epochs", type=int, default=60, help="epochs of an acoustic model trained here, at most "
                         "(it stops early on its valid split; default 60)")
+    parser.add_argument("--noise_snr_db", type=float, default=None, metavar="DB",
+                        help="train the acoustic models trained here on audio with pink noise at this "
+                             "signal-to-noise ratio (dB), as a recording's room and hiss; default clean")
     parser.add_argument("--work_dir", type=Path, default=Path("figure5_runs"))
     parser.add_argument("--levels", nargs="+", type=float, default=list(defaults.levels))
     parser.add_argument("--alphas", nargs="+", type=float, default=list(defaults.alphas))
@@ -149,13 +166,13 @@ def run(args: argparse.Namespace) -> None:
     acoustic = by_data_set(args.acoustic)
     given_priors = by_data_set(args.priors) if args.priors is not None else None
     record = records.Record(settings={**dataclasses.asdict(settings), "datasets": args.datasets,
-                                      "epochs": args.epochs})
+                                      "epochs": args.epochs, "noise_snr_db": args.noise_snr_db})
     progress = not args.quiet
     chart: dict[str, dict[str, float]] = {}
     for name in args.datasets:
         with record.phase(f"{name}_acoustic"):
-            reader = AcousticReader(acoustic_for(name, acoustic.get(name, []), args.epochs, args.work_dir, progress,
-                                                 records.Record()))
+            reader = AcousticReader(acoustic_for(name, acoustic.get(name, []), args.epochs, args.noise_snr_db,
+                                                 args.work_dir, progress, records.Record()))
         priors = {}
         for prefix in (given_priors.get(name, []) if given_priors is not None else default_priors(name)):
             prior = load_prior(prefix)
@@ -165,6 +182,7 @@ def run(args: argparse.Namespace) -> None:
             result = figure5_set(dataset, reader, priors, settings, progress)
         found = targets(name, result)
         record.results[name] = {**result, "targets": found, "acoustic": str(reader.prefix),
+                                "noise_snr_db": reader.features.noise_snr_db,
                                 "priors": {label: prior.label for label, prior in priors.items()}, "paper": PAPER.get(name)}
         print_set(name, result, found)
         ours = {f"ours: {row['row']}": 100 * row["test"]["accuracy"] for row in result["rows"]
@@ -176,7 +194,9 @@ def run(args: argparse.Namespace) -> None:
     record.results["chart"] = str(png)
     path = records.save(args.record, "figure5", record)
     if args.publish:
-        records.publish(path, ROOT, "figure5/figure5.json")
+        noises = {record.results[name]["noise_snr_db"] for name in args.datasets}
+        label = "_".join(args.datasets) + (audio_label(noises.pop()) if len(noises) == 1 else "_mixed_audio")
+        records.publish(path, ROOT, f"figure5/{label}.json")
     print(f"\nbars in {png}; record in {path}")
     print(json.dumps({name: {"test_accuracy": {row["row"]: round(row["test"]["accuracy"], 4)
                                                for row in record.results[name]["rows"]},

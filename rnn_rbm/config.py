@@ -255,6 +255,10 @@ class FeatureConfig:
         for time resolution in the bass.
     log_floor: added to CQT magnitudes before the log, about 80 dB below a loud note, so
         that silence is a finite value rather than -inf.
+    noise_snr_db: pink noise mixed into every rendered piece at this signal-to-noise ratio
+        (dB), as a recording's room, microphone and hiss would be; None: the clean rendering.
+        It applies to audio rendered from rolls (training and the benchmark), never to a
+        recording given to transcribe.
     """
 
     sample_rate: int = 16000
@@ -264,6 +268,7 @@ class FeatureConfig:
     context: int = 2
     filter_scale: float = 1.0
     log_floor: float = 1e-4
+    noise_snr_db: float | None = None
 
     @property
     def num_bins(self) -> int:
@@ -472,13 +477,23 @@ def apply_settings(config: RunConfig, settings: dict[str, Any]) -> RunConfig:
             raise UserError(f"no setting {key!r}; settings are SECTION.FIELD with SECTION one of "
                             f"{', '.join(_SECTIONS)} (see a run's config.json), or seed, data_source")
         current = getattr(holder, name)
-        if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
+        # A field declared `float | None` (None: not used) takes a number or null; a float field a whole number too.
+        optional = _optional_float(holder, name)
+        if optional and value is None:
+            continue  # None is the default of such a field, as a run's own config.json writes it
+        expected = float if optional else type(current)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if type(value) is not type(current):
-            raise UserError(f"{key}={json.dumps(value)}: expected {type(current).__name__}, e.g. {current!r}")
+        if type(value) is not expected:
+            raise UserError(f"{key}={json.dumps(value)}: expected {expected.__name__}, e.g. {current!r}")
         config = replace_section(config, section, **{name: value}) if section else dataclasses.replace(
             config, **{name: value})
     return config
+
+def _optional_float(holder: Any, name: str) -> bool:
+    """Returns: whether field `name` of dataclass `holder` is declared `float | None`."""
+    return next(f.type for f in dataclasses.fields(holder) if f.name == name) == "float | None"
+
 
 # --model NAME: the models (models/registry.py registers a class under each name) and what
 # each changes in the defaults above. Models with an exact likelihood select best.ckpt by it:

@@ -75,7 +75,11 @@ def test_settings_from_a_file_and_by_name(tmp_path):
     # A run's own config.json is a complete --config: it rebuilds the run's settings exactly.
     (tmp_path / "run.json").write_text(config.to_json())
     assert Overrides(settings=read_settings(str(tmp_path / "run.json"), [])).apply(RunConfig()) == config
+    # A setting that is off by default (None) takes a number, and only a number.
+    noisy = Overrides(settings=read_settings(None, ["features.noise_snr_db=12"])).apply(RunConfig())
+    assert noisy.features.noise_snr_db == 12.0 and RunConfig.from_json(noisy.to_json()) == noisy
     for bad, message in ((["train.cdk=3"], "no setting 'train.cdk'"), (["train.cd_k=three"], "expected int"),
+                         (["features.noise_snr_db=loud"], "expected float"),
                          (["cd_k"], "expected SECTION.FIELD=VALUE"), (["format_version=2"], "no setting")):
         with pytest.raises(UserError, match=message):
             read_settings(None, bad)

@@ -187,6 +187,23 @@ def test_the_audio_cache_round_trips_and_is_keyed_by_the_rolls_and_the_settings(
     assert audiocache.cache_path(tmp_path, "toy", "train", rolls[:1], FEATURES, synth) != path
     assert audiocache.cache_path(tmp_path, "toy", "train", rolls, dataclasses.replace(FEATURES, context=2),
                                  synth) != path
+    assert audiocache.cache_path(tmp_path, "toy", "train", rolls, dataclasses.replace(FEATURES, noise_snr_db=10.0),
+                                 synth) != path
+
+
+def test_noisy_rendering_is_the_clean_one_plus_the_pieces_own_noise(monkeypatch):
+    clean = np.sin(np.linspace(0, 200, 8000)).astype(np.float32)
+    monkeypatch.setattr(audiocache, "render_roll", lambda *args: clean)  # no FluidSynth needed
+    heard = []
+    monkeypatch.setattr(audiocache, "log_cqt", lambda audio, config: heard.append(audio) or audio[:4, None])
+    noisy = dataclasses.replace(FEATURES, noise_snr_db=10.0)
+    piece, other = np.eye(4, P, dtype=np.float32), np.eye(4, P, k=1, dtype=np.float32)
+    for roll, config in ((piece, FEATURES), (piece, noisy), (piece, noisy), (other, noisy)):
+        audiocache.render_features(roll, config, synthesis.Synth(None))
+    assert np.array_equal(heard[0], clean) and np.array_equal(heard[1], heard[2])
+    noise = heard[1].astype(np.float64) - clean
+    assert 10 * np.log10(np.mean(clean.astype(np.float64) ** 2) / np.mean(noise ** 2)) == pytest.approx(10.0, abs=1e-3)
+    assert not np.array_equal(heard[3], heard[1])  # another piece, other noise
 
 
 # --- a frame model as the decoders' prior -----------------------------------------------------
@@ -370,6 +387,37 @@ def test_tuning_picks_the_valid_splits_best_and_the_targets_follow_the_test_accu
     # 8 points of the HMM's 28 points of error: 28.6 %, short of the paper's 31 % on JSB.
     assert found["reduction"] == pytest.approx((0.80 - 0.72) / 0.28) and not found["reduction_met"]
     assert found["best_prior"] == "lstm" and found["best_beam"] == "lstm"
+
+
+def test_the_docs_show_the_newest_figure5_of_each_set_and_audio():
+    from rnn_rbm.outputs import recordtables
+
+    def result(alone: float, noise):
+        rows = [{"row": name, "decoder": decoder, "prior": prior, "tuned": {"level": 0.5},
+                 "test": {"accuracy": accuracy, "precision": 0.9, "recall": 0.9, "f_measure": 0.9}}
+                for name, decoder, prior, accuracy in (("threshold 0.5", "threshold", None, alone),
+                                                       ("hmm", "hmm", None, alone + 0.01),
+                                                       ("greedy + rnn_rbm", "greedy", "rnn_rbm", alone + 0.02))]
+        return {"rows": rows, "noise_snr_db": noise, "pieces": {"test": 3}, "frames": {"test": 40},
+                "targets": {"prior": "rnn_rbm", "reduction": 0.1, "paper_reduction": 0.31, "prior_beats_hmm": True,
+                            "hmm_beats_threshold": True, "reduction_met": False}}
+
+    def record(started: str, **results):
+        return {"started": started, "results": results, "wall_seconds": 60.0,
+                "machine": {"cores": 2, "processor": "x"}, "revision": {"commit": "a" * 40, "dirty": False}}
+
+    old = record("2026-01-01T00:00:00Z", jsb=result(0.90, None))
+    noisy_old = record("2026-01-02T00:00:00Z", jsb=result(0.70, 10.0))
+    noisy_new = record("2026-01-03T00:00:00Z", jsb=result(0.75, 10.0), nottingham=result(0.60, 10.0))
+    runs = [("records/figure5/b.json", noisy_new), ("records/figure5/a.json", old), ("records/figure5/c.json", noisy_old)]
+    summary = recordtables.figure5_summary(runs)
+    rows = [line for line in summary.splitlines() if line.startswith("| ") and "%" not in line.split("|")[3]]
+    # Nottingham before JSB (the paper's order), clean before noisy; the older noisy JSB is replaced.
+    assert [row.split(" | ")[:3] for row in rows] == [["| Nottingham", "noise 10 dB", "60.0"],
+                                                      ["| JSB Chorales", "clean", "90.0"],
+                                                      ["| JSB Chorales", "noise 10 dB", "75.0"]]
+    assert "c.json" not in summary and "[a](records/figure5/a.json)" in summary
+    assert "whole run 1 min 0 s" in recordtables.figure5(runs)
 
 
 def test_the_pictures_are_written(tmp_path):

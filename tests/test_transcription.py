@@ -108,6 +108,22 @@ def test_load_audio_refuses_bad_input_with_one_line(tmp_path):
         audio.load_audio(tmp_path / "long.wav", RATE, max_seconds=1.0)
 
 
+def test_pink_noise_sits_at_its_snr_with_equal_power_per_octave_and_repeats_by_seed():
+    rng = np.random.default_rng(3)
+    signal = (0.3 * np.sin(2 * np.pi * 440 * np.arange(4 * RATE) / RATE)).astype(np.float32)
+    noisy = audio.add_pink_noise(signal, 10.0, seed=7)
+    noise = noisy.astype(np.float64) - signal
+    assert 10 * np.log10(np.mean(signal.astype(np.float64) ** 2) / np.mean(noise ** 2)) == pytest.approx(10.0, abs=1e-6)
+    assert np.array_equal(noisy, audio.add_pink_noise(signal, 10.0, seed=7))
+    assert not np.array_equal(noisy, audio.add_pink_noise(signal, 10.0, seed=8))
+    # Pink: the octaves 125-250, 250-500, ..., 2-4 kHz hold the same power (white noise doubles it each octave).
+    power = np.abs(np.fft.rfft(noise)) ** 2
+    hz = np.fft.rfftfreq(len(noise), 1 / RATE)
+    octaves = [power[(hz >= f) & (hz < 2 * f)].sum() for f in (125, 250, 500, 1000, 2000)]
+    assert max(octaves) / min(octaves) < 1.3
+    assert not audio.add_pink_noise(np.zeros(RATE, np.float32), 10.0, seed=rng.integers(99)).any()
+
+
 # --- features ----------------------------------------------------------------------------
 
 def test_the_hop_splits_a_step_exactly_or_is_refused():

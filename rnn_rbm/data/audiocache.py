@@ -26,7 +26,7 @@ from rnn_rbm.config import FeatureConfig
 from rnn_rbm.data.rollcache import default_cache_dir
 from rnn_rbm.files import replacing
 from rnn_rbm.outputs.audio import Synth
-from rnn_rbm.transcription.audio import render_roll
+from rnn_rbm.transcription.audio import add_pink_noise, render_roll
 from rnn_rbm.transcription.features import log_cqt
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,7 @@ def cache_path(cache_dir: Path, label: str, split: str, rolls: list[np.ndarray],
     rolls' content, the feature settings and the sound font key it)."""
     digest = hashlib.sha256()
     for roll in rolls:
-        digest.update(np.asarray(roll.shape, np.int64).tobytes())
-        digest.update(np.ascontiguousarray(roll, dtype=np.uint8).tobytes())
+        _hash_roll(digest, roll)
     font = Path(synth.sound_font)
     key = json.dumps({"v": CACHE_VERSION, "rolls": digest.hexdigest(), "features": dataclasses.asdict(config),
                       "sound_font": [font.name, font.stat().st_size]}, sort_keys=True)
@@ -50,14 +49,25 @@ def cache_path(cache_dir: Path, label: str, split: str, rolls: list[np.ndarray],
 
 
 def render_features(roll: np.ndarray, config: FeatureConfig, synth: Synth) -> np.ndarray:
-    """One piece played on the General MIDI piano and analysed.
+    """One piece played on the General MIDI piano (with config.noise_snr_db's noise) and analysed.
 
     roll: (num_steps, 88), time-major, 0/1, column i = MIDI pitch 21 + i.
     Returns: float32 (num_steps * config.frames_per_step, config.num_bins), its log-CQT frames,
     frame t in step t // frames_per_step (features.log_cqt).
     """
     audio = render_roll(roll, config.step_seconds, config.sample_rate, synth)
+    if config.noise_snr_db is not None:
+        # Seeded by the piece itself: the same piece gets the same noise in any split or order.
+        seed = int.from_bytes(_hash_roll(hashlib.sha256(), roll).digest()[:8], "little")
+        audio = add_pink_noise(audio, config.noise_snr_db, seed)
     return log_cqt(audio, config)
+
+
+def _hash_roll(digest, roll: np.ndarray):
+    """Feeds one roll (its shape, then its 0/1 cells) to `digest`; returns `digest`."""
+    digest.update(np.asarray(roll.shape, np.int64).tobytes())
+    digest.update(np.ascontiguousarray(roll, dtype=np.uint8).tobytes())
+    return digest
 
 
 def split_features(rolls: list[np.ndarray], label: str, split: str, config: FeatureConfig, synth: Synth,

@@ -289,24 +289,52 @@ FIGURE5_PAPER_REDUCTION = {"piano_midi": 0.03, "nottingham": 0.20, "musedata": 0
 FIGURE5_PAPER_ROW = {"threshold 0.5": "threshold", "hmm": "hmm", "greedy + rnn_rbm": "rnn_rbm"}
 
 
+def _figure5_sets(runs: list[tuple[str, dict]]) -> list[tuple[str, str, str, dict, dict]]:
+    """Each (data set, audio) of the Figure 5 records, from the newest record that measured it.
+
+    Returns: [(dataset, audio, link, record, result)] in the paper's order of the sets, clean
+    audio before noisy; audio is "clean" or "noise N dB" (the acoustic model's training audio,
+    which its valid and test audio copy).
+    """
+    newest: dict[tuple[str, float], tuple[str, dict, dict]] = {}
+    for link, record in sorted(runs, key=lambda run: run[1]["started"]):
+        for dataset in DATASET_ORDER:
+            result = record["results"].get(dataset)
+            if isinstance(result, dict):
+                noise = result.get("noise_snr_db")
+                newest[dataset, float("inf") if noise is None else noise] = (link, record, result)
+    return [(dataset, "clean" if noise == float("inf") else f"noise {noise:g} dB", *newest[dataset, noise])
+            for dataset, noise in sorted(newest, key=lambda key: (DATASET_ORDER.index(key[0]), -key[1]))]
+
+
+def _figure5_provenance(sets: list[tuple[str, str, str, dict, dict]]) -> str:
+    """Returns: each record's sets, size, whole time and link, then the machines and code."""
+    by_link: dict[str, tuple[dict, list[str]]] = {}
+    for dataset, audio, link, record, result in sets:
+        by_link.setdefault(link, (record, []))[1].append(
+            f"{DATASET_TITLES[dataset]} ({audio}) {result['pieces']['test']} test pieces, "
+            f"{result['frames']['test']} audio frames")
+    runs = [f"{'; '.join(parts)}: [record]({link}), whole run {_duration(record['wall_seconds'])}"
+            for link, (record, parts) in by_link.items()]
+    return (". ".join(runs) + f". {_provenance([(link, record) for link, (record, _) in by_link.items()])} "
+            "`python benchmarks/figure5.py` (its record names the flags).")
+
+
 def figure5(runs: list[tuple[str, dict]]) -> str:
-    """Our Figure 5 beside the paper's, from the newest benchmarks/figure5.py record: per data
-    set, every decoder's test accuracy (tuned on valid), the paper's bar where it has one,
-    and the targets.
+    """Our Figure 5 beside the paper's, from the newest benchmarks/figure5.py record of each data
+    set and audio: every decoder's test accuracy (tuned on valid), the paper's bar where it has
+    one, and the targets.
 
     Returns: markdown text.
     """
     if not runs:
         return "No published Figure 5 record yet: `python benchmarks/figure5.py --publish` makes it."
-    link, record = max(runs, key=lambda run: run[1]["started"])
     met = {True: "met", False: "missed", None: "n/a"}
-    lines = ["| data set | decoder | test accuracy % | paper | precision % | recall % | F % | tuned on valid |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| data set | audio | decoder | test accuracy % | paper | precision % | recall % | F % | tuned on valid |",
+             "|---|---|---|---|---|---|---|---|---|"]
     verdicts = []
-    for dataset in DATASET_ORDER:
-        result = record["results"].get(dataset)
-        if not isinstance(result, dict):
-            continue
+    sets = _figure5_sets(runs)
+    for dataset, audio, _, _, result in sets:
         for row in result["rows"]:
             test, tuned = row["test"], row["tuned"]
             paper = FIGURE5_PAPER[dataset].get(FIGURE5_PAPER_ROW.get(row["row"], ""))
@@ -315,22 +343,18 @@ def figure5(runs: list[tuple[str, dict]]) -> str:
                                                                ("greedy", "alpha"), ("greedy", "candidates"),
                                                                ("beam", "alpha"), ("beam", "candidates"),
                                                                ("beam", "width"))}
-            lines.append(f"| {DATASET_TITLES[dataset]} | {row['row']} | {100 * test['accuracy']:.1f} | "
+            lines.append(f"| {DATASET_TITLES[dataset]} | {audio} | {row['row']} | {100 * test['accuracy']:.1f} | "
                          f"{'-' if paper is None else f'{paper:.1f}'} | {100 * test['precision']:.1f} | "
                          f"{100 * test['recall']:.1f} | {100 * test['f_measure']:.1f} | "
                          + ", ".join(f"{k} {v}" for k, v in shown.items()) + " |")
         found = result["targets"]
         if found.get("prior") is not None:
-            verdicts.append(f"{DATASET_TITLES[dataset]}: the {found['prior']} prior beats the HMM: "
+            verdicts.append(f"{DATASET_TITLES[dataset]} ({audio}): the {found['prior']} prior beats the HMM: "
                             f"{met[found['prior_beats_hmm']]}; the HMM beats the threshold: "
                             f"{met[found['hmm_beats_threshold']]}; error reduction over the HMM "
                             f"{100 * found['reduction']:.1f} % against the paper's "
                             f"{100 * (found['paper_reduction'] or 0):.0f} % ({met[found['reduction_met']]}).")
-    pieces = "; ".join(f"{DATASET_TITLES[d]} {record['results'][d]['pieces']['test']} test pieces "
-                       f"({record['results'][d]['frames']['test']} audio frames)"
-                       for d in DATASET_ORDER if isinstance(record["results"].get(d), dict))
-    return "\n".join(lines + ["", *verdicts, "", f"{pieces}. {_provenance([(link, record)])} Whole run "
-                               f"{_duration(record['wall_seconds'])} ([record]({link}), `python benchmarks/figure5.py`)."])
+    return "\n".join(lines + ["", *verdicts, "", _figure5_provenance(sets)])
 
 
 # The harmonisation table's columns: (figure key, heading, digits).
@@ -426,29 +450,29 @@ def harmonisation_summary(runs: list[tuple[str, dict]]) -> str:
 
 
 def figure5_summary(runs: list[tuple[str, dict]]) -> str:
-    """Figure 5 cut to the README: per data set, the acoustic model alone, with the HMM and
-    with the RNN-RBM prior beside the paper's bars, and the error reduction against the paper's.
+    """Figure 5 cut to the README: per data set and audio, the acoustic model alone, with the
+    HMM and with the RNN-RBM prior beside the paper's bars, and the error reduction against the
+    paper's.
 
     Returns: markdown text.
     """
     if not runs:
         return figure5(runs)
-    link, record = max(runs, key=lambda run: run[1]["started"])
-    lines = ["| data set | alone % | paper | HMM % | paper | RNN-RBM prior % | paper | error reduction over the HMM | paper |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for dataset in DATASET_ORDER:
-        result = record["results"].get(dataset)
-        if not isinstance(result, dict):
-            continue
+    lines = ["| data set | audio | alone % | paper | HMM % | paper | RNN-RBM prior % | paper | error reduction over the HMM | paper |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    links = []
+    for dataset, audio, link, _, result in _figure5_sets(runs):
         test = {row["row"]: 100 * row["test"]["accuracy"] for row in result["rows"]}
         paper, found = FIGURE5_PAPER[dataset], result["targets"]
         prior = test.get("greedy + rnn_rbm")
-        lines.append(f"| {DATASET_TITLES[dataset]} | {test['threshold 0.5']:.1f} | {paper['threshold']} | "
+        lines.append(f"| {DATASET_TITLES[dataset]} | {audio} | {test['threshold 0.5']:.1f} | {paper['threshold']} | "
                      f"{test['hmm']:.1f} | {paper['hmm']} | {'-' if prior is None else f'{prior:.1f}'} | "
                      f"{paper['rnn_rbm']} | {100 * found.get('reduction', float('nan')):.1f} % | "
                      f"{100 * (found['paper_reduction'] or 0):.0f} % |")
+        links += [link] if link not in links else []
+    records = ", ".join(f"[{Path(link).stem}]({link})" for link in links)
     return "\n".join(lines + ["", f"Every decoder and prior: [results](docs/results.md#transcription-the-papers-figure-5) "
-                               f"([record]({link}))."])
+                               f"(records: {records})."])
 
 
 RENDERERS: dict[str, tuple[str, Callable[[list[tuple[str, dict]]], str]]] = {

@@ -65,6 +65,28 @@ def render_roll(roll: np.ndarray, step_seconds: float, sample_rate: int, synth: 
     return synthesis.render(midi, seconds, synth, sample_rate)[:length]
 
 
+def add_pink_noise(audio: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
+    """Mixes pink noise (power falling as 1/f, so equal energy in every octave and so in every
+    CQT bin group: no key is spared) into `audio` at `snr_db` decibels below its mean power.
+
+    audio: float mono samples, shape (n,). seed: the noise's, so that a piece's noise is the
+    same each time it is rendered.
+    Returns: float32, shape (n,): audio + noise, mean power of noise = mean power of audio
+    x 10^(-snr_db / 10). Silence stays silence (no signal, nothing to hide).
+    """
+    audio = np.asarray(audio, dtype=np.float64)
+    power = float(np.mean(audio ** 2)) if audio.size else 0.0
+    if power == 0.0:
+        return audio.astype(np.float32)
+    white = np.fft.rfft(np.random.default_rng(seed).standard_normal(len(audio)))
+    # Amplitude 1 / sqrt(f) gives power 1 / f; the constant (DC) bin carries none.
+    scale = np.zeros(len(white))
+    scale[1:] = 1.0 / np.sqrt(np.arange(1, len(white)))
+    noise = np.fft.irfft(white * scale, len(audio))
+    noise *= np.sqrt(power * 10.0 ** (-snr_db / 10.0) / np.mean(noise ** 2))
+    return (audio + noise).astype(np.float32)
+
+
 def load_audio(path: str | Path, sample_rate: int, max_seconds: float = MAX_AUDIO_SECONDS) -> np.ndarray:
     """Reads a recording in any format libsndfile reads (WAV, FLAC, OGG; MP3 with
     libsndfile >= 1.1), at any sample rate and channel count.
