@@ -184,7 +184,7 @@ def run(args: argparse.Namespace) -> None:
         record.results[name] = {**result, "targets": found, "acoustic": str(reader.prefix),
                                 "noise_snr_db": reader.features.noise_snr_db,
                                 "priors": {label: prior.label for label, prior in priors.items()}, "paper": PAPER.get(name)}
-        print_set(name, result, found)
+        print_set(name, record.results[name], found)
         ours = {f"ours: {row['row']}": 100 * row["test"]["accuracy"] for row in result["rows"]
                 if row["row"] != "threshold"}
         chart[name] = {**{f"paper: {k}": v for k, v in PAPER.get(name, {}).items()}, **ours}

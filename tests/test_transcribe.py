@@ -16,6 +16,7 @@ from rnn_rbm import cli
 from rnn_rbm.config import FeatureConfig, GenerateConfig, family_config, replace_section
 from rnn_rbm.data import audiocache
 from rnn_rbm.data.dataset import pad_batch
+from rnn_rbm.data.sources import MIN_FILES_FOR_WORKERS
 from rnn_rbm.engine import checkpoint
 from rnn_rbm.engine.prior import ModelPrior, check_prior
 from rnn_rbm.errors import UserError
@@ -189,6 +190,18 @@ def test_the_audio_cache_round_trips_and_is_keyed_by_the_rolls_and_the_settings(
                                  synth) != path
     assert audiocache.cache_path(tmp_path, "toy", "train", rolls, dataclasses.replace(FEATURES, noise_snr_db=10.0),
                                  synth) != path
+
+
+def test_a_split_rendered_by_worker_processes_is_the_one_rendered_here(tmp_path):
+    fluidsynth_or_skip()
+    synth = audio.require_fluidsynth(synthesis.bundled_sound_font())  # small and quick
+    rng = np.random.default_rng(5)
+    rolls = [(rng.random((3, P)) < 0.03).astype(np.float32) for _ in range(MIN_FILES_FOR_WORKERS)]
+    config = dataclasses.replace(FEATURES, noise_snr_db=20.0)
+    here = audiocache.split_features(rolls, "toy", "train", config, synth, tmp_path / "one", progress=False, workers=1)
+    pool = audiocache.split_features(rolls, "toy", "train", config, synth, tmp_path / "two", progress=False, workers=2)
+    assert len(here) == len(pool) == len(rolls)
+    assert all(np.array_equal(a, b) for a, b in zip(here, pool))
 
 
 def test_noisy_rendering_is_the_clean_one_plus_the_pieces_own_noise(monkeypatch):

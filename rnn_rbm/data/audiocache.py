@@ -20,10 +20,10 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-from tqdm import tqdm
 
 from rnn_rbm.config import FeatureConfig
 from rnn_rbm.data.rollcache import default_cache_dir
+from rnn_rbm.data.sources import run_jobs
 from rnn_rbm.files import replacing
 from rnn_rbm.outputs.audio import Synth
 from rnn_rbm.transcription.audio import add_pink_noise, render_roll
@@ -63,6 +63,11 @@ def render_features(roll: np.ndarray, config: FeatureConfig, synth: Synth) -> np
     return log_cqt(audio, config)
 
 
+def _render_piece(job: tuple[np.ndarray, FeatureConfig, Synth]) -> np.ndarray:
+    """render_features of one (roll, config, synth), as float16: the job of a rendering worker."""
+    return render_features(*job).astype(np.float16)
+
+
 def _hash_roll(digest, roll: np.ndarray):
     """Feeds one roll (its shape, then its 0/1 cells) to `digest`; returns `digest`."""
     digest.update(np.asarray(roll.shape, np.int64).tobytes())
@@ -71,10 +76,11 @@ def _hash_roll(digest, roll: np.ndarray):
 
 
 def split_features(rolls: list[np.ndarray], label: str, split: str, config: FeatureConfig, synth: Synth,
-                   cache_dir: Path | None = None, progress: bool = True) -> list[np.ndarray]:
+                   cache_dir: Path | None = None, progress: bool = True, workers: int | None = None) -> list[np.ndarray]:
     """The log-CQT frames of every piece of a split, from the cache or rendered and cached.
 
     rolls: the split's pieces, each (num_steps, 88), time-major, 0/1.
+    workers: processes rendering (None: one per core; FluidSynth and the CQT use one core each).
     Returns: one float16 array per piece, (num_steps * frames_per_step, num_bins). A cache that
     cannot be written is only a warning: it saves time, nothing else.
     """
@@ -86,9 +92,8 @@ def split_features(rolls: list[np.ndarray], label: str, split: str, config: Feat
     started = time.perf_counter()
     log.info("rendering %s %s (%d pieces, %.0f min of audio) with %s; cached afterwards in %s", label, split,
              len(rolls), sum(map(len, rolls)) * config.step_seconds / 60, synth.describe(), path)
-    pieces = [render_features(roll, config, synth).astype(np.float16)
-              for roll in tqdm(rolls, desc=f"rendering {split}", unit="piece", leave=False,
-                               disable=None if progress else True)]
+    pieces = run_jobs(_render_piece, [(roll, config, synth) for roll in rolls], workers, progress,
+                      f"rendering {split}", unit="piece")
     log.info("rendered and analysed %s %s in %.0f s", label, split, time.perf_counter() - started)
     try:
         write(path, pieces)

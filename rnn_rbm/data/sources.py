@@ -175,7 +175,7 @@ def convert_files(paths: list[Path], names: list[str], config: DataConfig, worke
     """
     out = Converted()
     jobs = [(kind, str(p), config) for p in paths]
-    results = _run_jobs(_convert_file, jobs, workers, progress, what)
+    results = run_jobs(_convert_file, jobs, workers, progress, what)
     for name, (roll, moved, dropped, reason) in zip(names, results):
         if roll is None:
             out.skipped.append((name, reason))
@@ -206,9 +206,13 @@ def _convert_file(args: tuple[str, str, DataConfig]) -> tuple[np.ndarray | None,
     return roll.astype(np.uint8), stats.moved, stats.dropped, ""
 
 
-def _run_jobs(job: Callable, items: list, workers: int | None, progress: bool, what: str) -> Iterable:
+def run_jobs(job: Callable, items: list, workers: int | None, progress: bool, what: str,
+             unit: str = "file") -> list:
+    """Returns: [job(item) for item in items], in order, run by `workers` processes (None: one
+    per core; in this process for fewer than MIN_FILES_FOR_WORKERS items), under a progress bar.
+    `job` must be a module-level function and the items picklable."""
     workers = workers or os.cpu_count() or 1
-    bar = dict(total=len(items), desc=what, unit="file", disable=None if progress else True)
+    bar = dict(total=len(items), desc=what, unit=unit, disable=None if progress else True)
     if workers <= 1 or len(items) < MIN_FILES_FOR_WORKERS:
         return [job(item) for item in tqdm(items, **bar)]
     # spawn, not fork: the parent may already run TensorFlow's threads.
