@@ -3,7 +3,7 @@ HMM smoothing, and with a model of music as its prior, on audio rendered from ea
 
     python benchmarks/figure5.py [--datasets jsb nottingham musedata piano_midi]
         [--acoustic CKPT ...] [--priors CKPT ...] [--epochs 60] [--noise_snr_db DB] [--work_dir figure5_runs]
-        [--levels ...] [--alphas ...] [--candidates ...] [--widths ...]
+        [--levels ...] [--hmm_weights ...] [--alphas ...] [--candidates ...] [--widths ...]
         [--valid_pieces N] [--test_pieces N] [--out_dir results] [--publish]
 
 Per set (rnn_rbm/tasks/figure5.py says what is measured and how it is tuned): the acoustic
@@ -92,7 +92,7 @@ def print_set(name: str, result: dict, found: dict) -> None:
     print(f"{'row':24s} {'valid':>7s} {'test':>7s} {'prec':>7s} {'recall':>7s} {'F':>7s} {'paper':>7s}  tuned")
     for row in result["rows"]:
         test = row["test"]
-        tuned = ", ".join(f"{k} {row['tuned'][k]}" for k in ("level", "scaled", "alpha", "candidates", "width")
+        tuned = ", ".join(f"{k} {row['tuned'][k]}" for k in ("level", "scaled", "weight", "alpha", "candidates", "width")
                           if _shown(row["decoder"], k))
         mark = paper.get(matches.get(row["row"], ""), None)
         print(f"{row['row']:24s} {100 * row['valid']['accuracy']:7.1f} {100 * test['accuracy']:7.1f} "
@@ -108,7 +108,7 @@ def print_set(name: str, result: dict, found: dict) -> None:
 
 
 def _shown(decoder: str, key: str) -> bool:
-    return {"threshold": ("level",), "hmm": ("scaled",), "greedy": ("alpha", "candidates"),
+    return {"threshold": ("level",), "hmm": ("scaled", "weight"), "greedy": ("alpha", "candidates"),
             "beam": ("alpha", "candidates", "width")}[decoder].count(key) > 0
 
 
@@ -132,6 +132,8 @@ def main() -> None:
                              "signal-to-noise ratio (dB), as a recording's room and hiss; default clean")
     parser.add_argument("--work_dir", type=Path, default=Path("figure5_runs"))
     parser.add_argument("--levels", nargs="+", type=float, default=list(defaults.levels))
+    parser.add_argument("--hmm_weights", nargs="+", type=float, default=list(defaults.hmm_weights),
+                        help="weights of the HMM's chain to tune (decoders.hmm)")
     parser.add_argument("--alphas", nargs="+", type=float, default=list(defaults.alphas))
     parser.add_argument("--candidates", nargs="+", type=int, default=list(defaults.candidates))
     parser.add_argument("--widths", nargs="+", type=int, default=list(defaults.widths))
@@ -162,7 +164,7 @@ def run(args: argparse.Namespace) -> None:
 
     require_fluidsynth()  # one line, before any training, where FluidSynth is missing
     settings = Figure5Settings(tuple(args.levels), tuple(args.alphas), tuple(args.candidates), tuple(args.widths),
-                               args.valid_pieces, args.test_pieces)
+                               args.valid_pieces, args.test_pieces, tuple(args.hmm_weights))
     acoustic = by_data_set(args.acoustic)
     given_priors = by_data_set(args.priors) if args.priors is not None else None
     record = records.Record(settings={**dataclasses.asdict(settings), "datasets": args.datasets,

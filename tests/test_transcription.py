@@ -332,6 +332,12 @@ def test_hmm_smooths_away_a_blip_and_alone_is_threshold():
     np.testing.assert_array_equal(decoders.hmm(posteriors, transitions), expected)
     one = np.array([[0.3, 0.6]])
     np.testing.assert_array_equal(decoders.hmm(one, transitions), decoders.threshold(one))
+    # The chain's weight: at 0 each frame is left to its emission (unscaled: threshold 0.5), so
+    # the blip stays; a small weight keeps it too, the full chain removes it.
+    np.testing.assert_array_equal(decoders.hmm(posteriors, transitions, scaled=False, weight=0.0),
+                                  decoders.threshold(posteriors))
+    assert decoders.hmm(posteriors, transitions, weight=0.05)[4, 0] == 1
+    assert decoders.decode(posteriors, decoders.DecoderConfig("hmm", weight=0.05), transitions=transitions)[4, 0] == 1
 
 
 def test_note_transitions_count_steps_and_audio_frames_alike():

@@ -338,8 +338,8 @@ def figure5(runs: list[tuple[str, dict]]) -> str:
         for row in result["rows"]:
             test, tuned = row["test"], row["tuned"]
             paper = FIGURE5_PAPER[dataset].get(FIGURE5_PAPER_ROW.get(row["row"], ""))
-            shown = {k: tuned[k] for k in ("level", "scaled", "alpha", "candidates", "width")
-                     if k in tuned and (row["decoder"], k) in (("threshold", "level"), ("hmm", "scaled"),
+            shown = {k: tuned[k] for k in ("level", "scaled", "weight", "alpha", "candidates", "width")
+                     if k in tuned and (row["decoder"], k) in (("threshold", "level"), ("hmm", "scaled"), ("hmm", "weight"),
                                                                ("greedy", "alpha"), ("greedy", "candidates"),
                                                                ("beam", "alpha"), ("beam", "candidates"),
                                                                ("beam", "width"))}

@@ -6,7 +6,7 @@ its prior, on audio rendered from a data set's valid and test splits
 For one data set: each split's rolls are played and analysed (data/audiocache.py, cached), the
 acoustic model gives every audio frame's note probabilities (engine/transcriber.py), and every
 decoder (transcription/decoders.py) is tuned on the valid split only, over the settings'
-grids (threshold's level; the HMM's emissions; alpha and the candidate notes of the greedy
+grids (threshold's level; the HMM's emissions and the weight of its chain; alpha and the candidate notes of the greedy
 product of experts, for each prior; the beam's width at the greedy's best alpha and
 candidates), then run once on the test split. Scores are MIREX's frame-level accuracy,
 precision, recall and F, pooled over the audio frames of all pieces (transcription/scoring.py,
@@ -53,6 +53,7 @@ class Figure5Settings:
     widths: tuple[int, ...] = (4, 10)
     valid_pieces: int = 0
     test_pieces: int = 0
+    hmm_weights: tuple[float, ...] = (0.25, 0.5, 1.0)
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,8 @@ def figure5_set(dataset: Dataset, reader: AcousticReader, priors: dict[str, Mode
     plans: list[tuple[str, str, str | None, list[DecoderConfig]]] = [
         ("threshold 0.5", "threshold", None, [DecoderConfig("threshold", level=0.5)]),
         ("threshold", "threshold", None, [DecoderConfig("threshold", level=x) for x in settings.levels]),
-        ("hmm", "hmm", None, [DecoderConfig("hmm", scaled=s) for s in (True, False)]),
+        ("hmm", "hmm", None, [DecoderConfig("hmm", scaled=s, weight=w)
+                              for s, w in itertools.product((True, False), settings.hmm_weights)]),
     ]
     rows = []
 
@@ -135,7 +137,7 @@ def figure5_set(dataset: Dataset, reader: AcousticReader, priors: dict[str, Mode
                      "trials": len(trials)})
         log.info("%s %s: valid %.1f %%, test %.1f %% (%s)", dataset.label, row, 100 * chosen["accuracy"],
                  100 * figures["accuracy"], ", ".join(f"{k} {v}" for k, v in dataclasses.asdict(best).items()
-                                                      if k in ("level", "alpha", "candidates", "width", "scaled")))
+                                                      if k in ("level", "alpha", "candidates", "width", "scaled", "weight")))
         return best
 
     for plan in plans:

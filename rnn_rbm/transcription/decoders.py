@@ -217,7 +217,7 @@ def beam(posteriors: np.ndarray, prior: Prior | None, alpha: float, k: int, widt
     return decoded
 
 
-def hmm(posteriors: np.ndarray, transitions: NoteTransitions, scaled: bool = True) -> np.ndarray:
+def hmm(posteriors: np.ndarray, transitions: NoteTransitions, scaled: bool = True, weight: float = 1.0) -> np.ndarray:
     """Smooths each note on its own with a two-state (off, on) HMM, decoded by Viterbi
     (Poliner & Ellis 2007; the paper's "HMM smoothing").
 
@@ -234,6 +234,11 @@ def hmm(posteriors: np.ndarray, transitions: NoteTransitions, scaled: bool = Tru
         the acoustic model was trained on other music than `transitions` were counted on,
         where dividing a small posterior by a smaller occupancy would switch rare notes on.
         Choose on validation.
+    weight: the chain's log transition probabilities are multiplied by it, as a language
+        model's weight in speech recognition: the acoustic frames of one note are not
+        independent evidence, so the chain may deserve less (or more) say than one
+        transition per frame. 0 leaves each frame to its own emission (with scaled False,
+        threshold 0.5); 1 is the chain as counted. Choose on validation.
 
     posteriors: (num_frames, num_pitches), time-major, probabilities (clipped as in
     acoustic_log_probs).
@@ -245,7 +250,7 @@ def hmm(posteriors: np.ndarray, transitions: NoteTransitions, scaled: bool = Tru
     if num_frames == 0:
         return np.zeros((0, num_pitches), dtype=np.float32)
     log_occupancy = np.log(transitions.occupancy)
-    log_matrix = np.log(transitions.matrix)
+    log_matrix = weight * np.log(transitions.matrix)
     emission = np.stack([np.log1p(-p), np.log(p)], axis=-1)  # (num_frames, num_pitches, 2)
     if scaled:
         emission = emission - log_occupancy
@@ -274,6 +279,7 @@ class DecoderConfig:
         the paper's 7).
     width: beam's width.
     scaled: hmm's emissions (hmm's docstring).
+    weight: hmm's weight of the chain (hmm's docstring).
     """
 
     name: str = "greedy"
@@ -282,6 +288,7 @@ class DecoderConfig:
     candidates: int = 7
     width: int = 10
     scaled: bool = True
+    weight: float = 1.0
 
     def __post_init__(self):
         if self.name not in DECODERS:
@@ -307,7 +314,7 @@ def decode(posteriors: np.ndarray, config: DecoderConfig, prior: Prior | None = 
     if config.name == "threshold":
         return threshold(posteriors, config.level)
     if config.name == "hmm":
-        return hmm(posteriors, transitions, config.scaled)
+        return hmm(posteriors, transitions, config.scaled, config.weight)
     if config.name == "greedy":
         return greedy(posteriors, prior, config.alpha, config.candidates, frames_per_step)
     return beam(posteriors, prior, config.alpha, config.candidates, config.width, frames_per_step)
