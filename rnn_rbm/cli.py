@@ -555,6 +555,9 @@ def transcribe_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--alpha", type=_non_negative_float, help=f"the prior's weight (default {defaults.alpha:g}; "
                         "0: the acoustic model alone)")
     parser.add_argument("--level", type=_open_share, help=f"threshold's level (default {defaults.level:g})")
+    parser.add_argument("--hmm_weight", type=_non_negative_float, help="the weight of the HMM's chain against the "
+                        f"acoustic model (default {defaults.weight:g}; 0: each frame alone; benchmarks/figure5.py "
+                        "tunes it on a data set's valid split)")
     parser.add_argument("--candidates", type=_count(1), help="notes per audio frame whose subsets greedy and beam "
                         f"weigh, 2^K candidates (default {defaults.candidates}, the paper's)")
     parser.add_argument("--width", type=_count(1), help=f"beam's width (default {defaults.width})")
@@ -577,7 +580,8 @@ def transcribe_main(argv: Sequence[str] | None = None) -> None:
         from rnn_rbm.tasks.transcribe import TranscribeRequest, transcribe_task
 
         name = args.decoder or ("greedy" if args.prior is not None else "threshold")
-        given = {"alpha": args.alpha, "level": args.level, "candidates": args.candidates, "width": args.width}
+        given = {"alpha": args.alpha, "level": args.level, "candidates": args.candidates, "width": args.width,
+                 "weight": args.hmm_weight}
         decoder = DecoderConfig(name=name, **{k: v for k, v in given.items() if v is not None})
         import shlex
 

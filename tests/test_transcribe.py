@@ -327,6 +327,17 @@ def test_the_command_transcribes_a_recording_with_a_prior(checkpoints, chord_wav
     assert midi.get_end_time() <= 2.0 + 1e-6
 
 
+def test_the_hmm_weight_is_a_flag_and_said_in_the_log(checkpoints, tmp_path, capsys):
+    from rnn_rbm.tasks.transcribe import describe
+
+    with pytest.raises(SystemExit) as exited:
+        cli.transcribe_main([str(tmp_path / "a.wav"), "--acoustic", str(checkpoints["acoustic"]),
+                             "--decoder", "hmm", "--hmm_weight", "-1"])
+    assert exited.value.code == 2 and "--hmm_weight: -1.0 is negative" in capsys.readouterr().err
+    assert describe(decoders.DecoderConfig("hmm", scaled=False, weight=0.5), None) == \
+        "per-note HMM, unscaled emissions, chain weighted 0.5"
+
+
 def test_a_recording_too_long_is_refused_before_anything_is_written(checkpoints, chord_wav, tmp_path):
     request = TranscribeRequest([chord_wav], checkpoints["acoustic"], tmp_path / "out",
                                 decoder=decoders.DecoderConfig("threshold"), max_seconds=1.0)

@@ -121,7 +121,8 @@ def describe(config: DecoderConfig, prior: ModelPrior | None) -> str:
     if config.name == "threshold":
         return f"threshold {config.level:g}"
     if config.name == "hmm":
-        return "per-note HMM" + ("" if config.scaled else ", unscaled emissions")
+        return ("per-note HMM" + ("" if config.scaled else ", unscaled emissions")
+                + ("" if config.weight == 1 else f", chain weighted {config.weight:g}"))
     how = f"{config.name}, {config.candidates} candidate notes" + (f", width {config.width}" if config.name == "beam"
                                                                   else "")
     return how + (f", prior {prior.label} at alpha {config.alpha:g}" if prior is not None else ", no prior")
