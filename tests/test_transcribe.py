@@ -441,6 +441,7 @@ def test_the_docs_show_the_newest_figure5_of_each_set_and_audio():
                                                       ["| JSB Chorales", "clean", "90.0"],
                                                       ["| JSB Chorales", "noise 10 dB", "75.0"]]
     assert "c.json" not in summary and "[a](records/figure5/a.json)" in summary
+    assert all(row.endswith("| {:.1f} (rnn_rbm) |".format(float(row.split(" | ")[2]) + 2)) for row in rows)
     assert "whole run 1 min 0 s" in recordtables.figure5(runs)
 
 
