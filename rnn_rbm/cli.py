@@ -177,6 +177,8 @@ EVALUATE_FLAGS = (
     Flag("evaluate.ais_base", "AIS base: independent pitches with each frame's own visible bias (frame) or with "
          "the training base rates (data)", choices=AIS_BASES),
     Flag("evaluate.ais_batch_frames", "frames whose AIS chains run together", _count(1)),
+    Flag("evaluate.ais_known_frames", "distinct training frames summed exactly in every frame's Z, the most "
+         "frequent first (0: all)", _count(0)),
     Flag("evaluate.acc_draws", "draws of every frame averaged in the accuracy (for the RNN-RBM, from its AIS "
          "chains, resampled by importance weight)", _count(1)),
 )

@@ -2,6 +2,7 @@
 enumeration on a tiny model), expected frame accuracy, the reference models, and
 rnn_rbm_evaluate.py end to end on the JSB benchmark file."""
 
+import dataclasses
 import itertools
 import json
 import math
@@ -227,3 +228,20 @@ def test_evaluate_command_user_mistakes(midi_folder, tmp_path, capsys):
                                   *cache)
     assert code == 0, err
     assert "valid split" in out and json.loads(out.strip().splitlines()[-1])["frames"] > 0
+
+
+def test_known_frames_keep_the_most_frequent_when_capped():
+    a, b, c = (np.eye(4, dtype=np.float32)[i] for i in range(3))
+    # c five times, a three, b once, across two pieces.
+    rolls = [np.stack([c, a, c, b, c]), np.stack([a, c, a, c])]
+    np.testing.assert_array_equal(scoring.known_frames(rolls), np.unique(np.stack([a, b, c]), axis=0))
+    two = scoring.known_frames(rolls, limit=2)
+    assert {tuple(f) for f in two} == {tuple(a), tuple(c)}
+    assert len(scoring.known_frames(rolls, limit=10)) == 3
+
+
+def test_capped_known_frames_reach_the_scorer():
+    train = [np.eye(88, dtype=np.float32)[[40, 40, 41, 42, 42, 42]]]
+    config = dataclasses.replace(EvalConfig(), ais_known_frames=2)
+    _, known = scoring.ais_reference(config, train)
+    assert {int(np.argmax(f)) for f in known} == {40, 42}

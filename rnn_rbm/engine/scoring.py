@@ -29,10 +29,15 @@ log = logging.getLogger(__name__)
 BASES = AIS_BASES
 
 
-def known_frames(train_rolls: list[np.ndarray]) -> np.ndarray:
+def known_frames(train_rolls: list[np.ndarray], limit: int = 0) -> np.ndarray:
     """Returns: the distinct frames of the training pieces, float32 0/1 (S, V) (JSB: 2,420;
-    Nottingham: 1,252), the states whose part of each frame's Z is summed exactly."""
-    return np.unique(all_frames(train_rolls), axis=0)
+    Nottingham: 1,252), the states whose part of each frame's Z is summed exactly; with a
+    `limit`, only that many, the most frequent (ties in np.unique's order). Any set of states
+    keeps the estimate unbiased (ais.summarise): the chains estimate the rest."""
+    distinct, counts = np.unique(all_frames(train_rolls), axis=0, return_counts=True)
+    if not limit or limit >= len(distinct):
+        return distinct
+    return distinct[np.sort(np.argsort(-counts, kind="stable")[:limit])]
 
 
 def make_scorer(model: FrameModel, chains: int, temperatures: int, draws: int, batch_frames: int,
@@ -114,7 +119,7 @@ def ais_reference(config: EvalConfig, train_rolls: list[np.ndarray]) -> tuple[np
 
     Returns: (base_bias, known), the last two arguments of make_scorer.
     """
-    known = known_frames(train_rolls) if config.exact_training_frames else None
+    known = known_frames(train_rolls, config.ais_known_frames) if config.exact_training_frames else None
     return ais_base_bias(config, train_rolls), known
 
 
