@@ -137,6 +137,8 @@ def main() -> None:
     parser.add_argument("--alphas", nargs="+", type=float, default=list(defaults.alphas))
     parser.add_argument("--candidates", nargs="+", type=int, default=list(defaults.candidates))
     parser.add_argument("--widths", nargs="+", type=int, default=list(defaults.widths))
+    parser.add_argument("--per_step", action="store_true", help="also the rows decided once per symbolic step "
+                        "on the pooled evidence of its audio frames: the acoustic model alone and each prior")
     parser.add_argument("--valid_pieces", type=int, default=0, help="tune on the first N valid pieces (0: all)")
     parser.add_argument("--test_pieces", type=int, default=0, help="measure the first N test pieces (0: all)")
     parser.add_argument("--out_dir", type=Path, default=Path("results"), help="where figure5.png goes")
@@ -164,7 +166,7 @@ def run(args: argparse.Namespace) -> None:
 
     require_fluidsynth()  # one line, before any training, where FluidSynth is missing
     settings = Figure5Settings(tuple(args.levels), tuple(args.alphas), tuple(args.candidates), tuple(args.widths),
-                               args.valid_pieces, args.test_pieces, tuple(args.hmm_weights))
+                               args.valid_pieces, args.test_pieces, tuple(args.hmm_weights), args.per_step)
     acoustic = by_data_set(args.acoustic)
     given_priors = by_data_set(args.priors) if args.priors is not None else None
     record = records.Record(settings={**dataclasses.asdict(settings), "datasets": args.datasets,

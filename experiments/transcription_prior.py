@@ -12,7 +12,8 @@ the HMM, then of each prior at each alpha and candidate count, decoded three way
                  built from the decoded frames (decoders.greedy: what benchmarks/figure5.py runs)
     step         one decision per symbolic step: the step's audio frames pool their evidence,
                  -sum_f log Pa_f(v) - alpha log Ps(v | history), the candidates the K notes
-                 likeliest over the step (possible here because a step's audio frames are known)
+                 likeliest over the step (decoders.greedy with per_step, which benchmarks/figure5.py
+                 --per_step runs; possible because a step's audio frames are known)
     step_oracle  as step, but the history is the true roll's: what the prior could add if no
                  decoding error ever reached its history
 """
@@ -31,38 +32,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rnn_rbm import quiet  # noqa: E402
 
 
-def step_decode(posteriors: np.ndarray, prior, alpha: float, k: int, frames_per_step: int,
-                truth: np.ndarray | None = None) -> np.ndarray:
-    """One candidate per symbolic step, chosen on the pooled evidence of its audio frames.
+class TrueHistory:
+    """A prior whose history is the true roll's steps, whatever was decoded: what it could add
+    if no decoding error ever reached its history (mode step_oracle)."""
 
-    posteriors: (num_frames, 88) acoustic probabilities; truth: the true audio frames (0/1,
-    same shape) whose steps feed the prior's history instead of the decoded ones (None: decoded).
-    Returns: float32 of 0/1, (num_frames, 88), every frame of a step the step's choice.
-    """
-    from rnn_rbm.transcription.decoders import candidates
+    def __init__(self, prior, true_steps: np.ndarray):
+        self.prior, self.true_steps, self.exact = prior, true_steps, prior.exact
 
-    decoded = np.zeros(posteriors.shape, dtype=np.float32)
-    state = prior.initial_state()
-    for start in range(0, len(posteriors), frames_per_step):
-        frames = slice(start, start + frames_per_step)
-        # The step's K likeliest notes by their summed log-odds (a product of the frames' experts).
-        p = np.clip(posteriors[frames].astype(np.float64), 1e-7, 1 - 1e-7)
-        pooled = 1.0 / (1.0 + np.exp(-(np.log(p) - np.log1p(-p)).sum(axis=0)))
-        options = candidates(pooled, k)
-        # log Pa of each candidate in each of the step's frames: the candidates' notes are fixed
-        # by `options`, so score every frame's probabilities against them.
-        cost = -sum(_log_pa(p_f, options) for p_f in p)
-        if alpha:
-            cost = cost - alpha * prior.log_prob(state, options)
-        decoded[frames] = options[np.argmin(cost)]
-        history = truth[start] if truth is not None else decoded[start]
-        state = prior.advance(state, history)
-    return decoded
+    def initial_state(self):
+        return self.prior.initial_state(), 0
 
+    def log_prob(self, state, candidates: np.ndarray) -> np.ndarray:
+        return self.prior.log_prob(state[0], candidates)
 
-def _log_pa(p: np.ndarray, options: np.ndarray) -> np.ndarray:
-    """log Pa(v) = sum_i v_i log p_i + (1 - v_i) log(1 - p_i) of each candidate row of `options`."""
-    return options @ np.log(p) + (1.0 - options) @ np.log1p(-p)
+    def advance(self, state, _decoded_step: np.ndarray):
+        inner, step = state
+        return self.prior.advance(inner, self.true_steps[step]), step + 1
 
 
 def main() -> None:
@@ -81,7 +66,8 @@ def main() -> None:
     from rnn_rbm.engine.prior import load_prior
     from rnn_rbm.engine.transcriber import AcousticReader
     from rnn_rbm.tasks.figure5 import measure, split_audio
-    from rnn_rbm.transcription.decoders import DecoderConfig
+    from rnn_rbm.transcription.decoders import DecoderConfig, decode
+    from rnn_rbm.transcription.features import frames_to_roll
     from rnn_rbm.transcription.priors import note_transitions
     from rnn_rbm.transcription.scoring import frame_scores
 
@@ -100,12 +86,13 @@ def main() -> None:
     for path in args.priors:
         prior = load_prior(path)
         for mode, alpha, k in itertools.product(args.modes, args.alphas, args.candidates):
-            if mode == "frame":
-                figures = measure(valid, DecoderConfig("greedy", alpha=alpha, candidates=k), prior, transitions, fps)
-            else:
-                decoded = [step_decode(p, prior, alpha, k, fps, truth if mode == "step_oracle" else None)
+            config = DecoderConfig("greedy", alpha=alpha, candidates=k, per_step=mode != "frame")
+            if mode == "step_oracle":
+                decoded = [decode(p, config, TrueHistory(prior, frames_to_roll(truth, fps)), frames_per_step=fps)
                            for p, truth in zip(valid.posteriors, valid.references)]
                 figures = frame_scores(decoded, valid.references, valid.frame_seconds)
+            else:
+                figures = measure(valid, config, prior, transitions, fps)
             print(f"{path} {mode:11s} alpha {alpha:<5g} K {k}: accuracy {figures['accuracy']:.4f} "
                   f"precision {figures['precision']:.3f} recall {figures['recall']:.3f}", flush=True)
 

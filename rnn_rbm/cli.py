@@ -563,6 +563,9 @@ def transcribe_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--candidates", type=_count(1), help="notes per audio frame whose subsets greedy and beam "
                         f"weigh, 2^K candidates (default {defaults.candidates}, the paper's)")
     parser.add_argument("--width", type=_count(1), help=f"beam's width (default {defaults.width})")
+    parser.add_argument("--per_step", action="store_true", help="greedy and beam decide once per step of the "
+                        "prior's music on the pooled evidence of its audio frames, rather than frame by frame "
+                        "(the paper's); the step's frames must be known: a fixed --step_seconds")
     parser.add_argument("--step_seconds", type=_positive_float, help="the duration of one step of the prior's "
                         "music, a whole number of the acoustic model's audio frames (default: the acoustic "
                         "model's, as it was trained); the prior reads one frame of notes per step")
@@ -581,9 +584,12 @@ def transcribe_main(argv: Sequence[str] | None = None) -> None:
         from rnn_rbm.data.dataset import Loading
         from rnn_rbm.tasks.transcribe import TranscribeRequest, transcribe_task
 
-        name = args.decoder or ("greedy" if args.prior is not None else "threshold")
+        # --per_step alone: the acoustic model alone, decided step by step (greedy with alpha 0).
+        name = args.decoder or ("greedy" if args.prior is not None or args.per_step else "threshold")
+        if args.per_step and args.prior is None and args.alpha is None:
+            args.alpha = 0.0
         given = {"alpha": args.alpha, "level": args.level, "candidates": args.candidates, "width": args.width,
-                 "weight": args.hmm_weight}
+                 "weight": args.hmm_weight, "per_step": args.per_step or None}
         decoder = DecoderConfig(name=name, **{k: v for k, v in given.items() if v is not None})
         import shlex
 

@@ -327,6 +327,21 @@ def test_the_command_transcribes_a_recording_with_a_prior(checkpoints, chord_wav
     assert midi.get_end_time() <= 2.0 + 1e-6
 
 
+def test_per_step_alone_is_the_acoustic_model_decided_once_a_step(checkpoints, chord_wav, tmp_path, capsys):
+    out = tmp_path / "results"
+    cli.transcribe_main([str(chord_wav), "--acoustic", str(checkpoints["acoustic"]), "--per_step",
+                         "--candidates", "3", "--out_dir", str(out), "--quiet"])
+    settings = json.loads(next(out.glob("*.run.json")).read_text())["settings"]
+    assert (settings["name"], settings["alpha"], settings["per_step"]) == ("greedy", 0.0, True)
+    import pretty_midi
+
+    midi = pretty_midi.PrettyMIDI(str(next(out.glob("*.mid"))))
+    step = settings["step_seconds"]
+    for note in (n for instrument in midi.instruments for n in instrument.notes):
+        for time in (note.start, note.end):
+            assert abs(time / step - round(time / step)) < 1e-6  # whole steps only
+
+
 def test_the_hmm_weight_is_a_flag_and_said_in_the_log(checkpoints, tmp_path, capsys):
     from rnn_rbm.tasks.transcribe import describe
 
@@ -351,6 +366,7 @@ def test_a_recording_too_long_is_refused_before_anything_is_written(checkpoints,
     ("no_checkpoint", "no checkpoint"), ("music_as_acoustic", "a model of music"),
     ("acoustic_as_prior", "notes given audio"), ("other_grid", "88 piano keys"),
     ("greedy_without_prior", "give --prior"), ("odd_step", "whole number"),
+    ("per_step_with_hmm", "--per_step is for the greedy and beam"),
 ])
 def test_bad_input_is_one_line_and_a_non_zero_exit_with_nothing_written(case, words, checkpoints, tmp_path, capsys):
     wav = tmp_path / "in.wav"
@@ -377,6 +393,8 @@ def test_bad_input_is_one_line_and_a_non_zero_exit_with_nothing_written(case, wo
         extra = ["--decoder", "greedy"]
     elif case == "odd_step":
         extra = ["--step_seconds", "0.1"]
+    elif case == "per_step_with_hmm":
+        extra = ["--decoder", "hmm", "--per_step"]
     out = tmp_path / "out"
     with pytest.raises(SystemExit) as exited:
         cli.transcribe_main([str(wav), "--acoustic", acoustic_ckpt, "--out_dir", str(out), "--quiet", *extra])

@@ -300,6 +300,35 @@ def test_a_wide_beam_finds_the_brute_force_best_sequence_where_greedy_does_not(f
     assert sequence_cost(greedy, options, posteriors, markov, alpha, frames_per_step) > min(costs) + 0.1
 
 
+def test_per_step_decoding_pools_each_steps_frames():
+    rng = np.random.default_rng(5)
+    posteriors = rng.uniform(0.05, 0.95, size=(11, 6))  # three steps of 4 frames, the last of 3
+    p = np.clip(posteriors, decoders.POSTERIOR_FLOOR, 1 - decoders.POSTERIOR_FLOOR)
+    log_odds = np.log(p) - np.log1p(-p)
+    # Alone, Pa of a step factorises by note: a note is on where its summed log-odds are positive.
+    pooled = np.stack([log_odds[s : s + 4].sum(axis=0) for s in range(0, 11, 4)]) > 0
+    alone = decoders.greedy(posteriors, None, 0.0, k=6, frames_per_step=4, per_step=True)
+    np.testing.assert_array_equal(alone, np.repeat(pooled, 4, axis=0)[:11])
+    assert not np.array_equal(alone, decoders.greedy(posteriors, None, 0.0, k=6))  # frame by frame differs
+    # With a prior: each step the candidate of least -sum_f log Pa_f - alpha log Ps over all 2^6
+    # frames, the history the steps decoded before it, written out plainly.
+    prior = priors.MarkovPrior(random_transitions(rng, 6))
+    every = decoders.candidates(np.linspace(0.9, 0.1, 6), 6)
+    state, expected = prior.initial_state(), []
+    for start in range(0, 11, 4):
+        frames = p[start : start + 4]
+        cost = -np.array([np.where(v > 0, np.log(frames), np.log1p(-frames)).sum() for v in every])
+        best = every[np.argmin(cost - 1.5 * prior.log_prob(state, every))]
+        expected.append(best)
+        state = prior.advance(state, best)
+    found = decoders.greedy(posteriors, prior, 1.5, k=6, frames_per_step=4, per_step=True)
+    np.testing.assert_array_equal(found, np.repeat(np.stack(expected), 4, axis=0)[:11])
+    np.testing.assert_array_equal(decoders.beam(posteriors, prior, 1.5, k=6, width=1, frames_per_step=4,
+                                                per_step=True), found)
+    config = decoders.DecoderConfig("greedy", alpha=1.5, candidates=6, per_step=True)
+    np.testing.assert_array_equal(decoders.decode(posteriors, config, prior, frames_per_step=4), found)
+
+
 @pytest.mark.parametrize("scaled", [True, False])
 def test_hmm_viterbi_is_the_brute_force_best_path_of_each_note(scaled):
     rng = np.random.default_rng(4)

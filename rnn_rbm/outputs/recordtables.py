@@ -342,7 +342,8 @@ def figure5(runs: list[tuple[str, dict]]) -> str:
                      if k in tuned and (row["decoder"], k) in (("threshold", "level"), ("hmm", "scaled"), ("hmm", "weight"),
                                                                ("greedy", "alpha"), ("greedy", "candidates"),
                                                                ("beam", "alpha"), ("beam", "candidates"),
-                                                               ("beam", "width"))}
+                                                               ("beam", "width"), ("step", "alpha"),
+                                                               ("step", "candidates"))}
             lines.append(f"| {DATASET_TITLES[dataset]} | {audio} | {row['row']} | {100 * test['accuracy']:.1f} | "
                          f"{'-' if paper is None else f'{paper:.1f}'} | {100 * test['precision']:.1f} | "
                          f"{100 * test['recall']:.1f} | {100 * test['f_measure']:.1f} | "

@@ -54,6 +54,9 @@ class Figure5Settings:
     valid_pieces: int = 0
     test_pieces: int = 0
     hmm_weights: tuple[float, ...] = (0.25, 0.5, 1.0)
+    # Also the rows decided once per symbolic step (decoders.greedy's per_step): the acoustic
+    # model alone so, and with each prior.
+    per_step: bool = False
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,13 @@ def figure5_set(dataset: Dataset, reader: AcousticReader, priors: dict[str, Mode
                       for a, k in itertools.product(settings.alphas, settings.candidates)])
         run(f"beam + {label}", "beam", label,
             [dataclasses.replace(greedy, name="beam", width=w) for w in settings.widths])
+    if settings.per_step:
+        run("per step alone", "step", None, [DecoderConfig("greedy", alpha=0.0, candidates=k, per_step=True)
+                                             for k in settings.candidates])
+        for label in priors:
+            run(f"per step + {label}", "step", label,
+                [DecoderConfig("greedy", alpha=a, candidates=k, per_step=True)
+                 for a, k in itertools.product(settings.alphas, settings.candidates)])
     return {"rows": rows, "frames": {"valid": valid.frames, "test": test.frames},
             "pieces": {"valid": len(valid.references), "test": len(test.references)},
             "frame_seconds": reader.frame_seconds}

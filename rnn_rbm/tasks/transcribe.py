@@ -95,6 +95,8 @@ def transcribe_task(request: TranscribeRequest, loading: Loading | None = None) 
     prior = load_prior(request.prior) if request.prior is not None and config.name in ("greedy", "beam") else None
     if request.prior is not None and prior is None:
         log.warning("--prior %s is not used by --decoder %s", request.prior, config.name)
+    if config.per_step and config.name not in ("greedy", "beam"):
+        raise UserError(f"--per_step is for the greedy and beam decoders, not --decoder {config.name}")
     transitions = hmm_transitions(reader, frames_per_step, loading) if config.name == "hmm" else None
     recordings = [load_audio(path, reader.features.sample_rate, request.max_seconds) for path in request.audio]
 
@@ -123,8 +125,8 @@ def describe(config: DecoderConfig, prior: ModelPrior | None) -> str:
     if config.name == "hmm":
         return ("per-note HMM" + ("" if config.scaled else ", unscaled emissions")
                 + ("" if config.weight == 1 else f", chain weighted {config.weight:g}"))
-    how = f"{config.name}, {config.candidates} candidate notes" + (f", width {config.width}" if config.name == "beam"
-                                                                  else "")
+    how = (f"{config.name}{' per step' if config.per_step else ''}, {config.candidates} candidate notes"
+           + (f", width {config.width}" if config.name == "beam" else ""))
     return how + (f", prior {prior.label} at alpha {config.alpha:g}" if prior is not None else ", no prior")
 
 

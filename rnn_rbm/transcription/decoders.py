@@ -93,20 +93,27 @@ def candidates(posteriors_frame: np.ndarray, k: int) -> np.ndarray:
     return _expand(top, _subsets(k), len(posteriors_frame))
 
 
-def acoustic_log_probs(posteriors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """log Pa of every candidate of every frame, for all frames at once.
+def acoustic_log_probs(posteriors: np.ndarray, k: int, pool: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """log Pa of every candidate of every frame, for all frames at once; with `pool`, of every
+    group of `pool` consecutive frames (a symbolic step) holding one candidate throughout:
+    the product of its frames' Pa, so that the step's frames pool their evidence.
 
     posteriors: (num_frames, num_pitches), time-major, probabilities (clipped to
     [POSTERIOR_FLOOR, 1 - POSTERIOR_FLOOR]).
-    Returns: (top, int64 of shape (num_frames, k), each frame's k most likely notes as
-    `candidates` orders them; log_pa, float64 of shape (num_frames, 2^k), natural-log
-    probability under Pa of each frame's candidate c, all 88 notes counted).
+    Returns: (top, int64 of shape (units, k), each unit's (frame's or step's) k most likely
+    notes as `candidates` orders them, by their summed log-odds; log_pa, float64 of shape
+    (units, 2^k), natural-log probability under Pa of each unit's candidate c, all 88 notes
+    of all its frames counted). units: num_frames, or ceil(num_frames / pool), the last
+    step judged on the frames it has.
     """
     p = _clipped(posteriors)
-    top = _top_notes(p, k)
     # log Pa(v) = sum_i log(1 - p_i) + sum_{i on} logit(p_i); only the top-k logits vary.
     logits = np.log(p) - np.log1p(-p)
     base = np.log1p(-p).sum(axis=1)
+    if pool > 1 and len(p):
+        starts = np.arange(0, len(p), pool)
+        logits, base = np.add.reduceat(logits, starts, axis=0), np.add.reduceat(base, starts)
+    top = _top_notes(logits, k)
     return top, base[:, None] + np.take_along_axis(logits, top, axis=1) @ _subsets(k).T.astype(np.float64)
 
 
@@ -122,7 +129,7 @@ def _prior_scores(prior: Prior, state, frames: np.ndarray, renormalise: bool) ->
 
 
 def greedy(posteriors: np.ndarray, prior: Prior | None, alpha: float, k: int,
-           frames_per_step: int = 1) -> np.ndarray:
+           frames_per_step: int = 1, per_step: bool = False) -> np.ndarray:
     """The paper's decoder: at each audio frame in turn, the candidate of least cost
     -log Pa(v) - alpha * log Ps(v | decoded history) (module docstring).
 
@@ -131,30 +138,40 @@ def greedy(posteriors: np.ndarray, prior: Prior | None, alpha: float, k: int,
         which is threshold 0.5 restricted to the k candidate notes).
     k: candidate notes per frame (2^k candidates; the paper's 7).
     frames_per_step: audio frames per symbolic step of the prior.
+    per_step: decide once per symbolic step on the pooled evidence of its audio frames
+        (acoustic_log_probs with pool), every frame of the step then the step's choice,
+        instead of frame by frame (the paper's). Possible where a step's audio frames are
+        known: here steps have a fixed length.
 
     Returns: float32 of 0/1, shape (num_frames, num_pitches); ties go to the candidate with
     the lower index in `candidates`' order.
     """
     posteriors = np.asarray(posteriors)
     num_frames, num_pitches = posteriors.shape
-    top, log_pa = acoustic_log_probs(posteriors, k)
+    top, log_pa = acoustic_log_probs(posteriors, k, frames_per_step if per_step else 1)
+    units_per_step = 1 if per_step else frames_per_step
     subsets = _subsets(k)
-    decoded = np.zeros((num_frames, num_pitches), dtype=np.float32)
+    decoded = np.zeros((len(top), num_pitches), dtype=np.float32)
     state = prior.initial_state() if alpha else None
-    for t in range(num_frames):
+    for t in range(len(top)):
         frames = _expand(top[t], subsets, num_pitches)
         cost = -log_pa[t]
         if alpha:
             cost = cost - alpha * _prior_scores(prior, state, frames, renormalise=False)
         decoded[t] = frames[np.argmin(cost)]
-        step_start = t + 1 - frames_per_step
-        if alpha and (t + 1) % frames_per_step == 0 and t + 1 < num_frames:
-            state = prior.advance(state, frames_to_roll(decoded[step_start: t + 1], frames_per_step)[0])
-    return decoded
+        step_start = t + 1 - units_per_step
+        if alpha and (t + 1) % units_per_step == 0 and t + 1 < len(top):
+            state = prior.advance(state, frames_to_roll(decoded[step_start: t + 1], units_per_step)[0])
+    return _unpooled(decoded, frames_per_step if per_step else 1, num_frames)
+
+
+def _unpooled(decoded: np.ndarray, pool: int, num_frames: int) -> np.ndarray:
+    """Returns: the decoded units (frames, or steps of `pool` frames) as `num_frames` audio frames."""
+    return np.repeat(decoded, pool, axis=0)[:num_frames] if pool > 1 else decoded
 
 
 def beam(posteriors: np.ndarray, prior: Prior | None, alpha: float, k: int, width: int,
-         frames_per_step: int = 1) -> np.ndarray:
+         frames_per_step: int = 1, per_step: bool = False) -> np.ndarray:
     """Beam search for the sequence of least total cost sum_t [-log Pa(v_t) - alpha * log
     Ps(v_t | v_<t)] over the same candidates as greedy (module docstring): at each audio
     frame every kept partial sequence is extended by every candidate, and the `width`
@@ -162,7 +179,7 @@ def beam(posteriors: np.ndarray, prior: Prior | None, alpha: float, k: int, widt
     - 1) searches exhaustively.
 
     A prior whose `exact` is False is renormalised over each frame's candidates, so that
-    sequences with different histories (different log Z) compare fairly.
+    sequences with different histories (different log Z) compare fairly. per_step: as greedy's.
 
     Returns: float32 of 0/1, shape (num_frames, num_pitches), the cheapest sequence kept at
     the end; ties go to the earlier-kept sequence, then the lower candidate index.
@@ -173,14 +190,15 @@ def beam(posteriors: np.ndarray, prior: Prior | None, alpha: float, k: int, widt
     num_frames, num_pitches = posteriors.shape
     if num_frames == 0:
         return np.zeros((0, num_pitches), dtype=np.float32)
-    top, log_pa = acoustic_log_probs(posteriors, k)
+    top, log_pa = acoustic_log_probs(posteriors, k, frames_per_step if per_step else 1)
+    units, units_per_step = len(top), 1 if per_step else frames_per_step
     subsets = _subsets(k)
     renormalise = bool(alpha) and not prior.exact
     scores = np.zeros(1)  # log Pa + alpha log Ps so far, of each kept sequence
     states = [prior.initial_state() if alpha else None]
-    this_step = np.zeros((1, frames_per_step, num_pitches), dtype=bool)  # each sequence's frames of the current step
+    this_step = np.zeros((1, units_per_step, num_pitches), dtype=bool)  # each sequence's frames of the current step
     parents, choices = [], []
-    for t in range(num_frames):
+    for t in range(units):
         frames = _expand(top[t], subsets, num_pitches)
         total = scores[:, None] + log_pa[t][None, :]
         if alpha:
@@ -197,11 +215,11 @@ def beam(posteriors: np.ndarray, prior: Prior | None, alpha: float, k: int, widt
         parents.append(parent)
         choices.append(choice)
         this_step = this_step[parent]
-        this_step[:, t % frames_per_step] = frames[choice] > 0
-        if alpha and (t + 1) % frames_per_step == 0 and t + 1 < num_frames:
+        this_step[:, t % units_per_step] = frames[choice] > 0
+        if alpha and (t + 1) % units_per_step == 0 and t + 1 < units:
             advanced, new_states = {}, []
             for h, p in enumerate(parent):
-                step = frames_to_roll(this_step[h], frames_per_step)[0]
+                step = frames_to_roll(this_step[h], units_per_step)[0]
                 key = (int(p), step.tobytes())
                 if key not in advanced:
                     advanced[key] = prior.advance(states[p], step)
@@ -209,12 +227,12 @@ def beam(posteriors: np.ndarray, prior: Prior | None, alpha: float, k: int, widt
             states = new_states
         else:
             states = [states[p] for p in parent]
-    decoded = np.zeros((num_frames, num_pitches), dtype=np.float32)
+    decoded = np.zeros((units, num_pitches), dtype=np.float32)
     h = 0  # the best, as kept is sorted by score
-    for t in range(num_frames - 1, -1, -1):
+    for t in range(units - 1, -1, -1):
         decoded[t, top[t]] = subsets[choices[t][h]]
         h = parents[t][h]
-    return decoded
+    return _unpooled(decoded, frames_per_step if per_step else 1, num_frames)
 
 
 def hmm(posteriors: np.ndarray, transitions: NoteTransitions, scaled: bool = True, weight: float = 1.0) -> np.ndarray:
@@ -278,6 +296,7 @@ class DecoderConfig:
     candidates: notes per frame whose subsets greedy and beam try (2^candidates frames;
         the paper's 7).
     width: beam's width.
+    per_step: greedy and beam decide once per symbolic step (greedy's docstring).
     scaled: hmm's emissions (hmm's docstring).
     weight: hmm's weight of the chain (hmm's docstring).
     """
@@ -287,6 +306,7 @@ class DecoderConfig:
     alpha: float = 1.0
     candidates: int = 7
     width: int = 10
+    per_step: bool = False
     scaled: bool = True
     weight: float = 1.0
 
@@ -316,5 +336,5 @@ def decode(posteriors: np.ndarray, config: DecoderConfig, prior: Prior | None = 
     if config.name == "hmm":
         return hmm(posteriors, transitions, config.scaled, config.weight)
     if config.name == "greedy":
-        return greedy(posteriors, prior, config.alpha, config.candidates, frames_per_step)
-    return beam(posteriors, prior, config.alpha, config.candidates, config.width, frames_per_step)
+        return greedy(posteriors, prior, config.alpha, config.candidates, frames_per_step, config.per_step)
+    return beam(posteriors, prior, config.alpha, config.candidates, config.width, frames_per_step, config.per_step)
