@@ -59,6 +59,16 @@ def test_frame_biases_keep_real_frames_in_piece_order():
     np.testing.assert_allclose(bh[5:14], first_bh, atol=1e-6)
 
 
+def test_frame_biases_are_the_same_in_batches_of_few_frames(monkeypatch):
+    from rnn_rbm.models import rnn_rbm
+
+    model, rolls = tiny_model(), random_rolls([5, 9, 2, 7, 4])
+    whole = frame_biases(model.step_biases, rolls)
+    monkeypatch.setattr(rnn_rbm, "BIASES_FRAMES_PER_BATCH", 9)  # a piece or two a batch
+    for a, b in zip(frame_biases(model.step_biases, rolls), whole):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
 @pytest.mark.parametrize("base", ["frame", "data"])
 def test_log_likelihood_matches_enumeration(base):
     model, rolls = tiny_model(), random_rolls([6, 11, 3])

@@ -24,13 +24,15 @@ from tqdm import tqdm
 
 from rnn_rbm.config import NEGATIVE_STARTS, EvalConfig, GenerateConfig, PretrainConfig, TrainConfig
 from rnn_rbm.data.dataset import all_frames, pad_batch
-from rnn_rbm.models.base import (PIECES_PER_BATCH, SCHEDULED_SAMPLING_STREAMS, RecurrentBiases, Scores,
-                                 ScoreSettings, chain_rows, flatten_steps, pad_for_recurrence)
+from rnn_rbm.models.base import (SCHEDULED_SAMPLING_STREAMS, RecurrentBiases, Scores, ScoreSettings, chain_rows,
+                                 flatten_steps, pad_for_recurrence, piece_batches)
 from rnn_rbm.ops import accuracy, ais, cdk, philox, rbm
 
 # The sub-stream of a training step's seed that chooses the mixed start of each chain: the
 # chains draw from the seed itself, scheduled sampling from the streams before this one.
 MIXED_START_STREAM = SCHEDULED_SAMPLING_STREAMS[-1] + 1
+# frame_biases: padded frames whose biases are computed at once (its recurrence keeps little).
+BIASES_FRAMES_PER_BATCH = 16384
 
 
 class RnnRbm(RecurrentBiases):
@@ -205,11 +207,13 @@ def frame_biases(step_biases: Callable, rolls: list[np.ndarray]) -> tuple[np.nda
     Returns: (frames, float32 (T, V); bv(t), float32 (T, V); bh(t), float32 (T, H)), T the
     total number of frames, in piece order (not padded).
     """
-    # Pieces of similar length share a batch (little padding), then go back to piece order.
+    # Pieces of similar length share a batch (little padding), then go back to piece order. At
+    # most BIASES_FRAMES_PER_BATCH padded frames a batch: 64 of MuseData's longest pieces at once
+    # held 950 MB (JSB's 64 pieces a batch stay as they were).
     order = sorted(range(len(rolls)), key=lambda i: len(rolls[i]))
     pieces: list[tuple[np.ndarray, np.ndarray]] = [None] * len(rolls)  # type: ignore[list-item]
-    for start in range(0, len(order), PIECES_PER_BATCH):
-        group = order[start : start + PIECES_PER_BATCH]
+    for batch in piece_batches([len(rolls[i]) for i in order], frames=BIASES_FRAMES_PER_BATCH):
+        group = [order[b] for b in batch]
         v, _ = pad_batch([rolls[i] for i in group])
         bv_t, bh_t = (x.numpy() for x in step_biases(tf.constant(v)))
         for row, i in enumerate(group):
