@@ -3,7 +3,8 @@ are the other three voices each model writes? (rnn_rbm/tasks/harmonise.py says w
 measure is.)
 
     python benchmarks/harmonisation.py [CKPT ...] [--draws 4] [--candidates 64] [--particles 64]
-        [--ais_chains 32] [--ais_temperatures 300] [--seed 0] [--examples 3] [--out_dir D] [--publish]
+        [--avoid_parallels] [--ais_chains 32] [--ais_temperatures 300] [--seed 0] [--examples 3] [--out_dir D]
+        [--publish]
 
 Rows: Bach himself (the reference: his voice leading, his ranges), the counting baseline
 (the most frequent lower notes under each soprano degree of the key in the training
@@ -47,6 +48,9 @@ def main() -> None:
     parser.add_argument("--particles", type=int, default=defaults.particles,
                         help="particles of the row that weighs harmonisations by the whole soprano, for the models "
                         f"with an exact likelihood; 0 for none (default {defaults.particles})")
+    parser.add_argument("--avoid_parallels", action="store_true", help="the consensus and particle rows choose "
+                        "each frame's voices together, none moving in parallel fifths or octaves from the frame "
+                        "before where the draws allow")
     parser.add_argument("--temperature", type=float, default=defaults.temperature)
     parser.add_argument("--gibbs_steps", type=int, help="Gibbs steps per frame of the RNN-RBM (default generation's)")
     parser.add_argument("--ais_chains", type=int, default=defaults.ais_chains,
@@ -70,7 +74,7 @@ def main() -> None:
     from rnn_rbm.tasks.harmonise import harmonise_task, write_examples
 
     settings = HarmoniseSettings(args.draws, args.temperature, args.candidates, args.gibbs_steps, args.ais_chains,
-                                 args.ais_temperatures, args.seed, args.particles)
+                                 args.ais_temperatures, args.seed, args.particles, args.avoid_parallels)
     record = records.Record(settings={**dataclasses.asdict(settings), "checkpoints": [str(c) for c in args.checkpoints]})
     try:
         harmonised = harmonise_task([str(c) for c in args.checkpoints], settings, record=record, progress=False)

@@ -166,12 +166,13 @@ def test_the_rnn_rbm_estimate_agrees_with_enumeration():
     assert float(variance[0]) < 0.01
 
 
-def test_the_consensus_holds_the_soprano_and_writes_nothing_above_it():
+@pytest.mark.parametrize("avoid_parallels", [False, True])
+def test_the_consensus_holds_the_soprano_and_writes_nothing_above_it(avoid_parallels):
     model = tiny("rnn_rbm")
     data = harmonise.DataConfig(num_pitches=V, lowest_pitch=60)
     soprano = np.array([63, 63, 62, REST, 64])
     written = harmonise.consensus(model, harmonise.GenerateConfig(gibbs_steps=3, num_steps=5), tf.random.Generator.from_seed(0),
-                                  soprano, data, candidates=8)
+                                  soprano, data, candidates=8, avoid_parallels=avoid_parallels)
     for t, pitch in enumerate(soprano):
         if pitch != REST:
             assert written[t, pitch - 60] == 1.0 and not written[t, pitch - 60 + 1:].any()
@@ -206,6 +207,34 @@ def test_the_vote_takes_each_voice_s_commonest_pitch_and_a_rest_only_where_no_dr
     candidates[2, [5, 0]] = 1.0  # alto 65, bass 60: no tenor
     frame = harmonise._voted_frame(candidates, soprano, held, data)
     assert sorted(np.nonzero(frame)[0] + 60) == [60, 64, 67, 71]
+
+
+def test_the_vote_avoiding_parallels_takes_the_next_best_voices():
+    data = harmonise.DataConfig(num_pitches=24, lowest_pitch=48)
+    before = np.array([67, 60, 55, 48])  # soprano G4 a fifth above alto C4
+    soprano = 69  # the soprano rises a step to A4
+    held = np.zeros(24, np.float32)
+    held[soprano - 48] = 1.0
+
+    def frames(*lowers):
+        candidates = np.tile(held, (len(lowers), 1))
+        for row, pitches in enumerate(lowers):
+            candidates[row, np.array(pitches) - 48] = 1.0
+        return candidates
+
+    # Most draws move the alto up to D4, a fifth under A4: parallel fifths; the next most voted
+    # alto, C4, holds. Tenor and bass hold.
+    candidates = frames(*[(62, 55, 48)] * 5, *[(60, 55, 48)] * 3)
+    free = harmonise._voted_frame(candidates, soprano, held, data)
+    assert sorted(np.nonzero(free)[0] + 48) == [48, 55, 62, 69]
+    assert harmony.parallel(before, np.array([69, 62, 55, 48]))
+    kept = harmonise._voted_frame(candidates, soprano, held, data, before)
+    assert sorted(np.nonzero(kept)[0] + 48) == [48, 55, 60, 69]
+    assert not harmony.parallel(before, np.array([69, 60, 55, 48]))
+    # Where every choice the draws offer moves in parallels, the free vote stands.
+    only = frames(*[(62, 55, 48)] * 4)
+    np.testing.assert_array_equal(harmonise._voted_frame(only, soprano, held, data, before),
+                                  harmonise._voted_frame(only, soprano, held, data))
 
 
 @pytest.mark.parametrize("family", ["rnn_nade", "rnn_rbm"])

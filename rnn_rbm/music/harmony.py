@@ -194,26 +194,44 @@ def _quartet_faults(upper_from: int, upper_to: int, lower_from: int, lower_to: i
             quartet.hiddenOctave(), quartet.voiceCrossing(), quartet.voiceOverlap())
 
 
-def voice_leading(voices: np.ndarray) -> dict[str, int]:
-    """Counts the voice-leading faults of four voices over time, with music21.
+def transition_faults(before: np.ndarray, after: np.ndarray) -> list[tuple[bool, ...]]:
+    """The voice-pair transitions between two frames of four voices, and each one's faults.
 
-    A transition is a pair of voices (six pairs) between two consecutive frames in which
-    both voices sound, at least one of them moving.
+    A transition is a pair of voices (six pairs) in which both voices sound in both frames,
+    at least one of them moving.
+    before, after: int (4,), MIDI pitches or REST, soprano first.
+    Returns: for each transition, whether each of FAULTS occurs (music21's judgement).
+    """
+    found = []
+    for upper in range(4):
+        for lower in range(upper + 1, 4):
+            pitches = (int(before[upper]), int(after[upper]), int(before[lower]), int(after[lower]))
+            if REST in pitches or (pitches[0] == pitches[1] and pitches[2] == pitches[3]):
+                continue
+            found.append(_quartet_faults(*pitches))
+    return found
+
+
+def parallel(before: np.ndarray, after: np.ndarray) -> bool:
+    """Returns: whether any two of the four voices move in parallel fifths or octaves
+    (unisons included) from `before` to `after` (int (4,), MIDI pitches or REST)."""
+    return any(faults[0] or faults[1] for faults in transition_faults(before, after))
+
+
+def voice_leading(voices: np.ndarray) -> dict[str, int]:
+    """Counts the voice-leading faults of four voices over time, with music21
+    (transition_faults between each two consecutive frames).
+
     voices: int (4, T), MIDI pitches or REST.
     Returns: {"transitions": n, and a count for each of FAULTS}.
     """
     voices = np.asarray(voices)
     counts = dict.fromkeys(("transitions",) + FAULTS, 0)
-    for upper in range(4):
-        for lower in range(upper + 1, 4):
-            a, b = voices[upper], voices[lower]
-            for t in range(1, voices.shape[1]):
-                pitches = (int(a[t - 1]), int(a[t]), int(b[t - 1]), int(b[t]))
-                if REST in pitches or (pitches[0] == pitches[1] and pitches[2] == pitches[3]):
-                    continue
-                counts["transitions"] += 1
-                for name, found in zip(FAULTS, _quartet_faults(*pitches)):
-                    counts[name] += int(found)
+    for t in range(1, voices.shape[1]):
+        for faults in transition_faults(voices[:, t - 1], voices[:, t]):
+            counts["transitions"] += 1
+            for name, fault in zip(FAULTS, faults):
+                counts[name] += int(fault)
     return counts
 
 

@@ -19,6 +19,7 @@ Rolls are time-major, (num_steps, V), float32 0/1.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import math
 import time
@@ -62,6 +63,9 @@ class HarmoniseSettings:
     ais_temperatures: int = 300
     seed: int = 0
     particles: int = 64
+    # The consensus and particle rows choose each frame's voices together, avoiding parallel
+    # fifths and octaves from the frame before (_voted_frame), and say so in their label.
+    avoid_parallels: bool = False
 
 
 @dataclass
@@ -244,12 +248,15 @@ def model_rows(prefix: str, chorales: Chorales, settings: HarmoniseSettings, pro
 
     ways = [(f"{label}, {settings.draws} draws", lambda c, melody: list(
         Drawer(model, drawing(c), rng, progress).frames(melody=melody)))]
+    avoid = settings.avoid_parallels
+    rule = ", parallels avoided" if avoid else ""
     if settings.candidates:
-        ways.append((f"{label}, consensus of {settings.candidates} draws a step", lambda c, melody: [
-            consensus(model, drawing(c), rng, c.soprano, data, settings.candidates)]))
+        ways.append((f"{label}, consensus of {settings.candidates} draws a step{rule}", lambda c, melody: [
+            consensus(model, drawing(c), rng, c.soprano, data, settings.candidates, avoid)]))
     if settings.particles and model.EXACT:
-        ways.append((f"{label}, vote of {settings.particles} particles given the whole soprano", lambda c, melody: [
-            particle_consensus(model, drawing(c), rng, c.soprano, data, settings.particles)]))
+        ways.append((f"{label}, vote of {settings.particles} particles given the whole soprano{rule}",
+                     lambda c, melody: [particle_consensus(model, drawing(c), rng, c.soprano, data, settings.particles,
+                                                           avoid)]))
     rows = []
     for name, write in ways:
         started = time.perf_counter()
@@ -261,13 +268,14 @@ def model_rows(prefix: str, chorales: Chorales, settings: HarmoniseSettings, pro
 
 
 def consensus(model, settings: GenerateConfig, rng, soprano: np.ndarray, data: DataConfig,
-              candidates: int) -> np.ndarray:
+              candidates: int, avoid_parallels: bool = False) -> np.ndarray:
     """A harmonisation aimed at the measure of voice accuracy rather than at a draw: at every
     step `candidates` frames are drawn given the state with the soprano held (as generation
     holds a melody), each is split into voices (harmony.assign_voices), and the frame written
     takes for each lower voice the pitch (or rest) that most draws give it; the RNN then reads
     that frame. This is the minimum-Bayes-risk choice of each voice's pitch, estimated from
-    the draws.
+    the draws; with `avoid_parallels`, of the voices together, none moving in parallel fifths
+    or octaves from the frame written before where the draws allow (_voted_frame).
 
     soprano: int (T,), MIDI pitches or harmony.REST; settings: gibbs_steps, temperature,
     num_steps (T).
@@ -284,30 +292,62 @@ def consensus(model, settings: GenerateConfig, rng, soprano: np.ndarray, data: D
     written = np.zeros((steps, data.num_pitches), dtype=np.float32)
     for t in range(steps):
         drawn = draw(state, seed, t, mask[t:t + 1], values[t:t + 1]).numpy()
-        written[t] = _voted_frame(drawn, soprano[t], values[t], data)
+        written[t] = _voted_frame(drawn, soprano[t], values[t], data, _voices_before(written, soprano, t, data)
+                                  if avoid_parallels else None)
         state = read(state, written[t:t + 1])
     return written
 
 
-def _voted_frame(candidates: np.ndarray, soprano: int, held: np.ndarray, data: DataConfig) -> np.ndarray:
+def _voices_before(written: np.ndarray, soprano: np.ndarray, t: int, data: DataConfig) -> np.ndarray | None:
+    """Returns: the four voices (int (4,)) of frame t - 1 of `written` under its soprano (None at t = 0)."""
+    return harmony.assign_voices(written[t - 1:t], soprano[t - 1:t], data.lowest_pitch)[:, 0] if t else None
+
+
+# Pitches of each lower voice, the most voted first, that the vote avoiding parallels weighs.
+VOTE_OPTIONS = 3
+
+
+def _voted_frame(candidates: np.ndarray, soprano: int, held: np.ndarray, data: DataConfig,
+                 before: np.ndarray | None = None) -> np.ndarray:
     """One frame from candidate frames (K, V) under a given soprano pitch: each lower voice
     (harmony.assign_voices) takes the pitch that most candidates give it, among those that
     give it one; a rest only where none does. Voice accuracy counts the frames where Bach's
     voice sounds, where a rest is never right: it is the minimum-Bayes-risk choice for it.
 
+    before: the four voices (int (4,)) of the frame written before, or None. Given, the voices
+    are chosen together: of the combinations of each voice's VOTE_OPTIONS most voted pitches
+    that keep soprano, alto, tenor and bass apart and in order, the one with the most votes
+    in all that moves in no parallel fifth or octave from `before` (harmony.parallel); the
+    free vote where every combination would.
+
     Returns: float32 0/1 (V,), the held units (the soprano) included.
     """
     frame = held.astype(np.float32).copy()
     voices = harmony.assign_voices(candidates, np.full(len(candidates), soprano), data.lowest_pitch)
+    options = []  # per lower voice: (pitches, votes), the most voted first; a rest alone where none sounds
     for voice in voices[1:]:
         pitches, counts = np.unique(voice[voice != harmony.REST], return_counts=True)
-        if len(pitches):
-            frame[pitches[np.argmax(counts)] - data.lowest_pitch] = 1.0
+        first = np.argsort(-counts, kind="stable")
+        options.append((pitches[first], counts[first]) if len(pitches) else (np.array([harmony.REST]), np.zeros(1)))
+    chosen = [pitches[0] for pitches, _ in options]
+    if before is not None:
+        best = None
+        for picks in itertools.product(*(range(min(len(p), VOTE_OPTIONS)) for p, _ in options)):
+            lower = [options[v][0][i] for v, i in enumerate(picks)]
+            sounding = [p for p in [soprano, *lower] if p != harmony.REST]
+            votes = sum(options[v][1][i] for v, i in enumerate(picks))
+            if (sounding == sorted(set(sounding), reverse=True) and (best is None or votes > best[0])
+                    and not harmony.parallel(before, np.array([soprano, *lower]))):
+                best = votes, lower
+        chosen = best[1] if best is not None else chosen
+    for pitch in chosen:
+        if pitch != harmony.REST:
+            frame[pitch - data.lowest_pitch] = 1.0
     return frame
 
 
 def particle_consensus(model, settings: GenerateConfig, rng, soprano: np.ndarray, data: DataConfig,
-                       particles: int) -> np.ndarray:
+                       particles: int, avoid_parallels: bool = False) -> np.ndarray:
     """A harmonisation given the whole soprano, not only its past: a particle filter over the
     lower voices. Each of `particles` harmonisations so far is weighted at every step by the
     model's probability of the soprano's next frame given it, p(held units | its past), exact
@@ -316,7 +356,8 @@ def particle_consensus(model, settings: GenerateConfig, rng, soprano: np.ndarray
     generation holds a melody. A harmonisation that leads where Bach's tune cannot go dies
     out. The frame written at each step is the voices' vote (`_voted_frame`) over the
     surviving particles' frames at the end: the minimum-Bayes-risk choice under p(lower
-    voices | the whole soprano) as the particles estimate it.
+    voices | the whole soprano) as the particles estimate it; with `avoid_parallels`, frame
+    after frame as consensus's.
 
     soprano: int (T,), MIDI pitches or harmony.REST; settings: gibbs_steps, temperature,
     num_steps (T).
@@ -345,7 +386,11 @@ def particle_consensus(model, settings: GenerateConfig, rng, soprano: np.ndarray
         ancestors = np.minimum(np.searchsorted(np.cumsum(weight / weight.sum()), positions), particles - 1)
         paths = paths[ancestors]
         state = read(tf.gather(state, ancestors), paths[:, t])
-    return np.stack([_voted_frame(paths[:, t], soprano[t], values[t], data) for t in range(steps)])
+    written = np.zeros((steps, data.num_pitches), dtype=np.float32)
+    for t in range(steps):
+        written[t] = _voted_frame(paths[:, t], soprano[t], values[t], data,
+                                  _voices_before(written, soprano, t, data) if avoid_parallels else None)
+    return written
 
 
 @functools.lru_cache(maxsize=8)
