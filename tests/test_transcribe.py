@@ -204,6 +204,33 @@ def test_a_split_rendered_by_worker_processes_is_the_one_rendered_here(tmp_path)
     assert all(np.array_equal(a, b) for a, b in zip(here, pool))
 
 
+_RENDER_IN_A_FRESH_PROCESS = """
+import ctypes, sys
+import numpy as np
+from rnn_rbm.outputs import audio
+from rnn_rbm.transcription.audio import render_roll
+for _ in range(int(sys.argv[1])):
+    ctypes.CDLL(None).rand()  # what other libraries may have drawn before the first synth
+roll = np.zeros((4, 88), np.float32)
+roll[:, 39] = roll[1:3, 43] = 1.0
+synth = audio.Synth(audio.bundled_sound_font())
+np.save(sys.argv[2], render_roll(roll, 0.25, 16000, synth))
+"""
+
+
+def test_a_piece_renders_the_same_whatever_the_process_drew_from_rand_before(tmp_path):
+    # FluidSynth dithers from a table it fills from the C library's rand() once a process.
+    fluidsynth_or_skip()
+    import subprocess
+    import sys
+
+    for draws in (0, 1000):
+        subprocess.run([sys.executable, "-c", _RENDER_IN_A_FRESH_PROCESS, str(draws), str(tmp_path / f"{draws}.npy")],
+                       check=True, capture_output=True)
+    fresh, drawn = np.load(tmp_path / "0.npy"), np.load(tmp_path / "1000.npy")
+    assert np.abs(fresh).max() > 0.1 and np.array_equal(fresh, drawn)
+
+
 def test_noisy_rendering_is_the_clean_one_plus_the_pieces_own_noise(monkeypatch):
     clean = np.sin(np.linspace(0, 200, 8000)).astype(np.float32)
     monkeypatch.setattr(audiocache, "render_roll", lambda *args: clean)  # no FluidSynth needed

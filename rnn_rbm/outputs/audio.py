@@ -90,6 +90,26 @@ def find_synth(sound_font: Path | None = None) -> tuple[Synth, str | None]:
     return Synth(None), f"no sound font found: WAVs made with sine tones; {GOOD_SOUND_HINT}"
 
 
+_dither_seeded = False
+
+
+def _same_dither() -> None:
+    """Makes FluidSynth's dither the same in every process. Its 16-bit output is dithered from
+    a table it fills once a process, when its first synth is made, with the C library's rand():
+    a process that had drawn from rand() before (TensorFlow's table1 run, in the tests) rendered
+    the same piece a little differently (0.002 in a sample) from a fresh one, such as a
+    rendering worker. Seeding rand() as a fresh process has it (glibc starts at seed 1) before
+    the first synth gives the fresh process's table everywhere."""
+    global _dither_seeded
+    if _dither_seeded:
+        return
+    _dither_seeded = True
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError, TypeError):  # no C library by that name: nothing to seed
+        ctypes.CDLL(None).srand(1)
+
+
 def render(midi, seconds: float, synth: Synth, sample_rate: int) -> np.ndarray:
     """Plays a PrettyMIDI for `seconds` (the piece's length, which may end in silence)
     plus RELEASE_SECONDS for the last notes to ring.
@@ -102,6 +122,7 @@ def render(midi, seconds: float, synth: Synth, sample_rate: int) -> np.ndarray:
     if not any(instrument.notes for instrument in midi.instruments):
         return out
     if synth.sound_font is not None:
+        _same_dither()
         played = midi.fluidsynth(fs=sample_rate, synthesizer=str(synth.sound_font))
     else:
         played = midi.synthesize(fs=sample_rate)
