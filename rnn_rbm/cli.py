@@ -586,9 +586,8 @@ def transcribe_main(argv: Sequence[str] | None = None) -> None:
 
         # --per_step alone: the acoustic model alone, decided step by step (greedy with alpha 0).
         name = args.decoder or ("greedy" if args.prior is not None or args.per_step else "threshold")
-        if args.per_step and args.prior is None and args.alpha is None:
-            args.alpha = 0.0
-        given = {"alpha": args.alpha, "level": args.level, "candidates": args.candidates, "width": args.width,
+        alpha = 0.0 if args.per_step and args.prior is None and args.alpha is None else args.alpha
+        given = {"alpha": alpha, "level": args.level, "candidates": args.candidates, "width": args.width,
                  "weight": args.hmm_weight, "per_step": args.per_step or None}
         decoder = DecoderConfig(name=name, **{k: v for k, v in given.items() if v is not None})
         import shlex

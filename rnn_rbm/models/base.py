@@ -651,16 +651,17 @@ class ExactScorer:
             return tf.gather_nd(v, real), tf.gather_nd(model.contexts(v), real)
 
         self.rows = rows
-        self.measure: Callable[[tf.Tensor, tf.Tensor], tuple[tf.Tensor, tf.Tensor]] | None = None
-        self.compiled = [rows]
+        # A context's shape past (batch, time), the model's own: read from one frame.
+        self.measure = self._measure(model.contexts(tf.zeros([1, 1, model.n_visible])).shape[2:])
+        self.compiled = [rows, self.measure]
 
     def _measure(self, context_shape: tf.TensorShape) -> Callable[[tf.Tensor, tf.Tensor], tuple[tf.Tensor, tf.Tensor]]:
-        """Compiles, for contexts of `context_shape` (the model's, known at the first batch),
-        the log-probability of each frame and the counts of its `draws` exact draws."""
+        """Compiles, for contexts of `context_shape` (one frame's), the log-probability of each
+        frame and the counts of its `draws` exact draws."""
         model, draws, gibbs_steps, rng = self.model, self.draws, self.gibbs_steps, self.rng
 
         @tf.function(input_signature=[tf.TensorSpec([None, model.n_visible], tf.float32),
-                                      tf.TensorSpec([None, *context_shape[1:]], tf.float32)])
+                                      tf.TensorSpec([None, *context_shape], tf.float32)])
         def measure(frames: tf.Tensor, contexts: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
             log_p = model.frame_log_prob(frames, contexts)
             if not draws:
@@ -675,7 +676,6 @@ class ExactScorer:
                                                         frames))
             return log_p, tf.stack(counts, axis=1)  # (N, draws, 3)
 
-        self.compiled.append(measure)
         return measure
 
     def __call__(self, rolls: list[np.ndarray], progress: bool = True) -> Scores:
@@ -695,8 +695,6 @@ class ExactScorer:
             parts = [self.rows(*(tf.constant(x) for x in pad_batch([group[i] for i in batch])))
                      for batch in piece_batches([len(p) for p in group], frames=FRAMES_PER_BATCH)]
             frames, contexts = (tf.concat([part[i] for part in parts], axis=0) for i in (0, 1))
-            if self.measure is None:
-                self.measure = self._measure(contexts.shape)
             got = self.measure(frames, contexts)
             log_p.append(got[0].numpy())
             counts.append(got[1].numpy())

@@ -292,15 +292,19 @@ def consensus(model, settings: GenerateConfig, rng, soprano: np.ndarray, data: D
     written = np.zeros((steps, data.num_pitches), dtype=np.float32)
     for t in range(steps):
         drawn = draw(state, seed, t, mask[t:t + 1], values[t:t + 1]).numpy()
-        written[t] = _voted_frame(drawn, soprano[t], values[t], data, _voices_before(written, soprano, t, data)
-                                  if avoid_parallels else None)
+        written[t] = _vote_at(t, drawn, written, soprano, values, data, avoid_parallels)
         state = read(state, written[t:t + 1])
     return written
 
 
-def _voices_before(written: np.ndarray, soprano: np.ndarray, t: int, data: DataConfig) -> np.ndarray | None:
-    """Returns: the four voices (int (4,)) of frame t - 1 of `written` under its soprano (None at t = 0)."""
-    return harmony.assign_voices(written[t - 1:t], soprano[t - 1:t], data.lowest_pitch)[:, 0] if t else None
+def _vote_at(t: int, candidates: np.ndarray, written: np.ndarray, soprano: np.ndarray, held: np.ndarray,
+             data: DataConfig, avoid_parallels: bool) -> np.ndarray:
+    """Returns: frame t voted from `candidates` (K, V) (_voted_frame) under soprano[t] with the
+    held units held[t]; with `avoid_parallels`, moving in no parallel from written[t - 1]."""
+    before = None
+    if avoid_parallels and t:
+        before = harmony.assign_voices(written[t - 1:t], soprano[t - 1:t], data.lowest_pitch)[:, 0]
+    return _voted_frame(candidates, soprano[t], held[t], data, before)
 
 
 # Pitches of each lower voice, the most voted first, that the vote avoiding parallels weighs.
@@ -388,8 +392,7 @@ def particle_consensus(model, settings: GenerateConfig, rng, soprano: np.ndarray
         state = read(tf.gather(state, ancestors), paths[:, t])
     written = np.zeros((steps, data.num_pitches), dtype=np.float32)
     for t in range(steps):
-        written[t] = _voted_frame(paths[:, t], soprano[t], values[t], data,
-                                  _voices_before(written, soprano, t, data) if avoid_parallels else None)
+        written[t] = _vote_at(t, paths[:, t], written, soprano, values, data, avoid_parallels)
     return written
 
 

@@ -148,8 +148,8 @@ def greedy(posteriors: np.ndarray, prior: Prior | None, alpha: float, k: int,
     """
     posteriors = np.asarray(posteriors)
     num_frames, num_pitches = posteriors.shape
-    top, log_pa = acoustic_log_probs(posteriors, k, frames_per_step if per_step else 1)
-    units_per_step = 1 if per_step else frames_per_step
+    pool, units_per_step = _units(frames_per_step, per_step)
+    top, log_pa = acoustic_log_probs(posteriors, k, pool)
     subsets = _subsets(k)
     decoded = np.zeros((len(top), num_pitches), dtype=np.float32)
     state = prior.initial_state() if alpha else None
@@ -162,7 +162,13 @@ def greedy(posteriors: np.ndarray, prior: Prior | None, alpha: float, k: int,
         step_start = t + 1 - units_per_step
         if alpha and (t + 1) % units_per_step == 0 and t + 1 < len(top):
             state = prior.advance(state, frames_to_roll(decoded[step_start: t + 1], units_per_step)[0])
-    return _unpooled(decoded, frames_per_step if per_step else 1, num_frames)
+    return _unpooled(decoded, pool, num_frames)
+
+
+def _units(frames_per_step: int, per_step: bool) -> tuple[int, int]:
+    """Returns: (audio frames pooled into one decoded unit, decoded units per symbolic step):
+    (frames_per_step, 1) deciding per step, (1, frames_per_step) frame by frame."""
+    return (frames_per_step, 1) if per_step else (1, frames_per_step)
 
 
 def _unpooled(decoded: np.ndarray, pool: int, num_frames: int) -> np.ndarray:
@@ -190,8 +196,9 @@ def beam(posteriors: np.ndarray, prior: Prior | None, alpha: float, k: int, widt
     num_frames, num_pitches = posteriors.shape
     if num_frames == 0:
         return np.zeros((0, num_pitches), dtype=np.float32)
-    top, log_pa = acoustic_log_probs(posteriors, k, frames_per_step if per_step else 1)
-    units, units_per_step = len(top), 1 if per_step else frames_per_step
+    pool, units_per_step = _units(frames_per_step, per_step)
+    top, log_pa = acoustic_log_probs(posteriors, k, pool)
+    units = len(top)
     subsets = _subsets(k)
     renormalise = bool(alpha) and not prior.exact
     scores = np.zeros(1)  # log Pa + alpha log Ps so far, of each kept sequence
@@ -232,7 +239,7 @@ def beam(posteriors: np.ndarray, prior: Prior | None, alpha: float, k: int, widt
     for t in range(units - 1, -1, -1):
         decoded[t, top[t]] = subsets[choices[t][h]]
         h = parents[t][h]
-    return _unpooled(decoded, frames_per_step if per_step else 1, num_frames)
+    return _unpooled(decoded, pool, num_frames)
 
 
 def hmm(posteriors: np.ndarray, transitions: NoteTransitions, scaled: bool = True, weight: float = 1.0) -> np.ndarray:
