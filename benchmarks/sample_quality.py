@@ -59,14 +59,27 @@ def draw(prefix: str, settings: GenerateConfig, seeds: int) -> tuple[list, float
     return rolls, time.perf_counter() - started
 
 
-def top_voice_figures(reference: list, steps_per_quarter: int, lowest_pitch: int) -> dict[str, float]:
+def top_voice_figures(reference: list, steps_per_quarter: int, lowest_pitch: int,
+                      length: int | None = None) -> dict[str, float]:
     """What a one-voice model's targets compare with: the data's top voice (music/guide.top_voice
-    of each reference roll), measured as the samples are. Returns: the means over pieces of its
-    pitch range, silent-frame share and notes per sounding frame."""
+    of each reference roll), measured as the samples are.
+
+    length: the samples' frames. A range grows with the frames it spans, and a sample of 1,024
+    frames spans ten chorales: the top voices are joined in the reference's order and cut into
+    stretches of `length` frames (a remainder shorter than `length` dropped), each measured as a
+    sample is. None (or a reference shorter than `length`): each piece as it is.
+    Returns: the means over stretches (pieces) of its pitch range, silent-frame share and notes
+    per sounding frame, and "pitch_range_per_piece", the mean range of a piece as it is."""
     from rnn_rbm.music import guide, samplestats
 
-    stats = samplestats.describe([guide.top_voice(r) for r in reference], steps_per_quarter, lowest_pitch)
-    return {key: float(np.nanmean(stats.values[key])) for key in ("pitch_range", "silent", "polyphony")}
+    voices = [guide.top_voice(r) for r in reference]
+    per_piece = samplestats.describe(voices, steps_per_quarter, lowest_pitch)
+    joined = np.concatenate(voices) if voices else np.zeros((0, 0))
+    if length and len(joined) >= length:
+        voices = [joined[start:start + length] for start in range(0, len(joined) - length + 1, length)]
+    stats = samplestats.describe(voices, steps_per_quarter, lowest_pitch)
+    figures = {key: float(np.nanmean(stats.values[key])) for key in ("pitch_range", "silent", "polyphony")}
+    return {**figures, "pitch_range_per_piece": float(np.nanmean(per_piece.values["pitch_range"]))}
 
 
 def targets(result, top_voice: dict[str, float] | None = None) -> dict[str, bool]:
@@ -126,7 +139,7 @@ def main() -> None:
     reference, split = samplestats.reference_pieces(dataset, args.split)
     reference_label = f"{dataset.label}, {split}"
     ref_stats = samplestats.describe(reference, data.steps_per_quarter, data.lowest_pitch)
-    top_voice = (top_voice_figures(reference, data.steps_per_quarter, data.lowest_pitch)
+    top_voice = (top_voice_figures(reference, data.steps_per_quarter, data.lowest_pitch, settings.num_steps)
                  if any(c.tokens.representation == "melody" for c in configs) else None)
     done = []
     for prefix, config in zip(args.checkpoints, configs):

@@ -196,6 +196,13 @@ def test_the_long_piece_targets_judge_key_silence_and_a_melody_against_its_refer
 
     top = sample_quality.top_voice_figures(bach, 2, 21)  # range 74 - 67 = 7 semitones
     assert top["pitch_range"] == 7 and top["polyphony"] == 1
+    # A range grows with the frames it spans: two tunes an octave apart, each within 2 semitones,
+    # span 14 over the frames of both, which is how a sample as long as both is measured.
+    high, low = roll_of([[72], [74]] * 10), roll_of([[60], [62]] * 10)
+    assert sample_quality.top_voice_figures([high, low], 2, 21)["pitch_range"] == 2
+    joined = sample_quality.top_voice_figures([high, low, high], 2, 21, length=40)  # one stretch of 40, 20 left over
+    assert joined["pitch_range"] == 14 and joined["pitch_range_per_piece"] == 2
+    assert sample_quality.top_voice_figures([high], 2, 21, length=40)["pitch_range"] == 2  # shorter: as it is
     near = [roll_of([[67], [69], [72], [74], [72], [71]] * 10)]
     wide = [roll_of([[48], [60], [72], [84]] * 10)]
     assert all(sample_quality.targets(samplestats.report(near, bach, 2), top).values())
