@@ -73,11 +73,12 @@ def top_voice_figures(reference: list, steps_per_quarter: int, lowest_pitch: int
     from rnn_rbm.music import guide, samplestats
 
     voices = [guide.top_voice(r) for r in reference]
-    per_piece = samplestats.describe(voices, steps_per_quarter, lowest_pitch)
-    joined = np.concatenate(voices) if voices else np.zeros((0, 0))
-    if length and len(joined) >= length:
-        voices = [joined[start:start + length] for start in range(0, len(joined) - length + 1, length)]
-    stats = samplestats.describe(voices, steps_per_quarter, lowest_pitch)
+    per_piece = stats = samplestats.describe(voices, steps_per_quarter, lowest_pitch)
+    frames = sum(map(len, voices))
+    if length and frames >= length:
+        joined = np.concatenate(voices)
+        stretches = [joined[start:start + length] for start in range(0, frames - length + 1, length)]
+        stats = samplestats.describe(stretches, steps_per_quarter, lowest_pitch)
     figures = {key: float(np.nanmean(stats.values[key])) for key in ("pitch_range", "silent", "polyphony")}
     return {**figures, "pitch_range_per_piece": float(np.nanmean(per_piece.values["pitch_range"]))}
 

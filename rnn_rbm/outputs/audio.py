@@ -11,6 +11,7 @@ The sound font is, in order: the one given, Debian's FluidR3 GM piano
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import wave
 from dataclasses import dataclass
@@ -90,20 +91,15 @@ def find_synth(sound_font: Path | None = None) -> tuple[Synth, str | None]:
     return Synth(None), f"no sound font found: WAVs made with sine tones; {GOOD_SOUND_HINT}"
 
 
-_dither_seeded = False
-
-
+@functools.cache
 def _same_dither() -> None:
-    """Makes FluidSynth's dither the same in every process. Its 16-bit output is dithered from
-    a table it fills once a process, when its first synth is made, with the C library's rand():
-    a process that had drawn from rand() before (TensorFlow's table1 run, in the tests) rendered
-    the same piece a little differently (0.002 in a sample) from a fresh one, such as a
-    rendering worker. Seeding rand() as a fresh process has it (glibc starts at seed 1) before
-    the first synth gives the fresh process's table everywhere."""
-    global _dither_seeded
-    if _dither_seeded:
-        return
-    _dither_seeded = True
+    """Makes FluidSynth's dither the same in every process (once a process: cached). Its 16-bit
+    output is dithered from a table it fills once a process, when its first synth is made, with
+    the C library's rand(): a process that had drawn from rand() before (one that had run the
+    in-process table1 run of the tests) rendered the same piece a little differently (0.002 in
+    a sample) from a fresh one, such as a rendering worker. Seeding rand() as a fresh process
+    has it (glibc starts at seed 1) before the first synth gives the fresh process's table
+    everywhere."""
     import ctypes
 
     with contextlib.suppress(OSError, AttributeError, TypeError):  # no C library by that name: nothing to seed

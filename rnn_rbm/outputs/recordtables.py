@@ -244,13 +244,18 @@ def sample_quality(runs: list[tuple[str, dict]]) -> str:
                          ["epochs (best)", "training", "validation", "long-piece targets", "record"])
     generate = first["settings"]["generate"]
     top = next((record["results"]["top_voice"] for _, record in runs if "top_voice" in record["results"]), None)
-    melody = "" if top is None else (
-        " A one-voice model's targets are the data's top voice's, "
-        + (f"over as many frames as a sample: its pieces' top voices joined in order and cut at "
-           f"{generate['num_steps']:,} frames, pitch range {top['pitch_range']:.1f} semitones "
-           f"({top['pitch_range_per_piece']:.1f} within one piece)" if "pitch_range_per_piece" in top
-           else f"piece by piece: pitch range {top['pitch_range']:.1f} semitones")
-        + f", silent-frame share {top['silent']:.3f}.")
+    melody = ""
+    if top is not None:
+        # Records from before the top voices were joined at the samples' length have no
+        # per-piece figure: their figures are piece by piece.
+        if "pitch_range_per_piece" in top:
+            measured = (f"over as many frames as a sample: its pieces' top voices joined in order and cut at "
+                        f"{generate['num_steps']:,} frames, pitch range {top['pitch_range']:.1f} semitones "
+                        f"({top['pitch_range_per_piece']:.1f} within one piece)")
+        else:
+            measured = f"piece by piece: pitch range {top['pitch_range']:.1f} semitones"
+        melody = (f" A one-voice model's targets are the data's top voice's, {measured}, "
+                  f"silent-frame share {top['silent']:.3f}.")
     return (f"{table}\n\n{generate['num_samples']} pieces x {generate['num_steps']} frames x "
             f"{first['settings']['seeds']} seeds per model. {_provenance(runs)} Training: the wall time of the checkpoint's own pretraining and training "
             f"commands, from their records.{melody}")
