@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
-from rnn_rbm.ops import lstm_cell
+from rnn_rbm.ops import lstm_cell, recurrence
 
 
-def test_compiled_loop_and_its_gradient_match_tensorflows():
+# 150 steps: three compiled blocks, the last one part padding.
+@pytest.mark.parametrize("T", [7, 150])
+def test_compiled_loop_and_its_gradient_match_tensorflows(T):
     rng = np.random.default_rng(0)
-    T, batch, D, R = 7, 3, 4, 5
+    batch, D, R = 3, 4, 5
     x = tf.constant(rng.normal(size=(T, batch, D)), tf.float32)
     state0 = tf.constant(rng.normal(size=(batch, 2 * R)) * 0.5, tf.float32)
     Wx = tf.Variable(rng.normal(size=(D, 4 * R)) * 0.5, dtype=tf.float32)
@@ -44,3 +47,26 @@ def test_the_state_width_stays_known_when_traced_for_any_shape():
         return out
 
     assert states(tf.zeros([5, 2, 2])).shape == (5, 2, 2 * R)
+
+
+def test_the_compiled_loops_meet_one_length_whatever_the_sequences_length(monkeypatch):
+    """XLA keeps a program for every shape it compiles: the loops see blocks of
+    TIME_QUANTUM steps only, forward and backward, for a sequence of any length."""
+    lengths = []
+    for name in ("_forward", "_backward"):
+        compiled = getattr(lstm_cell, name)
+
+        def recording(*args, compiled=compiled):
+            lengths.append(args[0].shape[0])
+            return compiled(*args)
+
+        monkeypatch.setattr(lstm_cell, name, recording)
+    R = 2
+    for T in (5, 64, 131):
+        x = tf.ones([T, 1, 3])
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            states = lstm_cell.run(x, tf.zeros([1, 2 * R]), tf.ones([3, 4 * R]), tf.ones([R, 4 * R]), tf.zeros([4 * R]))
+        assert tape.gradient(states, x).shape == (T, 1, 3)
+        assert states.shape == (T, 1, 2 * R)
+    assert lengths and set(lengths) == {recurrence.TIME_QUANTUM}

@@ -108,11 +108,13 @@ def test_unknown_negative_start_is_refused():
                           tf.random.Generator.from_seed(0), negative_start="zero")
 
 
-def test_compiled_recurrence_gradient_matches_tensorflows():
+# 9 steps: one compiled block; 140: three, the last one part padding.
+@pytest.mark.parametrize("T", [9, 140])
+def test_compiled_recurrence_gradient_matches_tensorflows(T):
     rng = np.random.default_rng(3)
-    drive, u0 = (tf.constant(rng.normal(0, 1, s).astype(np.float32)) for s in ((9, 2, R), (2, R)))
+    drive, u0 = (tf.constant(rng.normal(0, 1, s).astype(np.float32)) for s in ((T, 2, R), (2, R)))
     Wuu = tf.constant(rng.normal(0, 0.5, (R, R)).astype(np.float32))
-    weights = tf.constant(rng.normal(0, 1, (9, 2, R)).astype(np.float32))
+    weights = tf.constant(rng.normal(0, 1, (T, 2, R)).astype(np.float32))
 
     def loss(states_fn):
         with tf.GradientTape() as tape:
@@ -122,7 +124,7 @@ def test_compiled_recurrence_gradient_matches_tensorflows():
 
     plain = loss(lambda d, w, u: tf.scan(lambda prev, x: tf.tanh(x + tf.matmul(prev, w)), d, initializer=u))
     for got, expected in zip(loss(recurrence.states), plain):
-        np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-4, atol=1e-6)
 
 
 def test_same_seed_same_cost_and_gradients():

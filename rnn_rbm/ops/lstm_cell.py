@@ -54,13 +54,13 @@ def run(x: tf.Tensor, state0: tf.Tensor, Wx: tf.Tensor, Wh: tf.Tensor, b: tf.Ten
     x: time-major inputs (T, batch, D); state0: (batch, 2R).
     Returns: the state after each step, time-major (T, batch, 2R).
     """
-    steps, batch = tf.shape(x)[0], tf.shape(x)[1]
-    # Padded to a few shapes (XLA compiles each shape it meets); the steps after the end
-    # cannot reach the ones before, and are cut off again.
-    pad_steps, pad_batch = -steps % recurrence.TIME_QUANTUM, -batch % recurrence.BATCH_QUANTUM
-    drive = tf.pad(tf.tensordot(x, Wx, axes=1) + b, [[0, pad_steps], [0, pad_batch], [0, 0]])
+    batch = tf.shape(x)[1]
+    # Padded to a multiple of pieces (XLA compiles each shape it meets; the loops run in
+    # blocks of a fixed length, recurrence.forward_in_chunks), and cut off again.
+    pad_batch = -batch % recurrence.BATCH_QUANTUM
+    drive = tf.pad(tf.tensordot(x, Wx, axes=1) + b, [[0, 0], [0, pad_batch], [0, 0]])
     state0 = tf.pad(state0, [[0, pad_batch], [0, 0]])
-    states = _states(*(tf.convert_to_tensor(t, tf.float32) for t in (drive, Wh, state0)))[:steps, :batch]
+    states = _states(*(tf.convert_to_tensor(t, tf.float32) for t in (drive, Wh, state0)))[:, :batch]
     # The compiled loop is traced for any shape: give callers back the width they know.
     states.set_shape(x.shape[:2].concatenate(state0.shape[-1:]))
     return states
@@ -69,31 +69,41 @@ def run(x: tf.Tensor, state0: tf.Tensor, Wx: tf.Tensor, Wh: tf.Tensor, b: tf.Ten
 @tf.custom_gradient
 def _states(drive: tf.Tensor, Wh: tf.Tensor, state0: tf.Tensor):
     # stop_gradient: a tape would otherwise ask the compiled loop for its intermediates.
-    states = _forward(*(tf.stop_gradient(t) for t in (drive, Wh, state0)))
+    states = recurrence.forward_in_chunks(_forward, *(tf.stop_gradient(t) for t in (drive, state0, Wh)))
 
     def gradient(upstream: tf.Tensor):
-        return _backward(drive, Wh, state0, states, upstream)
+        """Back-propagation through time. With a(t) = drive(t) + h(t-1) Wh split into the
+        gates' pre-activations and dh, dc the loss's derivatives by h(t), c(t) (from outside
+        and from step t+1):
+            dc += dh o (1 - tanh(c)^2);  da = [dc g i(1-i), dc c(t-1) f(1-f), dc i (1-g^2), dh tanh(c) o(1-o)]
+            to step t-1: dh = da Wh^T, dc = dc f;  dWh = sum_t h(t-1)^T da(t);  d drive(t) = da(t).
+        Returns: (d drive (T, batch, 4R), d Wh (R, 4R), d state0 (batch, 2R)).
+        """
+        previous = tf.concat([state0[tf.newaxis], states[:-1]], axis=0)
+        units = tf.shape(state0)[-1] // 2
+        # A carry: [dh, dc] handed to the step before, and da of its own step.
+        carries = recurrence.reverse_in_chunks(_backward, (upstream, drive, previous, states),
+                                               tf.zeros([tf.shape(state0)[0], 6 * units]), Wh)
+        d_drive = carries[..., 2 * units:]
+        h_previous = previous[..., :units]
+        d_Wh = tf.matmul(tf.reshape(h_previous, [-1, units]), tf.reshape(d_drive, [-1, 4 * units]),
+                         transpose_a=True)
+        return d_drive, d_Wh, carries[0, :, :2 * units]
 
     return states, gradient
 
 
-# reduce_retracing: one trace for all lengths; XLA still compiles each shape it meets.
+# reduce_retracing: one trace for every batch size; XLA compiles each shape it meets.
 @tf.function(jit_compile=True, reduce_retracing=True)
 def _forward(drive: tf.Tensor, Wh: tf.Tensor, state0: tf.Tensor) -> tf.Tensor:
     return tf.scan(lambda state, d: advance(state, d, Wh), drive, initializer=state0)
 
 
 @tf.function(jit_compile=True, reduce_retracing=True)
-def _backward(drive: tf.Tensor, Wh: tf.Tensor, state0: tf.Tensor, states: tf.Tensor, upstream: tf.Tensor):
-    """Back-propagation through time. With a(t) = drive(t) + h(t-1) Wh split into the gates'
-    pre-activations and dh, dc the loss's derivatives by h(t), c(t) (from outside and from
-    step t+1):
-        dc += dh o (1 - tanh(c)^2);  da = [dc g i(1-i), dc c(t-1) f(1-f), dc i (1-g^2), dh tanh(c) o(1-o)]
-        to step t-1: dh = da Wh^T, dc = dc f;  dWh = sum_t h(t-1)^T da(t);  d drive(t) = da(t).
-    Returns: (d drive (T, batch, 4R), d Wh (R, 4R), d state0 (batch, 2R)).
-    """
-    previous = tf.concat([state0[tf.newaxis], states[:-1]], axis=0)
-
+def _backward(upstream: tf.Tensor, drive: tf.Tensor, previous: tf.Tensor, states: tf.Tensor, Wh: tf.Tensor,
+              later: tf.Tensor) -> tf.Tensor:
+    """The carries of one block, from `later`, the first carry of the block after it.
+    Returns: (T, batch, 6R)."""
     def step(carry: tf.Tensor, inputs: tuple[tf.Tensor, ...]) -> tf.Tensor:
         outside, d, before, after = inputs
         dh_later, dc_later, _ = tf.split(carry, [tf.shape(before)[-1] // 2] * 2 + [-1], axis=-1)
@@ -109,10 +119,4 @@ def _backward(drive: tf.Tensor, Wh: tf.Tensor, state0: tf.Tensor, states: tf.Ten
                         dh * tanh_c * o * (1.0 - o)], axis=-1)
         return tf.concat([tf.matmul(da, Wh, transpose_b=True), dc * f, da], axis=-1)
 
-    units = tf.shape(state0)[-1] // 2
-    start = tf.zeros([tf.shape(state0)[0], 6 * units])
-    carries = tf.scan(step, (upstream, drive, previous, states), initializer=start, reverse=True)
-    d_drive = carries[..., 2 * units:]
-    h_previous = previous[..., :units]
-    d_Wh = tf.matmul(tf.reshape(h_previous, [-1, units]), tf.reshape(d_drive, [-1, 4 * units]), transpose_a=True)
-    return d_drive, d_Wh, carries[0, :, :2 * units]
+    return tf.scan(step, (upstream, drive, previous, states), initializer=later, reverse=True)

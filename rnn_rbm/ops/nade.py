@@ -41,7 +41,9 @@ def log_prob(v: tf.Tensor, W: tf.Tensor, V: tf.Tensor, bv: tf.Tensor, bh: tf.Ten
     bv = tf.broadcast_to(bv, tf.shape(v))
     bh = tf.broadcast_to(bh, [rows, tf.shape(W)[1]])
     count = tf.maximum((rows + CHUNK_FRAMES - 1) // CHUNK_FRAMES, 1)
-    size = (rows + count - 1) // count  # equal chunks: at most count - 1 rows of padding
+    # Equal chunks, each a multiple of ROW_QUANTUM rows: XLA compiles each shape it meets and
+    # keeps the program in memory, and a batch's count of real frames takes hundreds of values.
+    size = ((rows + count - 1) // count + ROW_QUANTUM - 1) // ROW_QUANTUM * ROW_QUANTUM
 
     def chunks(x: tf.Tensor) -> tf.Tensor:
         return tf.reshape(tf.pad(x, [[0, count * size - rows], [0, 0]]), [count, size, tf.shape(x)[1]])
@@ -54,6 +56,7 @@ def log_prob(v: tf.Tensor, W: tf.Tensor, V: tf.Tensor, bv: tf.Tensor, bh: tf.Ten
 # The (N, V, H) hidden layers are the largest tensors of any model here, 53 KB a row at
 # 88 x 150: scoring 64 of Piano-midi.de's pieces at once would hold several GB of them.
 CHUNK_FRAMES = 1024
+ROW_QUANTUM = 64
 
 
 # XLA fuses the (N, V, H) cumulative sum, sigmoid and product, forward and backward: 2.7 times
