@@ -64,10 +64,25 @@ def test_summarise_averages_frames_then_draws():
     assert all(math.isnan(x) for x in vars(accuracy.summarise(np.zeros((0, 2, 3)))).values())
 
 
+def test_a_tally_over_chunks_of_frames_gives_the_figures_of_all_at_once():
+    rng = np.random.default_rng(5)
+    counts = rng.integers(0, 4, size=(50, 3, 3)).astype(np.float64)
+    counts[7] = 0  # a frame both silent and predicted silent
+    tally = accuracy.Tally()
+    for start in (0, 1, 20, 49):
+        tally.add(counts[start : {0: 1, 1: 20, 20: 49, 49: 50}[start]])
+    tally.add(counts[:0])
+    whole = accuracy.summarise(counts)
+    for got, want in zip(vars(tally.result()).values(), vars(whole).values()):
+        assert got == pytest.approx(want, rel=1e-12)
+    assert whole.expected == pytest.approx(accuracy.per_frame(counts).mean())
+
+
 def test_independent_pitch_counts_are_those_of_the_drawn_frames():
     # Probabilities 0 and 1: every draw is pitches 0 and 2.
     truth = np.array([[1, 1, 0], [0, 0, 0], [0, 1, 1]], np.float32)
-    counts = baselines.independent_pitch_counts(np.array([1.0, 0.0, 1.0]), truth, 4, np.random.default_rng(0))
+    counts = np.concatenate(list(baselines.independent_pitch_counts(np.array([1.0, 0.0, 1.0]), truth, 4,
+                                                                    np.random.default_rng(0))))
     expected = accuracy.frame_counts(np.array([1, 0, 1], np.float32), truth).numpy()
     np.testing.assert_array_equal(counts, np.repeat(expected[:, np.newaxis], 4, axis=1))
 

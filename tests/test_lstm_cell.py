@@ -70,3 +70,21 @@ def test_the_compiled_loops_meet_one_length_whatever_the_sequences_length(monkey
         assert tape.gradient(states, x).shape == (T, 1, 3)
         assert states.shape == (T, 1, 2 * R)
     assert lengths and set(lengths) == {recurrence.TIME_QUANTUM}
+
+
+def test_the_compiled_loops_meet_a_power_of_two_of_pieces(monkeypatch):
+    """A scorer's batches take every count of pieces: the loops see 4, 8, 16, ... only."""
+    pieces = []
+    compiled = lstm_cell._forward
+
+    def recording(*args):
+        pieces.append(args[0].shape[1])
+        return compiled(*args)
+
+    monkeypatch.setattr(lstm_cell, "_forward", recording)
+    R = 2
+    for batch in (1, 4, 5, 9, 17):
+        states = lstm_cell.run(tf.ones([3, batch, 3]), tf.zeros([batch, 2 * R]), tf.ones([3, 4 * R]),
+                               tf.ones([R, 4 * R]), tf.zeros([4 * R]))
+        assert states.shape == (3, batch, 2 * R)
+    assert pieces == [4, 4, 8, 16, 32]

@@ -18,6 +18,7 @@ Rolls are time-major, (num_steps, num_pitches), float32 of 0/1.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -29,25 +30,25 @@ RANDOM, NOTE_1_GRAM, PREVIOUS_FRAME = "Random", "Note 1-Gram", "Copy previous fr
 DRAWN_PER_CHUNK = 2**24
 
 
-def independent_pitch_counts(p: np.ndarray, frames: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:
-    """TP, FP and FN of `draws` draws of independent pitches against each true frame.
+def independent_pitch_counts(p: np.ndarray, frames: np.ndarray, draws: int,
+                             rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """TP, FP and FN of `draws` draws of independent pitches against each true frame, a chunk
+    of frames at a time (the draws of a chunk held at once: DRAWN_PER_CHUNK).
 
     p: float (V,), each pitch's probability of being on, the same for every frame.
     frames: (T, V) of 0/1, the true frames. rng: the generator of the draws.
-    Returns: float64 (T, draws, 3), the counts of each frame in each draw (accuracy.frame_counts).
+    Yields: float64 (n, draws, 3), the counts of each frame of the chunk in each draw
+    (accuracy.frame_counts), frames in order.
     """
     p = np.asarray(p, np.float32)
     truth = np.asarray(frames) > 0
-    counts = np.empty((len(truth), draws, 3))
     step = max(1, DRAWN_PER_CHUNK // max(1, draws * len(p)))
     for start in range(0, len(truth), step):
         true = truth[start : start + step, np.newaxis, :]  # (n, 1, V)
         drawn = rng.random((len(true), draws, len(p)), dtype=np.float32) < p  # (n, draws, V)
         hits = np.count_nonzero(drawn & true, axis=-1)
-        counts[start : start + step, :, 0] = hits
-        counts[start : start + step, :, 1] = np.count_nonzero(drawn, axis=-1) - hits
-        counts[start : start + step, :, 2] = np.count_nonzero(true, axis=-1) - hits
-    return counts
+        yield np.stack([hits, np.count_nonzero(drawn, axis=-1) - hits, np.count_nonzero(true, axis=-1) - hits],
+                       axis=-1).astype(np.float64)
 
 
 def independent_pitch_row(nll: float, p: np.ndarray, rolls: list[np.ndarray], draws: int,
@@ -59,7 +60,10 @@ def independent_pitch_row(nll: float, p: np.ndarray, rolls: list[np.ndarray], dr
     "acc_se": its standard error over draws, "acc_tp_fp_fn": mean TP / (TP + FP + FN),
     "acc_pooled": sum TP / sum (TP + FP + FN)}; accuracies in [0, 1].
     """
-    acc = accuracy.summarise(independent_pitch_counts(p, all_frames(rolls), draws, rng))
+    tally = accuracy.Tally()
+    for counts in independent_pitch_counts(p, all_frames(rolls), draws, rng):
+        tally.add(counts)
+    acc = tally.result()
     return {"nll": nll, "acc": acc.expected, "acc_se": acc.expected_se, "acc_tp_fp_fn": acc.tp_fp_fn,
             "acc_pooled": acc.pooled}
 

@@ -106,7 +106,7 @@ def pretrain_recurrence(
     """
     if output_bias is None:
         output_bias = tf.Variable(tf.zeros([model.n_visible]), name="rnn_output_bias")
-    output_bias.assign(pitch_log_odds(np.concatenate(train_rolls), BIAS_SMOOTHING))
+    output_bias.assign(pitch_log_odds(list(train_rolls), BIAS_SMOOTHING))
     params = model.recurrence_variables() + [output_bias]
     optimizer = tf.keras.optimizers.Adam(train.learning_rate)
     clip = train.clip_norm if train.clip_norm > 0 else 1.0

@@ -90,21 +90,46 @@ class Accuracy:
     pooled_se: float
 
 
+class Tally:
+    """The sums behind a split's accuracies, added frames by frames, so that the counts of
+    every frame in every draw need not be held at once (100 draws of MuseData's 64,339 test
+    frames: 154 MB of counts, and as much again for each figure taken from them)."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        # Each over the frames so far, per draw: the paper's Acc(t), TP / (TP + FP + FN), and
+        # the (TP, FP, FN) counts.
+        self.sums: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def add(self, counts: np.ndarray) -> None:
+        """counts: (frames, draws, 3), TP, FP, FN of each frame in each draw."""
+        counts = np.asarray(counts, dtype=np.float64)
+        if counts.shape[0] == 0:
+            return
+        sums = (per_frame(counts).sum(axis=0), per_frame_tp_fp_fn(counts).sum(axis=0), counts.sum(axis=0))
+        self.sums = sums if self.sums is None else tuple(a + b for a, b in zip(self.sums, sums))
+        self.frames += counts.shape[0]
+
+    def result(self) -> Accuracy:
+        """Returns: the Accuracy of the frames added (nan figures when there are none)."""
+        if self.sums is None:
+            return Accuracy(*[math.nan] * 6)
+        # Each (draws,): each draw's figure over the frames.
+        expected, tp_fp_fn = self.sums[0] / self.frames, self.sums[1] / self.frames
+        pooled = per_frame_tp_fp_fn(self.sums[2])
+        return Accuracy(float(expected.mean()), _se(expected), float(tp_fp_fn.mean()), _se(tp_fp_fn),
+                        float(pooled.mean()), _se(pooled))
+
+
 def summarise(counts: np.ndarray) -> Accuracy:
     """The split's accuracies from the counts of every frame in every draw.
 
     counts: (frames, draws, 3), TP, FP, FN of each frame in each draw.
     Returns: the Accuracy (nan figures when there are no frames).
     """
-    counts = np.asarray(counts, dtype=np.float64)
-    if counts.shape[0] == 0:
-        return Accuracy(*[math.nan] * 6)
-    # Each (draws,): each draw's figure over the frames.
-    expected = per_frame(counts).mean(axis=0)
-    tp_fp_fn = per_frame_tp_fp_fn(counts).mean(axis=0)
-    pooled = per_frame_tp_fp_fn(counts.sum(axis=0))
-    return Accuracy(float(expected.mean()), _se(expected), float(tp_fp_fn.mean()), _se(tp_fp_fn),
-                    float(pooled.mean()), _se(pooled))
+    tally = Tally()
+    tally.add(counts)
+    return tally.result()
 
 
 def _se(per_draw: np.ndarray) -> float:

@@ -68,7 +68,7 @@ def uniform_log_likelihood(num_pitches: int) -> float:
 def base_rate_bias(train_rolls: list[np.ndarray], smoothing: float) -> np.ndarray:
     """Returns: the log-odds of each pitch's smoothed training frequency (data.pitch_log_odds),
     float32 (V,)."""
-    return pitch_log_odds(all_frames(train_rolls), smoothing)
+    return pitch_log_odds(list(train_rolls), smoothing)
 
 
 def bernoulli_log_likelihood(train_rolls: list[np.ndarray], rolls: list[np.ndarray], smoothing: float) -> float:

@@ -54,13 +54,8 @@ def run(x: tf.Tensor, state0: tf.Tensor, Wx: tf.Tensor, Wh: tf.Tensor, b: tf.Ten
     x: time-major inputs (T, batch, D); state0: (batch, 2R).
     Returns: the state after each step, time-major (T, batch, 2R).
     """
-    batch = tf.shape(x)[1]
-    # Padded to a multiple of pieces (XLA compiles each shape it meets; the loops run in
-    # blocks of a fixed length, recurrence.forward_in_chunks), and cut off again.
-    pad_batch = -batch % recurrence.BATCH_QUANTUM
-    drive = tf.pad(tf.tensordot(x, Wx, axes=1) + b, [[0, 0], [0, pad_batch], [0, 0]])
-    state0 = tf.pad(state0, [[0, pad_batch], [0, 0]])
-    states = _states(*(tf.convert_to_tensor(t, tf.float32) for t in (drive, Wh, state0)))[:, :batch]
+    drive = tf.tensordot(x, Wx, axes=1) + b
+    states = _states(*(tf.convert_to_tensor(t, tf.float32) for t in (drive, Wh, state0)))
     # The compiled loop is traced for any shape: give callers back the width they know.
     states.set_shape(x.shape[:2].concatenate(state0.shape[-1:]))
     return states

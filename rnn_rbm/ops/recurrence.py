@@ -18,8 +18,10 @@ from typing import Callable
 
 import tensorflow as tf
 
-# The compiled loops' length (a sequence runs as a series of them), and the pieces of a batch
-# are padded to a multiple of BATCH_QUANTUM, so that XLA meets a few shapes only.
+# The compiled loops' length (a sequence runs as a series of them). Callers pad a batch's
+# pieces to a multiple of BATCH_QUANTUM (and chain_rows its steps to a multiple of 4); the
+# loops themselves run a power of two of at least BATCH_QUANTUM pieces, so that XLA meets a
+# few shapes only (a scorer's batches take every count of pieces up to 64).
 TIME_QUANTUM = 64
 BATCH_QUANTUM = 4
 
@@ -28,16 +30,19 @@ def forward_in_chunks(chunk: Callable[..., tf.Tensor], drive: tf.Tensor, state0:
                       *weights: tf.Tensor) -> tf.Tensor:
     """A loop over time from state0, as a series of compiled calls of TIME_QUANTUM steps.
 
-    chunk(drive block (TIME_QUANTUM, batch, D), *weights, state before the block) -> the
-    block's states (TIME_QUANTUM, batch, S). drive: (T, batch, D), any T (zero steps are
-    appended and their states cut off: a step cannot reach the ones before it).
+    chunk(drive block (TIME_QUANTUM, pieces, D), *weights, state before the block) -> the
+    block's states (TIME_QUANTUM, pieces, S). drive: (T, batch, D), any T and batch (empty
+    steps and pieces are appended and their states cut off: a step cannot reach the ones
+    before it, nor a piece another).
     Returns: (T, batch, S).
     """
+    batch = tf.shape(drive)[1]
+    drive, state0 = _padded(drive, batch), _padded(state0[tf.newaxis], batch)[0]
     # The initial "block before the first" ends in state0.
     before_first = tf.repeat(state0[tf.newaxis], TIME_QUANTUM, axis=0)
     states = tf.scan(lambda before, block: _like(chunk(block, *weights, before[-1]), before), _blocks(drive),
                      initializer=before_first)
-    return _unblock(states, tf.shape(drive)[0])
+    return _unblock(states, tf.shape(drive)[0])[:, :batch]
 
 
 def reverse_in_chunks(chunk: Callable[..., tf.Tensor], sequences: tuple[tf.Tensor, ...], start: tf.Tensor,
@@ -46,15 +51,25 @@ def reverse_in_chunks(chunk: Callable[..., tf.Tensor], sequences: tuple[tf.Tenso
     calls of TIME_QUANTUM steps, last block first.
 
     chunk(*blocks of `sequences`, *weights, carry) -> the block's carries (TIME_QUANTUM,
-    batch, C), where carry is the first carry of the block after it (`start` after the last
-    block). sequences: each (T, batch, ...); the steps appended after T are zeros, which the
-    callers' loops turn into zero carries.
+    pieces, C), where carry is the first carry of the block after it (`start` after the last
+    block). sequences: each (T, batch, ...); the steps and pieces appended are zeros, which
+    the callers' loops turn into zero carries.
     Returns: the carries (T, batch, C).
     """
+    batch = tf.shape(start)[0]
+    start = _padded(start[tf.newaxis], batch)[0]
     after_last = tf.repeat(start[tf.newaxis], TIME_QUANTUM, axis=0)
     carries = tf.scan(lambda after, blocks: _like(chunk(*blocks, *weights, after[0]), after),
-                      tuple(_blocks(s) for s in sequences), initializer=after_last, reverse=True)
-    return _unblock(carries, tf.shape(sequences[0])[0])
+                      tuple(_blocks(_padded(s, batch)) for s in sequences), initializer=after_last, reverse=True)
+    return _unblock(carries, tf.shape(sequences[0])[0])[:, :batch]
+
+
+def _padded(x: tf.Tensor, batch: tf.Tensor) -> tf.Tensor:
+    """(T, batch, ...) with empty pieces appended up to the loops' count: the next power of
+    two, at least BATCH_QUANTUM."""
+    sizes = tf.constant([BATCH_QUANTUM * 2**k for k in range(24)])
+    pieces = tf.reduce_min(tf.where(sizes >= batch, sizes, sizes[-1]))
+    return tf.pad(x, [[0, 0], [0, pieces - batch]] + [[0, 0]] * (len(x.shape) - 2))
 
 
 def _like(x: tf.Tensor, known: tf.Tensor) -> tf.Tensor:
