@@ -509,9 +509,11 @@ FAMILIES: dict[str, dict[str, dict[str, Any]]] = {
     # (experiments/2026-12-long-pieces.md).
     "rnn_rbm": {"train": {"scheduled_sampling": 0.25}},
     # The RNN-NADE's gradient keeps a hidden layer per pitch of every frame (53 KB a frame at
-    # 88 x 150): a step takes at most 2,048 frames at once (benchmarks/step_memory.py).
+    # 88 x 150): a step takes at most 1,024 frames at once (benchmarks/step_memory.py). At
+    # 2,048, JSB's run peaked at 2.10 GB, 1,834 MiB in training alone (3 epochs: 1,417 MiB at
+    # 1,024, the same figures, training 7 % slower; docs/evaluation.md).
     "rnn_nade": {"train": {"select_metric": "valid_nll", "learning_rate": 0.001, "select_min_delta": 0.0,
-                           "max_batch_frames": 2048}},
+                           "max_batch_frames": 1024}},
     # The LSTM: a wider initialisation and a higher rate than the RNNs' (from theirs it learns
     # three times slower on JSB), and dropout, without which it overfits JSB within 20 epochs
     # (experiments/2026-12-table1-presets.md).

@@ -26,8 +26,9 @@ from rnn_rbm.data.dataset import all_frames
 from rnn_rbm.ops import accuracy, bernoulli
 
 RANDOM, NOTE_1_GRAM, PREVIOUS_FRAME = "Random", "Note 1-Gram", "Copy previous frame"
-# Uniform draws held in memory at once, float32: 64 MiB.
-DRAWN_PER_CHUNK = 2**24
+# Uniform draws held in memory at once, float32: 16 MiB (at 64 MiB, with their comparisons,
+# the reference rows raised a run's peak by 100 MiB).
+DRAWN_PER_CHUNK = 2**22
 
 
 def independent_pitch_counts(p: np.ndarray, frames: np.ndarray, draws: int,
