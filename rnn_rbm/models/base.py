@@ -32,7 +32,7 @@ from rnn_rbm.files import json_number
 from rnn_rbm.ops import accuracy, bernoulli, philox, recurrence
 
 # The compiled recurrences and the monitors pad each batch to a multiple of these (ops/recurrence.py).
-TIME_QUANTUM, BATCH_QUANTUM = recurrence.TIME_QUANTUM, recurrence.BATCH_QUANTUM
+TIME_QUANTUM = recurrence.TIME_QUANTUM
 # Sub-streams of a training step's seed for scheduled sampling's draws and its choice of
 # frames. The costs draw from the seed itself, never from a sub-stream: no draw is shared.
 SCHEDULED_SAMPLING_STREAMS = (1 << 20, (1 << 20) + 1)
@@ -545,12 +545,13 @@ def scheduled_choice(mask: tf.Tensor, share: float, seed: tf.Tensor) -> tf.Tenso
 
 
 def pad_for_recurrence(v: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """Pads a batch with empty steps to a multiple of TIME_QUANTUM and empty pieces to a
-    multiple of BATCH_QUANTUM: the compiled recurrence then meets a few shapes only.
+    """Pads a batch with empty steps to a multiple of TIME_QUANTUM: room for `chain_rows`,
+    which rounds each piece's steps up to a multiple of 4, and few shapes for the steps' frame
+    maths. (The compiled recurrence pads the count of pieces itself.)
 
-    Returns: (v, (batch', T', V); mask, (batch', T')), zeros where padded.
+    Returns: (v, (batch, T', V); mask, (batch, T')), zeros where padded.
     """
-    extra = [[0, -tf.shape(v)[0] % BATCH_QUANTUM], [0, -tf.shape(v)[1] % TIME_QUANTUM]]
+    extra = [[0, 0], [0, -tf.shape(v)[1] % TIME_QUANTUM]]
     return tf.pad(v, extra + [[0, 0]]), tf.pad(mask, extra)
 
 

@@ -15,29 +15,15 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from rnn_rbm.ops import philox, rbm
+from rnn_rbm.ops import philox, rbm, rows as row_chunks
 
 # XLA runs a chunk's elementwise work on one thread: CHAIN_PARALLEL chunks at once use
 # the cores. Chunks of CHUNK_ROWS frames (a multiple of 4, see philox.random_words) waste
 # little padding and keep the matrix products large enough to be efficient.
 CHUNK_ROWS = 512
 CHAIN_PARALLEL = 2
-# Fewer rows than CHUNK_ROWS make one chunk of a multiple of this: few compiled shapes.
+# Chunks are equal, a multiple of SMALL_QUANTUM rows (rows.layout): few compiled shapes.
 SMALL_QUANTUM = 64
-
-
-def _layout(rows: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """Returns: (chunk size, number of chunks) for `rows` rows: CHUNK_ROWS, or fewer rows
-    (a multiple of SMALL_QUANTUM) when there are fewer, as in pretraining's batches."""
-    size = tf.minimum(CHUNK_ROWS, (rows + SMALL_QUANTUM - 1) // SMALL_QUANTUM * SMALL_QUANTUM)
-    return size, (rows + size - 1) // size
-
-
-def _chunks(x: tf.Tensor, rows: tf.Tensor, size: tf.Tensor, count: tf.Tensor, width: int) -> tf.Tensor:
-    """(rows, width) or (width,) -> (count, size, width), zero-padded."""
-    x = tf.broadcast_to(x, [rows, width])
-    padded = tf.pad(x, [[0, count * size - rows], [0, 0]])
-    return tf.reshape(padded, [count, size, width])
 
 
 def gibbs_chain(v0: tf.Tensor, W: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, k: int,
@@ -103,24 +89,20 @@ def _run_chunks(v: tf.Tensor, v_start: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor, 
     v, v_start, bv, bh, W = (tf.convert_to_tensor(x, tf.float32) for x in (v, v_start, bv, bh, W))
     rows = tf.shape(v)[0]
     n_visible, n_hidden = W.shape
-    size, count = _layout(rows)
+    size, count = row_chunks.layout(rows, CHUNK_ROWS, SMALL_QUANTUM)
     steps = tf.convert_to_tensor(k, tf.int32)  # a tensor: CD-15 and 25-step sampling share the compilation
     parts = tf.map_fn(
         lambda a: _chunk(a[0], a[1], a[2], a[3], a[4], W, steps, seed, a[5]),
-        (_chunks(v, rows, size, count, n_visible), _chunks(v_start, rows, size, count, n_visible),
-         _chunks(bv, rows, size, count, n_visible), _chunks(bh, rows, size, count, n_hidden),
-         _chunks(weight[:, tf.newaxis], rows, size, count, 1), tf.range(count) * size + row_offset),
+        tuple(row_chunks.split(x, rows, size, count) for x in (v, v_start, bv, bh, weight[:, tf.newaxis]))
+        + (tf.range(count) * size + row_offset,),
         fn_output_signature=(tf.TensorSpec([], tf.float32), tf.TensorSpec([n_visible, n_hidden], tf.float32),
                              tf.TensorSpec([None, n_visible], tf.float32),
                              tf.TensorSpec([None, n_hidden], tf.float32),
                              tf.TensorSpec([None, n_visible], tf.float32)),
         parallel_iterations=CHAIN_PARALLEL)
 
-    def unchunked(x: tf.Tensor, width: int) -> tf.Tensor:
-        return tf.reshape(x, [-1, width])[:rows]
-
-    return (tf.reduce_sum(parts[0]), tf.reduce_sum(parts[1], axis=0), unchunked(parts[2], n_visible),
-            unchunked(parts[3], n_hidden), unchunked(parts[4], n_visible))
+    return (tf.reduce_sum(parts[0]), tf.reduce_sum(parts[1], axis=0),
+            *(row_chunks.join(x, rows) for x in parts[2:]))
 
 
 def _per_bias(per_row: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from rnn_rbm.ops import bernoulli
+from rnn_rbm.ops import bernoulli, rows as row_chunks
 
 
 def conditional_logits(v: tf.Tensor, W: tf.Tensor, V: tf.Tensor, bv: tf.Tensor, bh: tf.Tensor) -> tf.Tensor:
@@ -38,25 +38,17 @@ def log_prob(v: tf.Tensor, W: tf.Tensor, V: tf.Tensor, bv: tf.Tensor, bh: tf.Ten
     # Tensors, not variables: the compiled function is shared by every model.
     v, W, V, bv, bh = (tf.convert_to_tensor(x, tf.float32) for x in (v, W, V, bv, bh))
     rows = tf.shape(v)[0]
-    bv = tf.broadcast_to(bv, tf.shape(v))
-    bh = tf.broadcast_to(bh, [rows, tf.shape(W)[1]])
-    count = tf.maximum((rows + CHUNK_FRAMES - 1) // CHUNK_FRAMES, 1)
-    # Equal chunks, each a multiple of ROW_QUANTUM rows: XLA compiles each shape it meets and
-    # keeps the program in memory, and a batch's count of real frames takes hundreds of values.
-    size = ((rows + count - 1) // count + ROW_QUANTUM - 1) // ROW_QUANTUM * ROW_QUANTUM
-
-    def chunks(x: tf.Tensor) -> tf.Tensor:
-        return tf.reshape(tf.pad(x, [[0, count * size - rows], [0, 0]]), [count, size, tf.shape(x)[1]])
-
-    per_chunk = tf.map_fn(lambda c: _log_prob(c[0], W, V, c[1], c[2]), (chunks(v), chunks(bv), chunks(bh)),
+    size, count = row_chunks.layout(rows, CHUNK_FRAMES, ROW_QUANTUM)
+    per_chunk = tf.map_fn(lambda c: _log_prob(c[0], W, V, c[1], c[2]),
+                          tuple(row_chunks.split(x, rows, size, count) for x in (v, bv, bh)),
                           fn_output_signature=tf.float32)
-    return tf.reshape(per_chunk, [-1])[:rows]
+    return row_chunks.join(per_chunk, rows)
 
 
 # The (N, V, H) hidden layers are the largest tensors of any model here, 53 KB a row at
 # 88 x 150: scoring 64 of Piano-midi.de's pieces at once would hold several GB of them.
 CHUNK_FRAMES = 1024
-ROW_QUANTUM = 64
+ROW_QUANTUM = 64  # a chunk's rows are a multiple of this (rows.layout): few compiled shapes
 
 
 # XLA fuses the (N, V, H) cumulative sum, sigmoid and product, forward and backward: 2.7 times

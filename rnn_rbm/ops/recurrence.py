@@ -18,10 +18,9 @@ from typing import Callable
 
 import tensorflow as tf
 
-# The compiled loops' length (a sequence runs as a series of them). Callers pad a batch's
-# pieces to a multiple of BATCH_QUANTUM (and chain_rows its steps to a multiple of 4); the
-# loops themselves run a power of two of at least BATCH_QUANTUM pieces, so that XLA meets a
-# few shapes only (a scorer's batches take every count of pieces up to 64).
+# The compiled loops' length (a sequence runs as a series of them). The loops run a power of
+# two of at least BATCH_QUANTUM pieces, whatever the caller's count, so that XLA meets a few
+# shapes only (a scorer's batches take every count of pieces up to 64).
 TIME_QUANTUM = 64
 BATCH_QUANTUM = 4
 
